@@ -1,0 +1,47 @@
+# One entry point. `make demo` and `make test` build .venv/ from the pinned dependencies.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+TEMPLATES := template.yaml workload-template.yaml
+
+.PHONY: demo test lint typecheck templates pytest build bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps re-run the install only when the pins change.
+$(VENV)/.runtime: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(VENV)/.runtime $@
+
+demo: $(VENV)/.runtime
+	$(BIN)/sagewatch demo
+
+test: $(VENV)/.dev lint typecheck templates pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+templates: $(VENV)/.dev
+	$(BIN)/cfn-lint $(TEMPLATES)
+	for t in $(TEMPLATES); do $(BIN)/sam validate --lint -t $$t || exit 1; done
+
+pytest: $(VENV)/.dev
+	$(BIN)/pytest
+
+# sam build needs python3.11 on PATH (the Lambda runtime); pure-Python deps build for arm64.
+build: $(VENV)/.dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --template-file template.yaml
+
+clean:
+	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""Enricher Lambda: an SQS batch of finished jobs → utilization reports (partial batch response)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from shared.config import EnricherSettings
+from shared.enrichment import Enricher
+from shared.observability import logger, tracer
+
+
+@cache
+def _enricher() -> Enricher:
+    return Enricher(EnricherSettings.from_env())
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = _enricher().run(event.get("Records", []))
+    logger.info(
+        "batch enriched",
+        extra={
+            "reports": len(result.reports),
+            "failed": len(result.failed_message_ids),
+            "ignored": result.ignored,
+        },
+    )
+    return result.response()

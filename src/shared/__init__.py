@@ -1,0 +1,1 @@
+"""Domain logic and AWS adapters of sagewatch, importable without AWS credentials."""

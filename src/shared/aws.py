@@ -1,0 +1,151 @@
+"""Small AWS adapters. Each takes an injectable client; the default is created lazily and cached,
+so importing this module needs no credentials and tests can pass a stub or a moto-backed client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from shared.errors import PublishError
+from shared.utilization import Call, Query
+
+PUT_EVENTS_MAX_ENTRIES = 10
+
+
+@cache
+def client(service: str) -> Any:
+    import boto3  # deferred: keeps handler import (cold start) cheap
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+class MetricsReader:
+    def __init__(self, cloudwatch: Any = None) -> None:
+        self._client = cloudwatch
+
+    @property
+    def cloudwatch(self) -> Any:
+        if self._client is None:
+            self._client = client("cloudwatch")
+        return self._client
+
+    def fetch(self, calls: Sequence[Call]) -> dict[Query, list[tuple[datetime, float]]]:
+        """Run planned calls, following NextToken, and return each query's datapoints."""
+        series: dict[Query, list[tuple[datetime, float]]] = {}
+        for call in calls:
+            by_id = {query.id: query for query in call.queries}
+            kwargs: dict[str, Any] = {
+                "MetricDataQueries": [query.to_api() for query in call.queries],
+                "StartTime": call.start,
+                "EndTime": call.end,
+                "ScanBy": "TimestampAscending",
+            }
+            while True:
+                response = self.cloudwatch.get_metric_data(**kwargs)
+                for result in response.get("MetricDataResults", []):
+                    query = by_id[result["Id"]]
+                    points = zip(
+                        result.get("Timestamps", []), result.get("Values", []), strict=False
+                    )
+                    series.setdefault(query, []).extend(points)
+                token = response.get("NextToken")
+                if not token:
+                    break
+                kwargs["NextToken"] = token
+            for query in call.queries:
+                series.setdefault(query, [])
+        return series
+
+    def hosts(self, account: str, namespace: str, prefixes: Iterable[str]) -> dict[str, list[str]]:
+        """Hosts whose `Host` value starts with `<prefix>/` (transform hosts end in an instance id).
+
+        The slash keeps `job-1` from matching `job-10`. One paginated ListMetrics per account."""
+        wanted = {prefix: f"{prefix}/" for prefix in prefixes}
+        found: dict[str, set[str]] = {prefix: set() for prefix in wanted}
+        paginator = self.cloudwatch.get_paginator("list_metrics")
+        pages = paginator.paginate(
+            Namespace=namespace,
+            MetricName="CPUUtilization",
+            Dimensions=[{"Name": "Host"}],
+            IncludeLinkedAccounts=True,
+            OwningAccount=account,
+        )
+        for page in pages:
+            for metric in page.get("Metrics", []):
+                for dimension in metric.get("Dimensions", []):
+                    if dimension.get("Name") != "Host":
+                        continue
+                    for prefix, with_slash in wanted.items():
+                        if dimension["Value"].startswith(with_slash):
+                            found[prefix].add(dimension["Value"])
+        return {prefix: sorted(hosts) for prefix, hosts in found.items()}
+
+
+class EventPublisher:
+    def __init__(self, bus_name: str, events: Any = None) -> None:
+        self.bus_name = bus_name
+        self._client = events
+
+    @property
+    def events(self) -> Any:
+        if self._client is None:
+            self._client = client("events")
+        return self._client
+
+    def put(self, source: str, detail_type: str, details: Sequence[Mapping[str, Any]]) -> list[int]:
+        """PutEvents in chunks of ten; returns the indexes of entries that were not accepted."""
+        failed: list[int] = []
+        for offset in range(0, len(details), PUT_EVENTS_MAX_ENTRIES):
+            chunk = details[offset : offset + PUT_EVENTS_MAX_ENTRIES]
+            response = self.events.put_events(
+                Entries=[
+                    {
+                        "Source": source,
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(detail, separators=(",", ":")),
+                        "EventBusName": self.bus_name,
+                    }
+                    for detail in chunk
+                ]
+            )
+            if response.get("FailedEntryCount", 0):
+                failed += [
+                    offset + i
+                    for i, entry in enumerate(response.get("Entries", []))
+                    if entry.get("ErrorCode")
+                ]
+        return failed
+
+
+class AlertPublisher:
+    def __init__(self, topic_arn: str, sns: Any = None) -> None:
+        self.topic_arn = topic_arn
+        self._client = sns
+
+    @property
+    def sns(self) -> Any:
+        if self._client is None:
+            self._client = client("sns")
+        return self._client
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
+        response = self.sns.publish(
+            TopicArn=self.topic_arn,
+            Subject=subject,
+            Message=message,
+            MessageStructure="json",
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in attributes.items()
+                if value
+            },
+        )
+        message_id = response.get("MessageId")
+        if not message_id:
+            raise PublishError("SNS returned no MessageId")
+        return str(message_id)

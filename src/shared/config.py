@@ -1,0 +1,70 @@
+"""Settings from environment variables, parsed and validated once at the edge."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.errors import ConfigError
+from shared.utilization import Thresholds
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"environment variable {name} is required and not set")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw} is outside {low:g}..{high:g}")
+    return value
+
+
+def thresholds_from(env: Mapping[str, str]) -> Thresholds:
+    under = _number(env, "UNDER_USED_PERCENT", 20, 1, 100)
+    idle = _number(env, "IDLE_PERCENT", 2, 0, 100)
+    if idle >= under:
+        raise ConfigError(f"IDLE_PERCENT={idle:g} must be below UNDER_USED_PERCENT={under:g}")
+    return Thresholds(under, idle, int(_number(env, "MIN_JOB_DURATION_SECONDS", 600, 0, 86_400)))
+
+
+@dataclass(frozen=True, slots=True)
+class EnricherSettings:
+    event_bus_name: str
+    region: str  # metrics are readable only in this region (OAM links are regional)
+    thresholds: Thresholds
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EnricherSettings:
+        env = os.environ if env is None else env
+        return cls(
+            _required(env, "EVENT_BUS_NAME"), _required(env, "AWS_REGION"), thresholds_from(env)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AlerterSettings:
+    topic_arn: str
+    idempotency_table: str
+    team_tag_key: str
+    dedup_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AlerterSettings:
+        env = os.environ if env is None else env
+        return cls(
+            topic_arn=_required(env, "ALERT_TOPIC_ARN"),
+            idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
+            team_tag_key=env.get("TEAM_TAG_KEY", "").strip() or "team",
+            dedup_seconds=int(_number(env, "DEDUP_SECONDS", 172_800, 60, 2_592_000)),
+        )

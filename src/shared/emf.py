@@ -1,0 +1,50 @@
+"""EMF records through Powertools: dimensions of low cardinality, names only as properties."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from shared.alerts import Alert
+from shared.models import SageMakerEvent
+from shared.observability import METRICS_NAMESPACE
+from shared.reports import USAGE_KEYS
+from shared.utilization import Assessment, Verdict
+
+_UTILIZATION_METRICS = {key: f"{metric.value}Normalized" for metric, key in USAGE_KEYS.items()}
+
+
+def _record() -> EphemeralMetrics:
+    return EphemeralMetrics(namespace=METRICS_NAMESPACE)
+
+
+def emit_job(job: SageMakerEvent, assessment: Assessment) -> None:
+    """One record per finished job: counted per account × job type × status."""
+    record = _record()
+    record.add_dimension("Account", job.account)
+    record.add_dimension("JobType", job.kind.value)
+    record.add_dimension("Status", job.status or "unknown")
+    record.add_metric("Jobs", MetricUnit.Count, 1)
+    if assessment.verdict in (Verdict.UNDER_USED, Verdict.IDLE):
+        record.add_metric("UnderUsedJobs", MetricUnit.Count, 1)
+    if (duration := job.duration_seconds) is not None:
+        record.add_metric("JobDurationSeconds", MetricUnit.Seconds, duration)
+        record.add_metric("InstanceHours", MetricUnit.Count, duration / 3600 * job.instance_count)
+    for metric, key in USAGE_KEYS.items():
+        value = assessment.usage.percent.get(metric)
+        if value is not None:
+            record.add_metric(_UTILIZATION_METRICS[key], MetricUnit.Percent, value)
+    record.add_metadata("JobName", job.name)
+    record.add_metadata("Region", job.region)
+    record.add_metadata("Verdict", assessment.verdict.value)
+    record.add_metadata("InstanceTypes", sorted({g.instance_type for g in job.instance_groups}))
+    record.flush_metrics()
+
+
+def emit_alert(alert: Alert) -> None:
+    record = _record()
+    record.add_dimension("Account", alert.account)
+    record.add_dimension("JobType", alert.resource.value)
+    record.add_dimension("AlertKind", alert.kind.value)
+    record.add_metric("Alerts", MetricUnit.Count, 1)
+    record.add_metadata("Name", alert.name)
+    record.flush_metrics()

@@ -1,0 +1,130 @@
+"""The normalized, immutable model every part of sagewatch works on.
+
+Raw EventBridge payloads are turned into these by `shared.parser` and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class ResourceKind(StrEnum):
+    TRAINING = "training"
+    PROCESSING = "processing"
+    TRANSFORM = "transform"
+    TUNING = "tuning"
+    PIPELINE_EXECUTION = "pipeline-execution"
+    PIPELINE_STEP = "pipeline-step"
+    ENDPOINT = "endpoint"
+    API_CALL = "api-call"
+    OTHER = "other"
+
+    @property
+    def is_job(self) -> bool:
+        return self in _JOB_KINDS
+
+    @property
+    def has_host_metrics(self) -> bool:
+        """Job kinds whose hosts publish /aws/sagemaker/<Kind>Jobs utilization metrics."""
+        return self in _HOST_METRIC_KINDS
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_JOB_KINDS = frozenset(
+    {ResourceKind.TRAINING, ResourceKind.PROCESSING, ResourceKind.TRANSFORM, ResourceKind.TUNING}
+)
+_HOST_METRIC_KINDS = frozenset(
+    {ResourceKind.TRAINING, ResourceKind.PROCESSING, ResourceKind.TRANSFORM}
+)
+_LABELS = {
+    ResourceKind.TRAINING: "training job",
+    ResourceKind.PROCESSING: "processing job",
+    ResourceKind.TRANSFORM: "transform job",
+    ResourceKind.TUNING: "tuning job",
+    ResourceKind.PIPELINE_EXECUTION: "pipeline execution",
+    ResourceKind.PIPELINE_STEP: "pipeline step",
+    ResourceKind.ENDPOINT: "endpoint",
+    ResourceKind.API_CALL: "API call",
+    ResourceKind.OTHER: "resource",
+}
+
+
+class Outcome(StrEnum):
+    IN_PROGRESS = "in-progress"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceGroup:
+    instance_type: str
+    count: int
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SageMakerEvent:
+    """One SageMaker state change (or API call), whatever its detail-type and encoding."""
+
+    event_id: str
+    source: str
+    detail_type: str
+    account: str
+    region: str
+    kind: ResourceKind
+    name: str
+    status: str
+    outcome: Outcome
+    time: datetime | None = None
+    arn: str | None = None
+    secondary_status: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    instance_groups: tuple[InstanceGroup, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    tuning_job_arn: str | None = None
+    pipeline_name: str | None = None
+    step_name: str | None = None
+    execution_arn: str | None = None
+    api_event_name: str | None = None
+    caller_arn: str | None = None
+    child_counts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.outcome in (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.STOPPED)
+
+    @property
+    def is_failure(self) -> bool:
+        """Failed, or stopped by SageMaker because it hit its maximum runtime (did not finish)."""
+        if self.outcome is Outcome.FAILED:
+            return True
+        return self.outcome is Outcome.STOPPED and self.secondary_status == "MaxRuntimeExceeded"
+
+    @property
+    def is_tuning_child(self) -> bool:
+        return self.tuning_job_arn is not None
+
+    @property
+    def instance_count(self) -> int:
+        return sum(group.count for group in self.instance_groups)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Algorithm run time: from the algorithm start (else creation) to the end."""
+        start = self.started_at or self.created_at
+        if start is None or self.ended_at is None:
+            return None
+        return max(0.0, (self.ended_at - start).total_seconds())
+
+    def tag(self, key: str) -> str | None:
+        return dict(self.tags).get(key)

@@ -1,0 +1,400 @@
+"""The one tolerant parser from a raw EventBridge event to `SageMakerEvent`.
+
+Every quirk of SageMaker's events is handled here and nowhere else: timestamp encodings,
+endpoint status spelling, tag forms, instance groups, camelCase pipeline keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.errors import InvalidEvent
+from shared.models import InstanceGroup, Outcome, ResourceKind, SageMakerEvent
+
+SAGEMAKER_SOURCE = "aws.sagemaker"
+API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+TRAINING = "SageMaker Training Job State Change"
+PROCESSING = "SageMaker Processing Job State Change"
+TRANSFORM = "SageMaker Transform Job State Change"
+TUNING = "SageMaker HyperParameter Tuning Job State Change"
+PIPELINE_EXECUTION = "SageMaker Model Building Pipeline Execution Status Change"
+PIPELINE_STEP = "SageMaker Model Building Pipeline Execution Step Status Change"
+ENDPOINT = "SageMaker Endpoint State Change"
+
+_KINDS: dict[str, ResourceKind] = {
+    TRAINING: ResourceKind.TRAINING,
+    PROCESSING: ResourceKind.PROCESSING,
+    TRANSFORM: ResourceKind.TRANSFORM,
+    TUNING: ResourceKind.TUNING,
+    PIPELINE_EXECUTION: ResourceKind.PIPELINE_EXECUTION,
+    PIPELINE_STEP: ResourceKind.PIPELINE_STEP,
+    ENDPOINT: ResourceKind.ENDPOINT,
+    API_CALL_DETAIL_TYPE: ResourceKind.API_CALL,
+}
+
+_OUTCOMES: dict[str, Outcome] = {
+    # jobs, pipelines and steps (API spelling)
+    "InProgress": Outcome.IN_PROGRESS,
+    "Executing": Outcome.IN_PROGRESS,
+    "Starting": Outcome.IN_PROGRESS,
+    "Stopping": Outcome.IN_PROGRESS,
+    "Completed": Outcome.SUCCEEDED,
+    "Succeeded": Outcome.SUCCEEDED,
+    "Failed": Outcome.FAILED,
+    "Stopped": Outcome.STOPPED,
+    # endpoints (event spelling)
+    "CREATING": Outcome.IN_PROGRESS,
+    "UPDATING": Outcome.IN_PROGRESS,
+    "SYSTEM_UPDATING": Outcome.IN_PROGRESS,
+    "ROLLING_BACK": Outcome.IN_PROGRESS,
+    "DELETING": Outcome.IN_PROGRESS,
+    "UPDATE_ROLLBACK_FAILED": Outcome.FAILED,
+    "IN_SERVICE": Outcome.SUCCEEDED,
+    "OUT_OF_SERVICE": Outcome.STOPPED,
+    "DELETED": Outcome.STOPPED,
+    "FAILED": Outcome.FAILED,
+}
+
+_EPOCH_MILLIS_THRESHOLD = 100_000_000_000  # larger numbers are milliseconds (after 1973 in ms)
+_ISO_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Epoch seconds or milliseconds (number or numeric string), or ISO-8601 (any precision)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _from_epoch(float(value))
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return _from_epoch(float(text))
+    except ValueError:
+        pass
+    text = _ISO_FRACTION.sub(lambda m: m.group(1), text, count=1)  # nanoseconds → microseconds
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _from_epoch(number: float) -> datetime | None:
+    if number != number or number < 0:  # NaN or negative
+        return None
+    seconds = number / 1000 if number >= _EPOCH_MILLIS_THRESHOLD else number
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def normalize_endpoint_status(status: str) -> str:
+    """`InService` (API) and `IN_SERVICE` (events) both become the event spelling."""
+    return _CAMEL_BOUNDARY.sub("_", status).upper()
+
+
+def parse_tags(value: Any) -> tuple[tuple[str, str], ...]:
+    """Tags as a `{key: value}` map, a `[{Key, Value}]` list (either case), or absent."""
+    pairs: list[tuple[str, str]] = []
+    if isinstance(value, Mapping):
+        pairs = [(str(k), str(v)) for k, v in value.items() if v is not None]
+    elif isinstance(value, list):
+        for item in value:
+            if not isinstance(item, Mapping):
+                continue
+            key = item.get("Key", item.get("key"))
+            val = item.get("Value", item.get("value"))
+            if key is not None and val is not None:
+                pairs.append((str(key), str(val)))
+    return tuple(sorted(pairs))
+
+
+def _instance_groups(config: Any) -> tuple[InstanceGroup, ...]:
+    """`ResourceConfig`, `ProcessingResources.ClusterConfig` or `TransformResources`."""
+    if not isinstance(config, Mapping):
+        return ()
+    groups = config.get("InstanceGroups")
+    if isinstance(groups, list) and groups:
+        return tuple(
+            group
+            for raw in groups
+            if isinstance(raw, Mapping)
+            and (group := _group(raw, name=_text(raw.get("InstanceGroupName")))) is not None
+        )
+    group = _group(config)
+    return (group,) if group else ()
+
+
+def _group(raw: Mapping[str, Any], name: str | None = None) -> InstanceGroup | None:
+    instance_type = _text(raw.get("InstanceType"))
+    if instance_type is None:
+        return None
+    count = _int(raw.get("InstanceCount"))
+    return InstanceGroup(instance_type=instance_type, count=count if count else 1, name=name)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _required_name(detail: Mapping[str, Any], key: str) -> str:
+    name = detail.get(key)
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidEvent(f"detail.{key} is missing or not a string")
+    return name
+
+
+def _outcome(status: str | None) -> Outcome:
+    return _OUTCOMES.get(status or "", Outcome.UNKNOWN)
+
+
+def _common(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Envelope fields every event must carry."""
+    fields: dict[str, Any] = {}
+    for key, attr in (("id", "event_id"), ("source", "source"), ("detail-type", "detail_type")):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value:
+            raise InvalidEvent(f"envelope field {key!r} is missing or not a string")
+        fields[attr] = value
+    account, region = raw.get("account"), raw.get("region")
+    if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+        raise InvalidEvent("envelope field 'account' is not a 12-digit account id")
+    if not isinstance(region, str) or not region:
+        raise InvalidEvent("envelope field 'region' is missing or not a string")
+    fields.update(account=account, region=region, time=parse_time(raw.get("time")))
+    return fields
+
+
+def detail_of(raw: Any) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise InvalidEvent(f"event is a {type(raw).__name__}, not an object")
+    detail = raw.get("detail")
+    if not isinstance(detail, Mapping):
+        raise InvalidEvent(f"detail is a {type(detail).__name__}, not an object")
+    return detail
+
+
+def parse_event(raw: Any) -> SageMakerEvent:
+    """Normalize one EventBridge event. Unknown detail-types give kind OTHER, never an error."""
+    detail = detail_of(raw)
+    common = _common(raw)
+    kind = _KINDS.get(common["detail_type"], ResourceKind.OTHER)
+    if common["source"] != SAGEMAKER_SOURCE:
+        kind = ResourceKind.OTHER
+    return _PARSERS[kind](detail, common)
+
+
+def _job(
+    prefix: str, status_key: str, start_key: str, end_key: str, resources: Callable[[Any], Any]
+) -> Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent]:
+    def parse(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+        status = _text(detail.get(status_key)) or ""
+        reason = _text(detail.get("FailureReason")) or _text(detail.get("ExitMessage"))
+        return SageMakerEvent(
+            **common,
+            kind=_KINDS[common["detail_type"]],
+            name=_required_name(detail, f"{prefix}Name"),
+            arn=_text(detail.get(f"{prefix}Arn")),
+            status=status,
+            outcome=_outcome(status),
+            secondary_status=_text(detail.get("SecondaryStatus")),
+            failure_reason=reason if _outcome(status) is not Outcome.SUCCEEDED else None,
+            created_at=parse_time(detail.get("CreationTime")),
+            started_at=parse_time(detail.get(start_key)),
+            ended_at=parse_time(detail.get(end_key)),
+            instance_groups=_instance_groups(resources(detail)),
+            tags=parse_tags(detail.get("Tags")),
+            tuning_job_arn=_text(detail.get("TuningJobArn")),
+        )
+
+    return parse
+
+
+def _nested(*path: str) -> Callable[[Any], Any]:
+    def get(value: Any) -> Any:
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value
+
+    return get
+
+
+def _tuning(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    status = _text(detail.get("HyperParameterTuningJobStatus")) or ""
+    counters = detail.get("TrainingJobStatusCounters")
+    counts = (
+        tuple(sorted((str(k), n) for k, v in counters.items() if (n := _int(v)) is not None))
+        if isinstance(counters, Mapping)
+        else ()
+    )
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.TUNING,
+        name=_required_name(detail, "HyperParameterTuningJobName"),
+        arn=_text(detail.get("HyperParameterTuningJobArn")),
+        status=status,
+        outcome=_outcome(status),
+        failure_reason=_text(detail.get("FailureReason")),
+        created_at=parse_time(detail.get("CreationTime")),
+        started_at=parse_time(detail.get("CreationTime")),
+        ended_at=parse_time(detail.get("HyperParameterTuningEndTime")),
+        instance_groups=_instance_groups(
+            _nested("TrainingJobDefinition", "ResourceConfig")(detail)
+        ),
+        tags=parse_tags(detail.get("Tags")),
+        child_counts=counts,
+    )
+
+
+def _endpoint(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    raw_status = _text(detail.get("EndpointStatus"))
+    status = normalize_endpoint_status(raw_status) if raw_status else ""
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.ENDPOINT,
+        name=_required_name(detail, "EndpointName"),
+        arn=_text(detail.get("EndpointArn")),
+        status=status,
+        outcome=_outcome(status),
+        failure_reason=_text(detail.get("FailureReason")),
+        created_at=parse_time(detail.get("CreationTime")),
+        ended_at=parse_time(detail.get("LastModifiedTime")),
+        tags=parse_tags(detail.get("Tags")),
+    )
+
+
+def _arn_tail(arn: str | None) -> str | None:
+    return arn.rsplit("/", 1)[-1] if arn and "/" in arn else None
+
+
+def _pipeline_name(detail: Mapping[str, Any]) -> str:
+    # Pipeline events carry no name field; the ARN holds it (lower-cased by SageMaker).
+    pipeline_arn = _text(detail.get("pipelineArn"))
+    name = _arn_tail(pipeline_arn)
+    if not name:
+        raise InvalidEvent("detail.pipelineArn is missing or not a pipeline ARN")
+    return name
+
+
+def _pipeline_execution(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    status = _text(detail.get("currentPipelineExecutionStatus")) or ""
+    execution_arn = _text(detail.get("pipelineExecutionArn"))
+    pipeline = _pipeline_name(detail)
+    display = _text(detail.get("pipelineExecutionDisplayName"))
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.PIPELINE_EXECUTION,
+        name=display or _arn_tail(execution_arn) or pipeline,
+        arn=execution_arn,
+        status=status,
+        outcome=_outcome(status),
+        failure_reason=_text(detail.get("failureReason")),
+        started_at=parse_time(detail.get("executionStartTime")),
+        ended_at=parse_time(detail.get("executionEndTime")),
+        pipeline_name=pipeline,
+        execution_arn=execution_arn,
+    )
+
+
+def _pipeline_step(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    status = _text(detail.get("currentStepStatus")) or ""
+    execution_arn = _text(detail.get("pipelineExecutionArn"))
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.PIPELINE_STEP,
+        name=_required_name(detail, "stepName"),
+        arn=execution_arn,
+        status=status,
+        outcome=_outcome(status),
+        failure_reason=_text(detail.get("failureReason")),
+        started_at=parse_time(detail.get("stepStartTime")),
+        ended_at=parse_time(detail.get("stepEndTime")),
+        pipeline_name=_pipeline_name(detail),
+        step_name=_text(detail.get("stepName")),
+        execution_arn=execution_arn,
+    )
+
+
+def _api_call(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    # requestParameters may hold secrets: only a top-level `*Name` string is read from it.
+    params = detail.get("requestParameters")
+    resource = None
+    if isinstance(params, Mapping):
+        resource = next(
+            (v for k, v in params.items() if k.endswith("Name") and isinstance(v, str)), None
+        )
+    event_name = _text(detail.get("eventName")) or "unknown"
+    error = _text(detail.get("errorCode"))
+    identity = detail.get("userIdentity")
+    caller = _text(identity.get("arn")) if isinstance(identity, Mapping) else None
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.API_CALL,
+        name=resource or event_name,
+        status=error or "OK",
+        outcome=Outcome.FAILED if error else Outcome.SUCCEEDED,
+        failure_reason=_text(detail.get("errorMessage")),
+        api_event_name=event_name,
+        caller_arn=caller,
+    )
+
+
+def _other(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    return SageMakerEvent(
+        **common, kind=ResourceKind.OTHER, name="", status="", outcome=Outcome.UNKNOWN
+    )
+
+
+_PARSERS: dict[ResourceKind, Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent]] = {
+    ResourceKind.TRAINING: _job(
+        "TrainingJob",
+        "TrainingJobStatus",
+        "TrainingStartTime",
+        "TrainingEndTime",
+        _nested("ResourceConfig"),
+    ),
+    ResourceKind.PROCESSING: _job(
+        "ProcessingJob",
+        "ProcessingJobStatus",
+        "ProcessingStartTime",
+        "ProcessingEndTime",
+        _nested("ProcessingResources", "ClusterConfig"),
+    ),
+    ResourceKind.TRANSFORM: _job(
+        "TransformJob",
+        "TransformJobStatus",
+        "TransformStartTime",
+        "TransformEndTime",
+        _nested("TransformResources"),
+    ),
+    ResourceKind.TUNING: _tuning,
+    ResourceKind.PIPELINE_EXECUTION: _pipeline_execution,
+    ResourceKind.PIPELINE_STEP: _pipeline_step,
+    ResourceKind.ENDPOINT: _endpoint,
+    ResourceKind.API_CALL: _api_call,
+    ResourceKind.OTHER: _other,
+}

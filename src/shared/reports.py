@@ -1,0 +1,156 @@
+"""The "Job Utilization Report" event the enricher puts on the monitoring bus (schema version 1).
+
+It carries a secret-free snapshot of the job (no Environment, HyperParameters or request
+parameters ever reach it), the verdict and the normalized utilization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.errors import InvalidEvent
+from shared.models import InstanceGroup, Outcome, ResourceKind, SageMakerEvent
+from shared.parser import _common, detail_of, parse_tags, parse_time
+from shared.utilization import Assessment, Metric, Thresholds, Verdict
+
+SAGEWATCH_SOURCE = "sagewatch"
+REPORT_DETAIL_TYPE = "Job Utilization Report"
+SCHEMA_VERSION = 1
+
+USAGE_KEYS = {
+    Metric.GPU: "gpu_percent",
+    Metric.GPU_MEMORY: "gpu_memory_percent",
+    Metric.CPU: "cpu_percent",
+    Metric.MEMORY: "memory_percent",
+    Metric.DISK: "disk_percent",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UtilizationReport:
+    job: SageMakerEvent
+    verdict: Verdict
+    utilization: Mapping[str, float | None]
+    datapoints: int
+    reasons: tuple[str, ...]
+
+    @property
+    def instance_hours(self) -> float | None:
+        duration = self.job.duration_seconds
+        return None if duration is None else round(duration / 3600 * self.job.instance_count, 2)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def job_snapshot(job: SageMakerEvent) -> dict[str, Any]:
+    groups = [
+        {"instance_type": g.instance_type, "count": g.count, "name": g.name}
+        for g in job.instance_groups
+    ]
+    types = {g.instance_type for g in job.instance_groups}
+    return {
+        "account": job.account,
+        "region": job.region,
+        "kind": job.kind.value,
+        "name": job.name,
+        "arn": job.arn,
+        "status": job.status,
+        "secondary_status": job.secondary_status,
+        "instance_type": types.pop() if len(types) == 1 else None,
+        "instance_count": job.instance_count,
+        "instance_groups": groups,
+        "started": _iso(job.started_at or job.created_at),
+        "ended": _iso(job.ended_at),
+        "duration_seconds": job.duration_seconds,
+        "tags": dict(job.tags),
+        "tuning_job_arn": job.tuning_job_arn,
+        "source_event_id": job.event_id,
+    }
+
+
+def report_detail(
+    job: SageMakerEvent, assessment: Assessment, thresholds: Thresholds
+) -> dict[str, Any]:
+    report = UtilizationReport(
+        job,
+        assessment.verdict,
+        {key: assessment.usage.percent.get(metric) for metric, key in USAGE_KEYS.items()},
+        assessment.usage.datapoints,
+        assessment.reasons,
+    )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "job": job_snapshot(job),
+        "verdict": report.verdict.value,
+        "utilization": dict(report.utilization),
+        "instance_hours": report.instance_hours,
+        "datapoints": report.datapoints,
+        "reasons": list(report.reasons),
+        "thresholds": {
+            "under_used_percent": thresholds.under_used_percent,
+            "idle_percent": thresholds.idle_percent,
+            "min_duration_seconds": thresholds.min_duration_seconds,
+        },
+    }
+
+
+def parse_report(raw: Any) -> UtilizationReport:
+    detail = detail_of(raw)
+    common = _common(raw)
+    job = detail.get("job")
+    if not isinstance(job, Mapping):
+        raise InvalidEvent("report detail.job is missing or not an object")
+    try:
+        verdict = Verdict(str(detail.get("verdict")))
+        kind = ResourceKind(str(job.get("kind")))
+    except ValueError as error:
+        raise InvalidEvent(f"report has {error}") from None
+    name, account, region = job.get("name"), job.get("account"), job.get("region")
+    if not all(isinstance(v, str) and v for v in (name, account, region)):
+        raise InvalidEvent("report job needs string name, account and region")
+    groups = tuple(
+        InstanceGroup(str(g["instance_type"]), int(g.get("count") or 1), g.get("name"))
+        for g in job.get("instance_groups") or []
+        if isinstance(g, Mapping) and g.get("instance_type")
+    )
+    if not groups and isinstance(job.get("instance_type"), str):
+        groups = (InstanceGroup(job["instance_type"], int(job.get("instance_count") or 1)),)
+    status = str(job.get("status") or "")
+    snapshot = SageMakerEvent(
+        event_id=str(job.get("source_event_id") or common["event_id"]),
+        source=common["source"],
+        detail_type=common["detail_type"],
+        account=str(account),
+        region=str(region),
+        kind=kind,
+        name=str(name),
+        status=status,
+        outcome=Outcome.SUCCEEDED if status == "Completed" else Outcome.UNKNOWN,
+        time=common["time"],
+        arn=job.get("arn") if isinstance(job.get("arn"), str) else None,
+        started_at=parse_time(job.get("started")),
+        ended_at=parse_time(job.get("ended")),
+        instance_groups=groups,
+        tags=parse_tags(job.get("tags")),
+        tuning_job_arn=job.get("tuning_job_arn")
+        if isinstance(job.get("tuning_job_arn"), str)
+        else None,
+    )
+    utilization = detail.get("utilization")
+    usage = {
+        key: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+        for key, v in (utilization.items() if isinstance(utilization, Mapping) else [])
+    }
+    reasons = detail.get("reasons")
+    return UtilizationReport(
+        snapshot,
+        verdict,
+        usage,
+        int(detail.get("datapoints") or 0),
+        tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
+    )
