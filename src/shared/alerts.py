@@ -107,7 +107,8 @@ def _hardware(event: SageMakerEvent) -> tuple[str | None, int]:
 def failure_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
     if event.kind in (ResourceKind.PIPELINE_EXECUTION, ResourceKind.PIPELINE_STEP):
         return _pipeline_alert(event)
-    instance_type, count = _hardware(event)
+    # A tuning job's ResourceConfig is each child's, not hardware the tuning job itself holds.
+    instance_type, count = _hardware(event) if event.kind.has_host_metrics else (None, 0)
     status = event.status
     if event.secondary_status and event.secondary_status != event.status:
         status = f"{event.status} ({event.secondary_status})"
@@ -127,7 +128,7 @@ def failure_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         team=event.tag(team_tag_key),
         instance_type=instance_type,
         instance_count=count,
-        duration_seconds=event.duration_seconds,
+        duration_seconds=event.duration_seconds if event.kind.is_job else None,
         ended_at=event.ended_at or event.time,
         context=tuple(context),
     )
@@ -166,7 +167,7 @@ def _pipeline_alert(event: SageMakerEvent) -> Alert:
         account=event.account,
         region=event.region,
         resource=ResourceKind.PIPELINE_EXECUTION,
-        name=execution,
+        name=pipeline,
         status="Failed",
         headline=headline,
         reason=sanitize(event.failure_reason),
@@ -280,15 +281,26 @@ def _percent(value: float | None) -> str:
 
 
 _NEXT_STEPS = {
-    AlertKind.FAILURE: "Open the logs below, fix the cause, and re-run the job.",
     AlertKind.UNDER_USED: "Consider a smaller or CPU instance type, or larger batches.",
     AlertKind.IDLE: "The hardware did almost nothing: check the job's input and its instance type.",
 }
+_FAILURE_NEXT_STEPS = {
+    ResourceKind.ENDPOINT: "Check the endpoint's logs and health check, then update the endpoint.",
+    ResourceKind.PIPELINE_EXECUTION: "Open the failed step's logs, fix, and retry the execution.",
+}
+
+
+def _next_step(alert: Alert) -> str:
+    if alert.kind is AlertKind.FAILURE:
+        return _FAILURE_NEXT_STEPS.get(
+            alert.resource, "Open the logs below, fix the cause, and re-run."
+        )
+    return _NEXT_STEPS[alert.kind]
 
 
 def text_body(alert: Alert) -> str:
     """Plain text an on-call engineer reads in ten seconds: what, where, why, what next."""
-    lines = [alert.headline.upper() if alert.kind is AlertKind.FAILURE else alert.headline, ""]
+    lines = [alert.headline[:1].upper() + alert.headline[1:], ""]
     where = f"Account {alert.account} | Region {alert.region}"
     if alert.team:
         where += f" | Team {_single_line(alert.team)[:64]}"
@@ -312,7 +324,7 @@ def text_body(alert: Alert) -> str:
         )
     if alert.reason:
         lines += ["", "Why:", *("  " + line for line in alert.reason.splitlines())]
-    lines += ["", f"Next: {_NEXT_STEPS[alert.kind]}"]
+    lines += ["", f"Next: {_next_step(alert)}"]
     for label, url in links(alert).items():
         lines.append(f"{label.capitalize()}: {url}")
     return "\n".join(lines)

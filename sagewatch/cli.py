@@ -1,0 +1,234 @@
+"""`sagewatch`: run the monitoring pipeline on an embedded AWS (moto), no account, no Docker."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
+from sagewatch import embedded
+from sagewatch.template import EVENTS
+
+DEMO_METRICS = Path(__file__).resolve().parent / "data" / "demo-metrics.json"
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Cross-account SageMaker monitoring, run on an embedded AWS (moto): no account needed.",
+)
+# Piped output (CI logs, files) gets a wide fixed width so the job table stays readable.
+out = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    return typer.Exit(code=2)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise _fail(f"{what} {path}: {error}") from None
+
+
+def _events(paths: list[Path]) -> list[Any]:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise _fail(f"no such file or folder: {', '.join(missing)}")
+    try:
+        return embedded.load_events(paths)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+
+
+def _run(events: list[Any], metrics: Any, quiet: bool) -> dict[str, Any]:
+    if quiet or len(events) < 200:
+        return embedded.replay(events, metrics)
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("replaying", total=len(events))
+        return embedded.replay(
+            events, metrics, progress=lambda n: progress.update(task, completed=n)
+        )
+
+
+@app.command()
+def replay(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Event files (one event or a list) or folders of *.json.")
+    ],
+    metrics: Annotated[
+        Path | None,
+        typer.Option("--metrics", help="Host datapoints to seed (docs/metrics-format.md)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object, nothing else.")
+    ] = False,
+) -> None:
+    """Deliver events to the monitoring bus as if forwarded and run every function they trigger."""
+    seeded = _read_json(metrics, "metrics file") if metrics else None
+    result = _run(_events(paths), seeded, quiet=as_json)
+    if as_json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    else:
+        _print_report(result)
+
+
+@app.command()
+def demo() -> None:
+    """Replay events/ with bundled synthetic metrics across several accounts and show the result."""
+    if not EVENTS.is_dir():
+        raise _fail(f"{EVENTS} not found: run the demo from a checkout (make demo)")
+    events = embedded.load_events([EVENTS])
+    # As they would arrive: in event time order (replay keeps the order it is given).
+    events.sort(key=lambda e: str(e.get("time", "")) if isinstance(e, dict) else "")
+    result = embedded.replay(events, _read_json(DEMO_METRICS, "demo metrics"))
+    out.rule("[bold]sagewatch demo[/bold]: events/ replayed through the monitoring pipeline")
+    _print_report(result)
+
+
+@app.command()
+def invoke(
+    function: Annotated[str, typer.Argument(help="enricher or alerter")],
+    event: Annotated[
+        Path, typer.Option("--event", "-e", help="Event file (EventBridge event or SQS batch).")
+    ],
+    metrics: Annotated[
+        Path | None, typer.Option("--metrics", help="Host datapoints to seed.")
+    ] = None,
+    aws: Annotated[
+        bool,
+        typer.Option(
+            "--aws", help="Run against real AWS with your credentials and the function's env vars."
+        ),
+    ] = False,
+) -> None:
+    """Run one function's handler on one event and print its result and side effects."""
+    if function not in embedded.FUNCTIONS:
+        raise _fail(f"unknown function {function!r}: choose {' or '.join(embedded.FUNCTIONS)}")
+    payload = _read_json(event, "event file")
+    if function == "enricher" and not (isinstance(payload, dict) and "Records" in payload):
+        payload = {"Records": [{"messageId": "invoke-1", "body": json.dumps(payload)}]}
+    if aws:
+        result = embedded.invoke_real(function, payload)
+        out.print_json(data=result, default=str)
+        return
+    with embedded.EmbeddedAws() as local:
+        if metrics:
+            local.seed_metrics(_read_json(metrics, "metrics file"))
+        try:
+            result = local.invoke(function, payload)
+        except Exception as error:  # show what the function raised, as Lambda would
+            result = {"errorType": type(error).__name__, "errorMessage": str(error)}
+        summary = local.summary()
+    out.print(Panel.fit(json.dumps(result, indent=2, default=str), title=f"{function} returned"))
+    effects = {
+        "alerts published": [a["subject"] for a in summary["alerts"]],
+        "reports put on the bus": [
+            r["detail"]["job"]["name"] + ": " + r["detail"]["verdict"] for r in summary["reports"]
+        ],
+        "EMF metrics": len(summary["metrics"]),
+        "AWS calls": summary["calls"],
+    }
+    out.print_json(data=effects)
+
+
+# ---- rendering -------------------------------------------------------------------------------
+
+
+def _safe(text: Any) -> Text:
+    """Untrusted text for the terminal: no escape sequences, no markup."""
+    cleaned = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in str(text))
+    return Text(cleaned)
+
+
+def _pct(value: Any) -> str:
+    return "" if value is None else f"{value:.0f}%"
+
+
+def _print_report(result: dict[str, Any]) -> None:
+    jobs = Table(title="Finished jobs across accounts", title_justify="left")
+    for column in (
+        "account",
+        "region",
+        "type",
+        "job",
+        "status",
+        "hardware",
+        "ran",
+        "verdict",
+        "gpu",
+        "cpu",
+    ):
+        jobs.add_column(column, overflow="fold")
+    for report in sorted(
+        result["reports"], key=lambda r: (r["detail"]["job"]["account"], r["detail"]["job"]["name"])
+    ):
+        detail, job = report["detail"], report["detail"]["job"]
+        hardware = " + ".join(
+            f"{g['instance_type']} x{g['count']}" for g in job.get("instance_groups") or []
+        )
+        minutes = round((job.get("duration_seconds") or 0) / 60)
+        verdict = detail["verdict"]
+        style = {"under-used": "yellow", "idle": "red", "ok": "green"}.get(verdict, "dim")
+        jobs.add_row(
+            job["account"],
+            job["region"],
+            job["kind"],
+            _safe(job["name"]),
+            _safe(job["status"]),
+            hardware,
+            f"{minutes // 60}h{minutes % 60:02d}m",
+            Text(verdict, style=style),
+            _pct(detail["utilization"].get("gpu_percent")),
+            _pct(detail["utilization"].get("cpu_percent")),
+        )
+    out.print(jobs)
+    out.print()
+    out.print(f"[bold]{len(result['alerts'])} alerts[/bold], as on-call receives them:")
+    for alert in result["alerts"]:
+        severity = alert["attributes"].get("severity")
+        color = {"high": "red", "medium": "yellow"}.get(severity or "", "cyan")
+        out.print(
+            Panel(
+                _safe(alert["text"]),
+                title=_safe(alert["subject"]),
+                title_align="left",
+                border_style=color,
+            )
+        )
+    kinds = Counter(a["attributes"].get("kind") for a in result["alerts"])
+    counts = Table(title="Counts", show_header=False, title_justify="left")
+    counts.add_row("events replayed", str(result["events"]))
+    counts.add_row("events archived", str(result["archived"]))
+    counts.add_row(
+        "invocations", ", ".join(f"{k} {v}" for k, v in sorted(result["invocations"].items()))
+    )
+    counts.add_row("utilization reports", str(len(result["reports"])))
+    counts.add_row("alerts", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "0")
+    counts.add_row("dead letters", str(len(result["dead_letters"])))
+    counts.add_row("EMF metric values", str(len(result["metrics"])))
+    counts.add_row("AWS calls", ", ".join(f"{k} {v}" for k, v in result["calls"].items()))
+    out.print(counts)
+    for letter in result["dead_letters"]:
+        out.print(
+            Text(f"dead letter {letter.get('event_id')}: {letter.get('reason')}", style="red")
+        )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

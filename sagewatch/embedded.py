@@ -1,0 +1,599 @@
+"""An embedded AWS (moto, in-process) provisioned as the monitoring account from template.yaml.
+
+Real APIs throughout: the bus's rules are created from template.yaml's own patterns and targets;
+rule targets deliver to a log group and SQS queues; the enricher's PutEvents, GetMetricData and
+ListMetrics, the alerter's SNS and DynamoDB calls all hit moto. Two hops moto cannot play are
+emulated here, and only these:
+
+* Cross-account forwarding: EventBridge keeps the original envelope (account, id, time) when a
+  workload account's rule forwards to this bus; moto's PutEvents would rewrite them. `deliver`
+  hands the envelope to the bus's rules through moto's own pattern matching and targets.
+* Lambda: functions run in-process. Rule targets that are functions deliver into a stand-in SQS
+  queue; the runner invokes the function from it with Lambda's async retry and on-failure
+  destination. The enrichment queue is drained in batches as Lambda's SQS poller would, with
+  partial batch responses and the queue's real redrive policy, without waiting for its delay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.client import BaseClient
+
+from sagewatch import template as cfn
+from shared.parser import parse_time
+
+ACCOUNT = "123456789012"  # moto's default account plays the monitoring account
+REGION = "us-east-1"
+ARCHIVE_LOG_GROUP = "/aws/events/sagewatch-archive"
+TABLE = "sagewatch-idempotency"
+ENRICHER_BATCH_SIZE = 100
+MAX_ROUNDS = 50
+
+FUNCTIONS = {"enricher": "EnricherFunction", "alerter": "AlerterFunction"}
+
+
+@dataclass
+class Observations:
+    """Everything the functions did, in the shape of `sagewatch replay --json`."""
+
+    events: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    invocations: Counter[str] = field(default_factory=Counter)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeLambdaContext:
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 256
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "embedded"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+class EmbeddedAws:
+    def __init__(self, parameters: Mapping[str, str] | None = None) -> None:
+        self.parameters = cfn.parameter_defaults() | dict(parameters or {})
+        self.observed = Observations()
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> EmbeddedAws:
+        from moto import mock_aws
+
+        _fix_moto_event_template()
+        fake = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+        self._set_env(fake)
+        self._mock = mock_aws()
+        self._mock.start()
+        self._reset_function_caches()
+        self._provision()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._mock.stop()
+        self._reset_function_caches()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def _set_env(self, values: Mapping[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    @staticmethod
+    def _reset_function_caches() -> None:
+        from shared.aws import client
+
+        client.cache_clear()
+        for logical_id in FUNCTIONS.values():
+            module = importlib.import_module(cfn.handler_of(logical_id).rsplit(".", 1)[0])
+            for cached in vars(module).values():
+                if hasattr(cached, "cache_clear"):
+                    cached.cache_clear()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+
+    # ---- provisioning from template.yaml ---------------------------------------------------
+    def _provision(self) -> None:
+        events, sqs, sns, logs = (self.client(s) for s in ("events", "sqs", "sns", "logs"))
+        self.bus_name = self.parameters["EventBusName"]
+        events.create_event_bus(Name=self.bus_name)
+        logs.create_log_group(logGroupName=ARCHIVE_LOG_GROUP)
+
+        resources = cfn.load()["Resources"]
+        redrive = resources["EnrichmentQueue"]["Properties"]["RedrivePolicy"]
+        self.enrichment_max_receives = int(redrive["maxReceiveCount"])
+        self.queues = {
+            name: sqs.create_queue(QueueName=name)["QueueUrl"]
+            for name in ("enrichment-dlq", "target-dlq", "alerter-invocations", "alerts-capture")
+        }
+        self.queues["enrichment"] = sqs.create_queue(
+            QueueName="enrichment",  # DelaySeconds left at 0: the embedded run does not wait
+            Attributes={
+                "RedrivePolicy": json.dumps(
+                    {
+                        "deadLetterTargetArn": self._queue_arn("enrichment-dlq"),
+                        "maxReceiveCount": str(self.enrichment_max_receives),
+                    }
+                )
+            },
+        )["QueueUrl"]
+        invoke_config = resources["AlerterFunction"]["Properties"]["EventInvokeConfig"]
+        self.alerter_attempts = 1 + int(invoke_config["MaximumRetryAttempts"])
+
+        self.topic_arn = sns.create_topic(Name="sagewatch-alerts")["TopicArn"]
+        sns.subscribe(
+            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=self._queue_arn("alerts-capture")
+        )
+        table = resources["IdempotencyTable"]["Properties"]
+        self.client("dynamodb").create_table(
+            TableName=TABLE,
+            KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            BillingMode=table["BillingMode"],
+        )
+
+        arns = {
+            "ArchiveLogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{ARCHIVE_LOG_GROUP}",
+            "EnrichmentQueue": self._queue_arn("enrichment"),
+            "AlerterFunction": self._queue_arn("alerter-invocations"),
+        }
+        for rule in cfn.bus_rules():
+            events.put_rule(
+                Name=rule.logical_id,
+                EventBusName=self.bus_name,
+                EventPattern=json.dumps(rule.pattern),
+            )
+            events.put_targets(
+                Rule=rule.logical_id,
+                EventBusName=self.bus_name,
+                Targets=[{"Id": t, "Arn": arns[t]} for t in rule.targets],
+            )
+        refs = self.parameters | {
+            "EventBus": self.bus_name,
+            "AlertTopic": self.topic_arn,
+            "IdempotencyTable": TABLE,
+        }
+        self.function_env = {
+            name: cfn.function_environment(logical_id, refs)
+            for name, logical_id in FUNCTIONS.items()
+        }
+
+    def _queue_arn(self, name: str) -> str:
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+
+    # ---- host metrics ----------------------------------------------------------------------
+    def seed_metrics(self, document: Mapping[str, Any]) -> int:
+        """Datapoints from the documented `--metrics` format (see docs/metrics-format.md)."""
+        cloudwatch = self.client("cloudwatch")
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        for series in document.get("series", []):
+            start, end = parse_time(series["start"]), parse_time(series["end"])
+            if start is None or end is None:
+                raise ValueError(f"series {series.get('dimensions')} needs ISO start and end")
+            step = timedelta(seconds=int(series.get("every_seconds", 60)))
+            dimensions = [{"Name": k, "Value": v} for k, v in series["dimensions"].items()]
+            values = series["value"] if isinstance(series["value"], list) else [series["value"]]
+            at, i = start, 0
+            while at < end:
+                by_namespace.setdefault(series["namespace"], []).append(
+                    {
+                        "MetricName": series["metric"],
+                        "Dimensions": dimensions,
+                        "Timestamp": at,
+                        "Value": float(values[i % len(values)]),
+                        "Unit": "Percent",
+                    }
+                )
+                at, i = at + step, i + 1
+        count = 0
+        for namespace, data in by_namespace.items():
+            for offset in range(0, len(data), 500):
+                chunk = data[offset : offset + 500]
+                cloudwatch.put_metric_data(Namespace=namespace, MetricData=chunk)
+                count += len(chunk)
+        return count
+
+    # ---- the event path --------------------------------------------------------------------
+    def deliver(self, raw: Any) -> None:
+        """Put one event on the bus as a workload account's forwarding rule would."""
+        self.observed.events += 1
+        if not isinstance(raw, dict):
+            self.observed.rejected.append(
+                {"event_id": None, "reason": f"not a JSON object ({type(raw).__name__})"}
+            )
+            return
+        from moto.events.models import events_backends
+
+        envelope: dict[str, Any] = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "account": ACCOUNT,
+            "region": REGION,
+            "resources": [],
+        } | raw
+        when = parse_time(raw.get("time")) or datetime.now(UTC)
+        envelope["time"] = when.timestamp()  # moto's targets render it back as ISO-8601
+        envelope["ingestion-time"] = datetime.now(UTC).timestamp()
+        bus: Any = events_backends[ACCOUNT][REGION].event_buses[self.bus_name]
+        for rule in list(bus.rules.values()):
+            rule.send_to_targets(
+                envelope, transform_input=False
+            )  # moto's default transform drops "account"
+
+    def run(self) -> None:
+        """Invoke functions until no queue has work left."""
+        for _ in range(MAX_ROUNDS):
+            if not (self._drain_alerter() + self._drain_enrichment()):
+                return
+        raise RuntimeError(f"still busy after {MAX_ROUNDS} rounds")
+
+    def _receive(self, queue: str, limit: int) -> list[dict[str, Any]]:
+        sqs, messages = self.client("sqs"), list[dict[str, Any]]()
+        while len(messages) < limit:
+            batch = sqs.receive_message(
+                QueueUrl=self.queues[queue],
+                MaxNumberOfMessages=min(10, limit - len(messages)),
+                VisibilityTimeout=60,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch:
+                break
+            messages += batch
+        return messages
+
+    def _drain_enrichment(self) -> int:
+        messages = self._receive("enrichment", ENRICHER_BATCH_SIZE)
+        if not messages:
+            return 0
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody"),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self._queue_arn("enrichment"),
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+        try:
+            response = self.invoke("enricher", {"Records": records})
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except Exception:  # the whole batch returns to the queue, as with Lambda
+            failed = {m["MessageId"] for m in messages}
+        sqs = self.client("sqs")
+        for message in messages:
+            if message["MessageId"] in failed:  # visible again now instead of after the timeout
+                sqs.change_message_visibility(
+                    QueueUrl=self.queues["enrichment"],
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
+            else:
+                sqs.delete_message(
+                    QueueUrl=self.queues["enrichment"], ReceiptHandle=message["ReceiptHandle"]
+                )
+        return len(messages)
+
+    def _drain_alerter(self) -> int:
+        messages = self._receive("alerter-invocations", 10)
+        sqs = self.client("sqs")
+        for message in messages:
+            event = json.loads(message["Body"])
+            self._invoke_async("alerter", event)
+            sqs.delete_message(
+                QueueUrl=self.queues["alerter-invocations"], ReceiptHandle=message["ReceiptHandle"]
+            )
+        return len(messages)
+
+    def _invoke_async(self, function: str, event: dict[str, Any]) -> None:
+        """Lambda's async invocation: retries, then the on-failure destination (an SQS DLQ)."""
+        error: Exception | None = None
+        for _ in range(self.alerter_attempts):
+            try:
+                self.invoke(function, event)
+                return
+            except Exception as caught:
+                error = caught
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": FakeLambdaContext(function).invoked_function_arn,
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": self.alerter_attempts,
+            },
+            "requestPayload": event,
+            "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
+        }
+        self.client("sqs").send_message(
+            QueueUrl=self.queues["target-dlq"], MessageBody=json.dumps(record)
+        )
+
+    # ---- invoking a function in-process ----------------------------------------------------
+    def invoke(self, function: str, event: Any) -> Any:
+        handler = _handler(function)
+        self.observed.invocations[function] += 1
+        self._set_env(self.function_env[function])
+        with _captured_output() as output, _counted_calls(self.observed.calls):
+            try:
+                result = handler(event, FakeLambdaContext(f"sagewatch-{function}"))
+            finally:
+                self._collect(function, output.getvalue())
+        self.observed.results.append({"function": function, "result": result})
+        return result
+
+    def _collect(self, function: str, text: str) -> None:
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            if "_aws" in record:
+                self.observed.metrics += emf_metrics(record)
+            else:
+                self.observed.logs.append({"function": function} | record)
+
+    # ---- what happened ---------------------------------------------------------------------
+    def archived(self) -> list[dict[str, Any]]:
+        logs, events = self.client("logs"), []
+        for page in logs.get_paginator("filter_log_events").paginate(
+            logGroupName=ARCHIVE_LOG_GROUP
+        ):
+            events += [json.loads(e["message"]) for e in page.get("events", [])]
+        return events
+
+    def alerts(self) -> list[dict[str, Any]]:
+        alerts = []
+        for message in self._peek("alerts-capture"):
+            envelope = json.loads(message["Body"])
+            document = json.loads(envelope["Message"])
+            alerts.append(
+                {
+                    "subject": envelope.get("Subject"),
+                    "text": document.get("text"),
+                    "attributes": {
+                        k: v.get("Value") for k, v in envelope.get("MessageAttributes", {}).items()
+                    },
+                    "payload": document,
+                }
+            )
+        return alerts
+
+    def reports(self) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.archived()
+            if e.get("source") == "sagewatch" and e.get("detail-type") == "Job Utilization Report"
+        ]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        reasons = {
+            log.get("message_id"): log.get("reason")
+            for log in self.observed.logs
+            if log.get("message_id") and log.get("reason")
+        }
+        letters = [dict(r, queue="bus") for r in self.observed.rejected]
+        for message in self._peek("enrichment-dlq"):
+            body = _json_or_none(message["Body"])
+            letters.append(
+                {
+                    "queue": "enrichment-dlq",
+                    "event_id": body.get("id") if isinstance(body, dict) else None,
+                    "reason": reasons.get(message["MessageId"])
+                    or f"enricher failed {self.enrichment_max_receives} times",
+                }
+            )
+        for message in self._peek("target-dlq"):
+            record = json.loads(message["Body"])
+            payload = record.get("requestPayload")
+            letters.append(
+                {
+                    "queue": "target-dlq",
+                    "event_id": payload.get("id") if isinstance(payload, dict) else None,
+                    "reason": record.get("responsePayload", {}).get("errorMessage"),
+                }
+            )
+        return letters
+
+    def _peek(self, queue: str) -> list[dict[str, Any]]:
+        """All messages of a queue, left in place (visible again at once)."""
+        sqs, seen, messages = self.client("sqs"), set[str](), list[dict[str, Any]]()
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.queues[queue], MaxNumberOfMessages=10, VisibilityTimeout=30
+            ).get("Messages", [])
+            fresh = [m for m in batch if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            seen.update(m["MessageId"] for m in fresh)
+            messages += fresh
+        for message in messages:
+            sqs.change_message_visibility(
+                QueueUrl=self.queues[queue],
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=0,
+            )
+        return messages
+
+    def summary(self) -> dict[str, Any]:
+        archived = self.archived()
+        return {
+            "events": self.observed.events,
+            "archived": len(archived),
+            "invocations": dict(self.observed.invocations),
+            "alerts": self.alerts(),
+            "reports": [
+                e
+                for e in archived
+                if e.get("source") == "sagewatch"
+                and e.get("detail-type") == "Job Utilization Report"
+            ],
+            "dead_letters": self.dead_letters(),
+            "metrics": self.observed.metrics,
+            "calls": dict(sorted(self.observed.calls.items())),
+        }
+
+
+def _handler(function: str) -> Callable[[Any, Any], Any]:
+    module_name, attr = cfn.handler_of(FUNCTIONS[function]).rsplit(".", 1)
+    handler: Callable[[Any, Any], Any] = getattr(importlib.import_module(module_name), attr)
+    return handler
+
+
+def invoke_real(function: str, event: Any) -> dict[str, Any]:
+    """Run a handler against real AWS with the caller's credentials and environment variables
+    (the function fails fast naming any setting that is missing)."""
+    calls: Counter[str] = Counter()
+    with _counted_calls(calls):
+        result = _handler(function)(event, FakeLambdaContext(f"sagewatch-{function}"))
+    return {"result": result, "calls": dict(calls)}
+
+
+def replay(
+    events: Iterable[Any],
+    metrics: Mapping[str, Any] | None = None,
+    parameters: Mapping[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    with EmbeddedAws(parameters) as aws:
+        if metrics:
+            aws.seed_metrics(metrics)
+        for index, event in enumerate(events, 1):
+            aws.deliver(event)
+            if progress:
+                progress(index)
+        aws.run()
+        return aws.summary()
+
+
+def emf_metrics(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """EMF → [{name, unit, value, dimensions}] as CloudWatch would extract them."""
+    out = []
+    for directive in record["_aws"].get("CloudWatchMetrics", []):
+        dimension_names = {name for group in directive.get("Dimensions", []) for name in group}
+        dimensions = {name: record.get(name) for name in sorted(dimension_names)}
+        for metric in directive.get("Metrics", []):
+            value = record.get(metric["Name"])
+            for single in value if isinstance(value, list) else [value]:
+                out.append(
+                    {
+                        "namespace": directive.get("Namespace"),
+                        "name": metric["Name"],
+                        "unit": metric.get("Unit"),
+                        "value": single,
+                        "dimensions": dimensions,
+                    }
+                )
+    return out
+
+
+def load_events(paths: Iterable[Path]) -> list[Any]:
+    """Events from files and folders (sorted, `*.json`); a file may hold one event or a list."""
+    events: list[Any] = []
+    for path in paths:
+        files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+        if not files:
+            raise ValueError(f"{path}: no *.json files")
+        for file in files:
+            try:
+                document = json.loads(file.read_text())
+            except (OSError, ValueError) as error:
+                raise ValueError(f"{file}: {error}") from None
+            events += document if isinstance(document, list) else [document]
+    return events
+
+
+def _fix_moto_event_template() -> None:
+    """moto 5.2's default target input template drops the envelope's "account" (EventBridge
+    delivers it); put it back so events from PutEvents reach targets whole."""
+    from moto.events.utils import EventTemplateParser
+
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"version": "0",', '"version": "0", "account": "<account>",'
+        )
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def _captured_output() -> Iterator[io.StringIO]:
+    """Function stdout (EMF) and the Powertools logger's stream, as CloudWatch Logs gets them."""
+    from shared.observability import logger
+
+    buffer = io.StringIO()
+    handler: Any = logger.registered_handler
+    previous = handler.setStream(buffer) if hasattr(handler, "setStream") else None
+    try:
+        with contextlib.redirect_stdout(buffer):
+            yield buffer
+    finally:
+        if previous is not None:
+            handler.setStream(previous)
+
+
+@contextlib.contextmanager
+def _counted_calls(calls: Counter[str]) -> Iterator[None]:
+    """Count every AWS API call made while a function runs ("service.Operation")."""
+    base: Any = BaseClient
+    original = base._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        calls[f"{client.meta.service_model.service_name}.{operation}"] += 1
+        return original(client, operation, params)
+
+    base._make_api_call = counting
+    try:
+        yield
+    finally:
+        base._make_api_call = original
+
+
+__all__ = ["EmbeddedAws", "Path", "emf_metrics", "load_events", "replay"]

@@ -1,0 +1,104 @@
+"""Read template.yaml (with its CloudFormation tags) so the embedded AWS and the tests use the
+template's own rule patterns and settings, never a copy of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+WORKLOAD_TEMPLATE = ROOT / "workload-template.yaml"
+EVENTS = ROOT / "events"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """`!Ref X` → {"Ref": "X"}, `!GetAtt A.B` → {"Fn::GetAtt": ["A", "B"]}, `!Sub` → {"Fn::Sub"}…"""
+
+
+def _construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct)
+
+
+@cache
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as stream:
+        document = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} is not a CloudFormation template")
+    return document
+
+
+@dataclass(frozen=True)
+class BusRule:
+    logical_id: str
+    pattern: dict[str, Any]
+    targets: tuple[str, ...]  # logical ids of the target resources
+
+
+def _target_id(arn: Any) -> str:
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        return str(arn["Fn::GetAtt"][0])
+    if isinstance(arn, dict) and "Ref" in arn:
+        return str(arn["Ref"])
+    raise ValueError(f"unsupported target Arn {arn!r}")
+
+
+def bus_rules(template: dict[str, Any] | None = None) -> list[BusRule]:
+    """Rules on the sagewatch bus, with their literal patterns and target resources."""
+    resources = (template or load())["Resources"]
+    rules = []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        props = resource["Properties"]
+        if props.get("EventBusName") != {"Ref": "EventBus"}:
+            continue
+        targets = tuple(_target_id(t["Arn"]) for t in props.get("Targets", []))
+        rules.append(BusRule(logical_id, props["EventPattern"], targets))
+    return rules
+
+
+def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]:
+    params = (template or load())["Parameters"]
+    return {name: str(spec.get("Default", "")) for name, spec in params.items()}
+
+
+def function_environment(
+    logical_id: str, resolve: dict[str, str], template: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """A function's environment (Globals merged), `!Ref`s resolved from `resolve`."""
+    document = template or load()
+    merged = dict(
+        document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
+    merged.update(
+        document["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    env = {}
+    for name, value in merged.items():
+        if isinstance(value, dict) and "Ref" in value:
+            value = resolve[value["Ref"]]
+        env[name] = str(value)
+    return env
+
+
+def handler_of(logical_id: str, template: dict[str, Any] | None = None) -> str:
+    return str((template or load())["Resources"][logical_id]["Properties"]["Handler"])
