@@ -21,6 +21,7 @@ import importlib
 import io
 import json
 import os
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -570,13 +571,13 @@ def _captured_output() -> Iterator[io.StringIO]:
 
     buffer = io.StringIO()
     handler: Any = logger.registered_handler
-    previous = handler.setStream(buffer) if hasattr(handler, "setStream") else None
+    previous = handler.stream  # set directly: setStream() would flush a stream that may be closed
+    handler.stream = buffer
     try:
         with contextlib.redirect_stdout(buffer):
             yield buffer
     finally:
-        if previous is not None:
-            handler.setStream(previous)
+        handler.stream = sys.stdout if getattr(previous, "closed", False) else previous
 
 
 @contextlib.contextmanager

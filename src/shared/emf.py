@@ -14,7 +14,8 @@ _UTILIZATION_METRICS = {key: f"{metric.value}Normalized" for metric, key in USAG
 
 
 def _record() -> EphemeralMetrics:
-    return EphemeralMetrics(namespace=METRICS_NAMESPACE)
+    # service="" keeps Powertools from adding a constant "service" dimension to every metric.
+    return EphemeralMetrics(namespace=METRICS_NAMESPACE, service="")
 
 
 def emit_job(job: SageMakerEvent, assessment: Assessment) -> None:

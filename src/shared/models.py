@@ -108,7 +108,11 @@ class SageMakerEvent:
         """Failed, or stopped by SageMaker because it hit its maximum runtime (did not finish)."""
         if self.outcome is Outcome.FAILED:
             return True
-        return self.outcome is Outcome.STOPPED and self.secondary_status == "MaxRuntimeExceeded"
+        return (
+            self.kind is ResourceKind.TRAINING  # only training jobs report a SecondaryStatus
+            and self.outcome is Outcome.STOPPED
+            and self.secondary_status == "MaxRuntimeExceeded"
+        )
 
     @property
     def is_tuning_child(self) -> bool:

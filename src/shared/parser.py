@@ -36,27 +36,33 @@ _KINDS: dict[str, ResourceKind] = {
     API_CALL_DETAIL_TYPE: ResourceKind.API_CALL,
 }
 
-_OUTCOMES: dict[str, Outcome] = {
-    # jobs, pipelines and steps (API spelling)
+# Statuses per family, as SageMaker spells them; anything else is UNKNOWN (never guessed).
+_JOB_OUTCOMES = {
     "InProgress": Outcome.IN_PROGRESS,
-    "Executing": Outcome.IN_PROGRESS,
-    "Starting": Outcome.IN_PROGRESS,
     "Stopping": Outcome.IN_PROGRESS,
     "Completed": Outcome.SUCCEEDED,
+    "Failed": Outcome.FAILED,
+    "Stopped": Outcome.STOPPED,
+}
+_PIPELINE_OUTCOMES = {
+    "Starting": Outcome.IN_PROGRESS,
+    "Executing": Outcome.IN_PROGRESS,
+    "Stopping": Outcome.IN_PROGRESS,
     "Succeeded": Outcome.SUCCEEDED,
     "Failed": Outcome.FAILED,
     "Stopped": Outcome.STOPPED,
-    # endpoints (event spelling)
+}
+_ENDPOINT_OUTCOMES = {  # event spelling; the API's `InService` is normalized to it first
     "CREATING": Outcome.IN_PROGRESS,
     "UPDATING": Outcome.IN_PROGRESS,
     "SYSTEM_UPDATING": Outcome.IN_PROGRESS,
     "ROLLING_BACK": Outcome.IN_PROGRESS,
     "DELETING": Outcome.IN_PROGRESS,
-    "UPDATE_ROLLBACK_FAILED": Outcome.FAILED,
     "IN_SERVICE": Outcome.SUCCEEDED,
+    "FAILED": Outcome.FAILED,
+    "UPDATE_ROLLBACK_FAILED": Outcome.FAILED,
     "OUT_OF_SERVICE": Outcome.STOPPED,
     "DELETED": Outcome.STOPPED,
-    "FAILED": Outcome.FAILED,
 }
 
 _EPOCH_MILLIS_THRESHOLD = 100_000_000_000  # larger numbers are milliseconds (after 1973 in ms)
@@ -168,8 +174,8 @@ def _required_name(detail: Mapping[str, Any], key: str) -> str:
     return name
 
 
-def _outcome(status: str | None) -> Outcome:
-    return _OUTCOMES.get(status or "", Outcome.UNKNOWN)
+def _outcome(status: str | None, table: Mapping[str, Outcome] = _JOB_OUTCOMES) -> Outcome:
+    return table.get(status or "", Outcome.UNKNOWN)
 
 
 def _common(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -279,7 +285,7 @@ def _endpoint(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEve
         name=_required_name(detail, "EndpointName"),
         arn=_text(detail.get("EndpointArn")),
         status=status,
-        outcome=_outcome(status),
+        outcome=_outcome(status, _ENDPOINT_OUTCOMES),
         failure_reason=_text(detail.get("FailureReason")),
         created_at=parse_time(detail.get("CreationTime")),
         ended_at=parse_time(detail.get("LastModifiedTime")),
@@ -311,7 +317,7 @@ def _pipeline_execution(detail: Mapping[str, Any], common: dict[str, Any]) -> Sa
         name=display or _arn_tail(execution_arn) or pipeline,
         arn=execution_arn,
         status=status,
-        outcome=_outcome(status),
+        outcome=_outcome(status, _PIPELINE_OUTCOMES),
         failure_reason=_text(detail.get("failureReason")),
         started_at=parse_time(detail.get("executionStartTime")),
         ended_at=parse_time(detail.get("executionEndTime")),
@@ -329,7 +335,7 @@ def _pipeline_step(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMak
         name=_required_name(detail, "stepName"),
         arn=execution_arn,
         status=status,
-        outcome=_outcome(status),
+        outcome=_outcome(status, _PIPELINE_OUTCOMES),
         failure_reason=_text(detail.get("failureReason")),
         started_at=parse_time(detail.get("stepStartTime")),
         ended_at=parse_time(detail.get("stepEndTime")),

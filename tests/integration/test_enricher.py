@@ -1,0 +1,101 @@
+"""The enricher handler against moto: GetMetricData, ListMetrics and PutEvents for real."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sagewatch.embedded import EmbeddedAws
+from tests.integration.conftest import sample
+
+pytestmark = pytest.mark.integration
+
+
+def _record(message_id: str, body: Any) -> dict[str, Any]:
+    return {"messageId": message_id, "body": body if isinstance(body, str) else json.dumps(body)}
+
+
+def test_given_batch_with_poison_and_in_progress_when_enriched_then_only_poison_fails(
+    aws: EmbeddedAws, demo_metrics: dict[str, Any]
+) -> None:
+    aws.seed_metrics(demo_metrics)
+    batch = {
+        "Records": [
+            _record("good", sample("training-completed-gpu")),
+            _record("dup", sample("training-completed-gpu-duplicate")),
+            _record("running", sample("training-in-progress")),
+            _record("not-json", "{oops"),
+            _record("bad-detail", dict(sample("training-completed-gpu"), detail=["x"])),
+        ]
+    }
+    response = aws.invoke("enricher", batch)
+
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    assert failed == {"not-json", "bad-detail"}
+    reports = aws.reports()
+    assert [r["detail"]["job"]["name"] for r in reports] == ["Vision-ResNet50-FT-20261120-0800"]
+    assert reports[0]["detail"]["verdict"] == "under-used"
+    assert reports[0]["detail"]["utilization"]["gpu_percent"] == pytest.approx(8.5, abs=1)
+    assert aws.observed.calls["cloudwatch.GetMetricData"] == 1
+    poison = [log for log in aws.observed.logs if log.get("message_id") == "bad-detail"]
+    assert poison and "detail is a list" in poison[0]["reason"]
+
+
+def test_given_finished_jobs_when_enriched_then_emf_has_low_cardinality_dimensions(
+    aws: EmbeddedAws, demo_metrics: dict[str, Any]
+) -> None:
+    aws.seed_metrics(demo_metrics)
+    names = ["training-completed-gpu", "processing-completed", "training-heterogeneous-cluster"]
+    aws.invoke("enricher", {"Records": [_record(n, sample(n)) for n in names]})
+
+    jobs = [m for m in aws.observed.metrics if m["name"] == "Jobs"]
+    assert len(jobs) == 3
+    for metric in aws.observed.metrics:
+        assert set(metric["dimensions"]) == {"Account", "JobType", "Status"}
+        assert metric["namespace"] == "SageWatch"
+    verdicts = {r["detail"]["job"]["name"]: r["detail"]["verdict"] for r in aws.reports()}
+    assert verdicts == {
+        "Vision-ResNet50-FT-20261120-0800": "under-used",
+        "forecasting-feature-build-20261120-0700": "idle",
+        "vision-hetero-tf-dataservice-20261120-0500": "ok",
+    }
+
+
+def test_given_transform_job_when_enriched_then_hosts_are_discovered_with_list_metrics(
+    aws: EmbeddedAws,
+) -> None:
+    event = sample("transform-completed")
+    event["region"] = "us-east-1"
+    name = event["detail"]["TransformJobName"]
+    start, end = "2026-11-20T04:00:00Z", "2026-11-20T05:00:00Z"
+    series = [
+        {"namespace": "/aws/sagemaker/TransformJobs", "metric": metric,
+         "dimensions": {"Host": host}, "start": start, "end": end, "every_seconds": 300,
+         "value": value}
+        for host in (f"{name}/i-0abc", f"{name}0/i-0zzz")  # the second is another job's host
+        for metric, value in (("CPUUtilization", 200.0), ("MemoryUtilization", 40.0))
+    ]  # fmt: skip
+    event["detail"]["TransformStartTime"] = start
+    event["detail"]["TransformEndTime"] = end
+    aws.seed_metrics({"series": series})
+
+    aws.invoke("enricher", {"Records": [_record("t", event)]})
+
+    report = aws.reports()[0]["detail"]
+    assert aws.observed.calls["cloudwatch.ListMetrics"] == 1
+    assert report["utilization"]["cpu_percent"] == pytest.approx(50.0)  # 200 of 4 vCPUs × 100
+    assert report["utilization"]["disk_percent"] is None
+
+
+def test_given_put_events_rejects_an_entry_when_enriched_then_that_job_is_retried(
+    aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.aws import EventPublisher
+
+    monkeypatch.setattr(EventPublisher, "put", lambda self, source, detail_type, details: [0])
+    response = aws.invoke("enricher", {"Records": [_record("a", sample("training-failed"))]})
+
+    assert response["batchItemFailures"] == [{"itemIdentifier": "a"}]
+    assert [m for m in aws.observed.metrics if m["name"] == "Jobs"] == []

@@ -1,0 +1,131 @@
+"""Whole pipeline on the embedded AWS: events/ and events the project has never seen."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from sagewatch.embedded import load_events, replay
+from sagewatch.template import EVENTS
+
+pytestmark = pytest.mark.integration
+
+FAILURE_INCIDENTS = 9  # failing samples, minus the tuning child and the pipeline's second event
+FINISHED_JOBS = 13  # terminal training/processing/transform jobs, the duplicate counted once
+CANARY = "canary-secret-"
+
+
+@pytest.fixture(scope="module")
+def samples() -> list[dict[str, Any]]:
+    return load_events([EVENTS])
+
+
+@pytest.fixture(scope="module")
+def result(samples: list[dict[str, Any]], demo_metrics: dict[str, Any]) -> dict[str, Any]:
+    return replay(samples, demo_metrics)
+
+
+def _produced(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Reports the enricher put on the bus (events/ also holds one report, replayed as input)."""
+    return [r for r in result["reports"] if r["account"] != "999900001111"]
+
+
+def test_given_events_folder_when_replayed_then_every_event_is_archived(
+    result: dict[str, Any], samples: list[dict[str, Any]]
+) -> None:
+    assert result["events"] == len(samples)
+    assert result["archived"] == len(samples) + len(_produced(result))
+    assert result["dead_letters"] == []
+
+
+def test_given_events_folder_when_replayed_then_one_alert_per_failure_incident(
+    result: dict[str, Any],
+) -> None:
+    failures = [a for a in result["alerts"] if a["attributes"]["kind"] == "failure"]
+    incidents = {a["payload"]["incident"] for a in result["alerts"]}
+    assert len(failures) == FAILURE_INCIDENTS
+    assert len(incidents) == len(result["alerts"])
+    wasted = sorted((a["payload"]["name"], a["attributes"]["kind"]) for a in result["alerts"] if a not in failures)
+    assert wasted == [
+        ("Vision-ResNet50-FT-20261120-0800", "under-used"),
+        ("forecasting-feature-build-20261120-0700", "idle"),
+        ("vision-vit-huge-pretrain-20261120-0200", "idle"),
+        ("vision-yolo-train-20261120-0330", "under-used"),  # the report sample itself
+    ]
+
+
+def test_given_events_folder_when_replayed_then_one_report_per_finished_job(
+    result: dict[str, Any],
+) -> None:
+    names = [r["detail"]["job"]["name"] for r in _produced(result)]
+    assert len(names) == len(set(names)) == FINISHED_JOBS
+
+
+def test_given_events_with_secrets_when_replayed_then_no_secret_in_any_alert_or_metric(
+    result: dict[str, Any],
+) -> None:
+    assert CANARY not in json.dumps(result["alerts"])
+    assert CANARY not in json.dumps(result["metrics"])
+    assert CANARY not in json.dumps(result["reports"])
+
+
+def test_given_events_folder_when_replayed_then_json_has_the_documented_keys(result: dict[str, Any]) -> None:
+    assert {"events", "archived", "invocations", "alerts", "reports", "dead_letters", "metrics", "calls"} <= set(result)
+    assert result["invocations"]["enricher"] >= 1
+    alert = result["alerts"][0]
+    assert {"subject", "text", "attributes", "payload"} <= set(alert)
+    assert result["calls"]["sns.Publish"] == len(result["alerts"])
+
+
+def _unseen(samples: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """New accounts, regions and names, other timestamp encodings, hostile text, every event
+    delivered twice under a new id, all shuffled."""
+    rng = random.Random(seed)
+    accounts = {
+        old: f"{rng.randrange(10**11, 10**12 - 1):012d}"
+        for old in ("111122223333", "444455556666", "777788889999")
+    }
+    regions = dict(zip(accounts.values(), ["ap-southeast-2", "us-west-2", "sa-east-1"], strict=True))
+    out = []
+    for event in samples:
+        text = json.dumps(event)
+        for old, new in accounts.items():
+            text = text.replace(old, new)
+        event = json.loads(text)
+        event["region"] = regions.get(event["account"], event["region"])
+        detail = event["detail"]
+        for key in ("TrainingJobName", "ProcessingJobName", "TransformJobName", "EndpointName"):
+            if key in detail:
+                detail[key] = f"unseen{seed}-{detail[key]}"
+        for key in ("TrainingEndTime", "ProcessingEndTime", "TransformEndTime", "CreationTime"):
+            if isinstance(detail.get(key), int | float):
+                detail[key] = str(detail[key] / 1000)  # seconds as a numeric string
+        if "FailureReason" in detail:
+            detail["FailureReason"] = "\x1b[2J\x1b]0;pwned\x07" + "x" * 2000 + " password=hunter2"
+        for copy_id in ("a", "b"):
+            out.append(dict(event, id=f"{event['id']}-{copy_id}"))
+    out.append(dict(samples[0], source="aws.sagemaker", **{"detail-type": "SageMaker Brand New Thing"}))
+    rng.shuffle(out)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_given_unseen_duplicated_shuffled_events_when_replayed_then_one_alert_per_incident(
+    samples: list[dict[str, Any]], seed: int
+) -> None:
+    result = replay(_unseen(samples, seed))
+
+    failures = [a for a in result["alerts"] if a["attributes"]["kind"] == "failure"]
+    assert len(failures) == FAILURE_INCIDENTS
+    assert len({a["payload"]["incident"] for a in result["alerts"]}) == len(result["alerts"])
+    assert len(_produced(result)) == FINISHED_JOBS
+    assert result["dead_letters"] == []
+    rendered = json.dumps(result["alerts"])
+    assert CANARY not in rendered
+    assert "hunter2" not in rendered
+    assert "\\u001b" not in rendered and "\\u0007" not in rendered
+    for alert in result["alerts"]:
+        assert len(alert["subject"]) < 100
