@@ -172,7 +172,7 @@ class EmbeddedAws:
             "EnrichmentQueue": self._queue_arn("enrichment"),
             "AlerterFunction": self._queue_arn("alerter-invocations"),
         }
-        for rule in cfn.bus_rules():
+        for rule in cfn.bus_rules(ACCOUNT):
             events.put_rule(
                 Name=rule.logical_id,
                 EventBusName=self.bus_name,

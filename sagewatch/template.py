@@ -61,8 +61,19 @@ def _target_id(arn: Any) -> str:
     raise ValueError(f"unsupported target Arn {arn!r}")
 
 
-def bus_rules(template: dict[str, Any] | None = None) -> list[BusRule]:
-    """Rules on the sagewatch bus, with their literal patterns and target resources."""
+def resolve(value: Any, refs: dict[str, str]) -> Any:
+    """Replace `{"Ref": name}` with refs[name] everywhere in value (KeyError if unknown)."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            return refs[value["Ref"]]
+        return {k: resolve(v, refs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, refs) for v in value]
+    return value
+
+
+def bus_rules(account: str, template: dict[str, Any] | None = None) -> list[BusRule]:
+    """Rules on the sagewatch bus, patterns resolved for `account`, with their target resources."""
     resources = (template or load())["Resources"]
     rules = []
     for logical_id, resource in resources.items():
@@ -72,7 +83,8 @@ def bus_rules(template: dict[str, Any] | None = None) -> list[BusRule]:
         if props.get("EventBusName") != {"Ref": "EventBus"}:
             continue
         targets = tuple(_target_id(t["Arn"]) for t in props.get("Targets", []))
-        rules.append(BusRule(logical_id, props["EventPattern"], targets))
+        pattern = resolve(props["EventPattern"], {"AWS::AccountId": account})
+        rules.append(BusRule(logical_id, pattern, targets))
     return rules
 
 

@@ -25,7 +25,7 @@ REASON_LIMIT = 1024
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
 _SECRET_ASSIGNMENT = re.compile(
     r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|credential)"
-    r"[\w.-]*)(\s*[=:]\s*|\"\s*:\s*\")[^\s\"',;]+"
+    r"[\w.-]*)(\s*[=:]\s*[\"']?|[\"']\s*:\s*[\"'])[^\s\"',;}]+"
 )
 _ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 
@@ -78,7 +78,7 @@ def sanitize(text: str | None, limit: int = REASON_LIMIT) -> str | None:
     if not text:
         return None
     text = _ANSI.sub("", text)
-    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    text = "".join(ch if ch == "\n" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
     text = _ACCESS_KEY_ID.sub("***", text)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -65,6 +65,7 @@ _ENDPOINT_OUTCOMES = {  # event spelling; the API's `InService` is normalized to
     "DELETED": Outcome.STOPPED,
 }
 
+MAX_INSTANCE_COUNT = 10_000  # beyond any SageMaker quota; guards the planner's host list
 _EPOCH_MILLIS_THRESHOLD = 100_000_000_000  # larger numbers are milliseconds (after 1973 in ms)
 _ISO_FRACTION = re.compile(r"(\.\d{1,6})\d*")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -75,7 +76,10 @@ def parse_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return _from_epoch(float(value))
+        try:
+            return _from_epoch(float(value))
+        except OverflowError:  # an int too large for a float
+            return None
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -145,7 +149,9 @@ def _group(raw: Mapping[str, Any], name: str | None = None) -> InstanceGroup | N
     if instance_type is None:
         return None
     count = _int(raw.get("InstanceCount"))
-    return InstanceGroup(instance_type=instance_type, count=count if count else 1, name=name)
+    if count is not None and count > MAX_INSTANCE_COUNT:
+        raise InvalidEvent(f"InstanceCount {count} is implausible (> {MAX_INSTANCE_COUNT})")
+    return InstanceGroup(instance_type, count if count and count > 0 else 1, name)
 
 
 def _text(value: Any) -> str | None:
@@ -162,7 +168,7 @@ def _int(value: Any) -> int | None:
     if isinstance(value, float | str):
         try:
             return int(float(value))
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     return None
 
@@ -187,7 +193,7 @@ def _common(raw: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidEvent(f"envelope field {key!r} is missing or not a string")
         fields[attr] = value
     account, region = raw.get("account"), raw.get("region")
-    if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+    if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account, re.ASCII):
         raise InvalidEvent("envelope field 'account' is not a 12-digit account id")
     if not isinstance(region, str) or not region:
         raise InvalidEvent("envelope field 'region' is missing or not a string")

@@ -100,6 +100,13 @@ def report_detail(
 
 
 def parse_report(raw: Any) -> UtilizationReport:
+    try:
+        return _parse_report(raw)
+    except (ValueError, TypeError, KeyError) as error:  # wrong types inside the report
+        raise InvalidEvent(f"malformed utilization report: {error}") from None
+
+
+def _parse_report(raw: Any) -> UtilizationReport:
     detail = detail_of(raw)
     common = _common(raw)
     job = detail.get("job")

@@ -11,7 +11,9 @@ from tests.integration.conftest import sample
 pytestmark = pytest.mark.integration
 
 
-def test_given_failed_job_delivered_twice_when_alerted_then_one_sns_message(aws: EmbeddedAws) -> None:
+def test_given_failed_job_delivered_twice_when_alerted_then_one_sns_message(
+    aws: EmbeddedAws,
+) -> None:
     first = sample("training-failed")
     again = dict(first, id="another-delivery-id", time="2026-11-20T10:00:09Z")
 
@@ -53,7 +55,9 @@ def test_given_sns_publish_fails_when_alerted_then_retry_can_still_alert(
     from shared.aws import AlertPublisher
 
     original = AlertPublisher.publish
-    monkeypatch.setattr(AlertPublisher, "publish", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("SNS 500")))
+    monkeypatch.setattr(
+        AlertPublisher, "publish", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("SNS 500"))
+    )
     with pytest.raises(RuntimeError):
         aws.invoke("alerter", sample("endpoint-failed"))
     monkeypatch.setattr(AlertPublisher, "publish", original)

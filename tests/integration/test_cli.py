@@ -53,7 +53,9 @@ def test_given_demo_when_run_then_job_table_alerts_and_counts_are_shown() -> Non
 
 
 def test_given_alerter_and_event_when_invoke_then_result_and_side_effects_printed() -> None:
-    result = runner.invoke(app, ["invoke", "alerter", "--event", str(EVENTS / "endpoint-failed.json")])
+    result = runner.invoke(
+        app, ["invoke", "alerter", "--event", str(EVENTS / "endpoint-failed.json")]
+    )
 
     assert result.exit_code == 0, result.output
     assert '"outcome": "alerted"' in result.stdout

@@ -40,7 +40,8 @@ def test_given_batch_with_poison_and_in_progress_when_enriched_then_only_poison_
     assert reports[0]["detail"]["utilization"]["gpu_percent"] == pytest.approx(8.5, abs=1)
     assert aws.observed.calls["cloudwatch.GetMetricData"] == 1
     poison = [log for log in aws.observed.logs if log.get("message_id") == "bad-detail"]
-    assert poison and "detail is a list" in poison[0]["reason"]
+    assert poison
+    assert "detail is a list" in poison[0]["reason"]
 
 
 def test_given_finished_jobs_when_enriched_then_emf_has_low_cardinality_dimensions(

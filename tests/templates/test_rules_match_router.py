@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
+from sagewatch.embedded import ACCOUNT
 from sagewatch.template import EVENTS, bus_rules
 from shared.alerting import alertable
 from shared.enrichment import enrichable
 from shared.errors import InvalidEvent
 from shared.router import Disposition, Router
 
-RULES = {rule.logical_id: rule for rule in bus_rules()}
+RULES = {rule.logical_id: rule for rule in bus_rules(ACCOUNT)}
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "EnricherFunction": ("EnrichRule",),
     "AlerterFunction": ("AlertFailuresRule", "AlertUtilizationRule"),
@@ -39,7 +40,9 @@ def _handled(router: Router[Any], event: dict[str, Any]) -> bool:
         return False
 
 
-def test_given_template_when_rules_listed_then_each_consumer_has_its_rules_and_one_archive() -> None:
+def test_given_template_when_rules_listed_then_each_consumer_has_its_rules_and_one_archive() -> (
+    None
+):
     targets = {rule.logical_id: rule.targets for rule in RULES.values()}
     assert targets == {
         "ArchiveAllRule": ("ArchiveLogGroup",),
@@ -128,6 +131,13 @@ def _variants() -> list[tuple[str, dict[str, Any]]]:
 VARIANTS = _variants()
 
 
+def test_given_report_from_another_account_when_matched_then_it_never_reaches_the_alerter() -> None:
+    forged = json.loads((EVENTS / "utilization-report-under-used.json").read_text())
+    assert _matches("AlertUtilizationRule", forged)
+    forged["account"] = "111122223333"
+    assert not _matches("AlertUtilizationRule", forged)
+
+
 def test_given_every_status_variant_when_routed_then_enricher_predicate_equals_pattern() -> None:
     disagreements = [
         name
@@ -138,7 +148,9 @@ def test_given_every_status_variant_when_routed_then_enricher_predicate_equals_p
     assert disagreements == []
 
 
-def test_given_every_status_variant_when_routed_then_alerter_handles_only_what_rules_deliver() -> None:
+def test_given_every_status_variant_when_routed_then_alerter_handles_only_what_rules_deliver() -> (
+    None
+):
     # The router may decline more (a tuning job's children), never accept what no rule sends it.
     leaks = [
         name

@@ -1,0 +1,175 @@
+"""shared.router: Chalice-style dispatch by (source, detail-type) with an optional predicate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from shared.errors import DuplicateRoute, InvalidEvent
+from shared.models import SageMakerEvent
+from shared.parser import SAGEMAKER_SOURCE, TRAINING, TRANSFORM
+from shared.router import Disposition, Router
+
+LoadEvent = Callable[[str], dict[str, Any]]
+
+
+def _names_router(calls: list[str], when: Callable[[Any], bool] | None = None) -> Router[str]:
+    router: Router[str] = Router("test")
+
+    @router.route(SAGEMAKER_SOURCE, TRAINING, when=when)
+    def handle(event: SageMakerEvent) -> str:
+        calls.append(event.name)
+        return f"handled {event.name}"
+
+    return router
+
+
+def test_given_route_registered_when_same_source_and_detail_type_registered_again_then_error() -> (
+    None
+):
+    router: Router[str] = Router("test")
+    router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: "first")
+
+    with pytest.raises(DuplicateRoute, match="already registered"):
+        router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: "second")
+
+    assert len(router.routes) == 1
+    assert router.routes[0].handler(None) == "first"
+
+
+def test_given_route_registered_when_list_containing_it_registered_then_error() -> None:
+    router: Router[str] = Router("test")
+    router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: "first")
+
+    with pytest.raises(DuplicateRoute):
+        router.route(SAGEMAKER_SOURCE, [TRANSFORM, TRAINING])(lambda e: "second")
+
+
+def test_given_same_detail_type_from_two_sources_when_registered_then_both_allowed() -> None:
+    router: Router[str] = Router("test")
+    router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: "aws")
+    router.route("custom.source", TRAINING, parse=lambda raw: raw)(lambda e: "custom")
+
+    assert {(r.source, r.detail_type) for r in router.routes} == {
+        (SAGEMAKER_SOURCE, TRAINING),
+        ("custom.source", TRAINING),
+    }
+
+
+def test_given_list_of_detail_types_when_registered_then_one_route_each() -> None:
+    router: Router[str] = Router("test")
+
+    @router.route(SAGEMAKER_SOURCE, [TRAINING, TRANSFORM])
+    def handle(event: Any) -> str:
+        return "ok"
+
+    assert sorted(r.detail_type for r in router.routes) == sorted([TRAINING, TRANSFORM])
+    assert all(r.handler is handle for r in router.routes)
+
+
+def test_given_no_route_for_event_when_dispatched_then_unrouted_and_counted(
+    load_event: LoadEvent,
+) -> None:
+    calls: list[str] = []
+    router = _names_router(calls)
+
+    first = router.dispatch(load_event("unknown-detail-type"))
+    second = router.dispatch(load_event("endpoint-failed"))
+
+    assert first.disposition is Disposition.UNROUTED
+    assert second.disposition is Disposition.UNROUTED
+    assert first.result is None
+    assert router.counts[Disposition.UNROUTED] == 2
+    assert router.counts[Disposition.HANDLED] == 0
+    assert calls == []
+
+
+def test_given_event_without_source_when_dispatched_then_unrouted_not_error() -> None:
+    router = _names_router([])
+
+    dispatch = router.dispatch({"detail": {}})
+
+    assert dispatch.disposition is Disposition.UNROUTED
+    assert router.counts[Disposition.UNROUTED] == 1
+
+
+def test_given_predicate_false_when_dispatched_then_skipped_counted_and_handler_not_called(
+    load_event: LoadEvent,
+) -> None:
+    calls: list[str] = []
+    router = _names_router(calls, when=lambda e: e.is_failure)
+
+    dispatch = router.dispatch(load_event("training-completed-gpu"))
+
+    assert dispatch.disposition is Disposition.SKIPPED
+    assert dispatch.result is None
+    assert router.counts[Disposition.SKIPPED] == 1
+    assert calls == []
+
+
+def test_given_predicate_true_when_dispatched_then_handled_with_handler_result(
+    load_event: LoadEvent,
+) -> None:
+    calls: list[str] = []
+    router = _names_router(calls, when=lambda e: e.is_failure)
+
+    dispatch = router.dispatch(load_event("training-failed"))
+
+    assert dispatch.disposition is Disposition.HANDLED
+    assert dispatch.result == "handled forecasting-deepar-retrain-20261120-0930"
+    assert calls == ["forecasting-deepar-retrain-20261120-0930"]
+    assert router.counts[Disposition.HANDLED] == 1
+
+
+def test_given_no_predicate_when_dispatched_then_handler_gets_parsed_model(
+    load_event: LoadEvent,
+) -> None:
+    received: list[Any] = []
+    router: Router[int] = Router("test")
+    router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: received.append(e) or 7)
+
+    dispatch = router.dispatch(load_event("training-completed-gpu"))
+
+    assert dispatch.disposition is Disposition.HANDLED
+    assert dispatch.result == 7
+    assert isinstance(received[0], SageMakerEvent)
+    assert received[0].name == "Vision-ResNet50-FT-20261120-0800"
+
+
+def test_given_custom_parser_when_dispatched_then_handler_gets_its_output(
+    load_event: LoadEvent,
+) -> None:
+    router: Router[str] = Router("test")
+    router.route("sagewatch", "Job Utilization Report", parse=lambda raw: raw["detail"]["verdict"])(
+        lambda verdict: f"verdict {verdict}"
+    )
+
+    dispatch = router.dispatch(load_event("utilization-report-under-used"))
+
+    assert dispatch.result == "verdict under-used"
+
+
+@pytest.mark.parametrize("raw", [None, [], ["event"], "event", 42], ids=str)
+def test_given_event_that_is_not_an_object_when_dispatched_then_invalid_event(raw: Any) -> None:
+    router = _names_router([])
+
+    with pytest.raises(InvalidEvent):
+        router.dispatch(raw)
+
+    assert sum(router.counts.values()) == 0
+
+
+def test_given_routed_event_with_invalid_detail_when_dispatched_then_invalid_event_propagates(
+    load_event: LoadEvent,
+) -> None:
+    calls: list[str] = []
+    router = _names_router(calls)
+    raw = load_event("training-failed")
+    raw["detail"] = None
+
+    with pytest.raises(InvalidEvent):
+        router.dispatch(raw)
+
+    assert calls == []
