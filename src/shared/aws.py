@@ -24,15 +24,23 @@ def client(service: str) -> Any:
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
-class MetricsReader:
-    def __init__(self, cloudwatch: Any = None) -> None:
-        self._client = cloudwatch
+class _Adapter:
+    """Holds an injected client, or creates the shared one on first use."""
+
+    service = ""
+
+    def __init__(self, injected: Any = None) -> None:
+        self._client = injected
 
     @property
-    def cloudwatch(self) -> Any:
+    def api(self) -> Any:
         if self._client is None:
-            self._client = client("cloudwatch")
+            self._client = client(self.service)
         return self._client
+
+
+class MetricsReader(_Adapter):
+    service = "cloudwatch"
 
     def fetch(self, calls: Sequence[Call]) -> dict[Query, list[tuple[datetime, float]]]:
         """Run planned calls, following NextToken, and return each query's datapoints."""
@@ -46,7 +54,7 @@ class MetricsReader:
                 "ScanBy": "TimestampAscending",
             }
             while True:
-                response = self.cloudwatch.get_metric_data(**kwargs)
+                response = self.api.get_metric_data(**kwargs)
                 for result in response.get("MetricDataResults", []):
                     query = by_id[result["Id"]]
                     points = zip(
@@ -67,7 +75,7 @@ class MetricsReader:
         The slash keeps `job-1` from matching `job-10`. One paginated ListMetrics per account."""
         wanted = {prefix: f"{prefix}/" for prefix in prefixes}
         found: dict[str, set[str]] = {prefix: set() for prefix in wanted}
-        paginator = self.cloudwatch.get_paginator("list_metrics")
+        paginator = self.api.get_paginator("list_metrics")
         pages = paginator.paginate(
             Namespace=namespace,
             MetricName="CPUUtilization",
@@ -86,23 +94,19 @@ class MetricsReader:
         return {prefix: sorted(hosts) for prefix, hosts in found.items()}
 
 
-class EventPublisher:
-    def __init__(self, bus_name: str, events: Any = None) -> None:
-        self.bus_name = bus_name
-        self._client = events
+class EventPublisher(_Adapter):
+    service = "events"
 
-    @property
-    def events(self) -> Any:
-        if self._client is None:
-            self._client = client("events")
-        return self._client
+    def __init__(self, bus_name: str, events: Any = None) -> None:
+        super().__init__(events)
+        self.bus_name = bus_name
 
     def put(self, source: str, detail_type: str, details: Sequence[Mapping[str, Any]]) -> list[int]:
         """PutEvents in chunks of ten; returns the indexes of entries that were not accepted."""
         failed: list[int] = []
         for offset in range(0, len(details), PUT_EVENTS_MAX_ENTRIES):
             chunk = details[offset : offset + PUT_EVENTS_MAX_ENTRIES]
-            response = self.events.put_events(
+            response = self.api.put_events(
                 Entries=[
                     {
                         "Source": source,
@@ -122,19 +126,15 @@ class EventPublisher:
         return failed
 
 
-class AlertPublisher:
-    def __init__(self, topic_arn: str, sns: Any = None) -> None:
-        self.topic_arn = topic_arn
-        self._client = sns
+class AlertPublisher(_Adapter):
+    service = "sns"
 
-    @property
-    def sns(self) -> Any:
-        if self._client is None:
-            self._client = client("sns")
-        return self._client
+    def __init__(self, topic_arn: str, sns: Any = None) -> None:
+        super().__init__(sns)
+        self.topic_arn = topic_arn
 
     def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
-        response = self.sns.publish(
+        response = self.api.publish(
             TopicArn=self.topic_arn,
             Subject=subject,
             Message=message,
