@@ -34,6 +34,9 @@ import boto3
 from botocore.client import BaseClient
 
 from sagewatch import template as cfn
+from sagewatch.faults import FaultInjector, injecting, parse_spec
+from sagewatch.faults import install as install_fault_dispatcher
+from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, Redriver
 from shared.parser import parse_time
 
 ACCOUNT = "123456789012"  # moto's default account plays the monitoring account
@@ -43,7 +46,11 @@ TABLE = "sagewatch-idempotency"
 ENRICHER_BATCH_SIZE = 100
 MAX_ROUNDS = 50
 
-FUNCTIONS = {"enricher": "EnricherFunction", "alerter": "AlerterFunction"}
+FUNCTIONS = {
+    "enricher": "EnricherFunction",
+    "alerter": "AlerterFunction",
+    "summarizer": "SummarizerFunction",
+}
 
 
 @dataclass
@@ -74,9 +81,12 @@ class FakeLambdaContext:
 
 
 class EmbeddedAws:
-    def __init__(self, parameters: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, parameters: Mapping[str, str] | None = None, faults: str | None = None
+    ) -> None:
         self.parameters = cfn.parameter_defaults() | dict(parameters or {})
         self.observed = Observations()
+        self.injector = FaultInjector(parse_spec(faults or ""))
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
 
@@ -85,6 +95,7 @@ class EmbeddedAws:
         from moto import mock_aws
 
         _fix_moto_event_template()
+        install_fault_dispatcher()
         fake = {
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -135,23 +146,35 @@ class EmbeddedAws:
         logs.create_log_group(logGroupName=ARCHIVE_LOG_GROUP)
 
         resources = cfn.load()["Resources"]
-        redrive = resources["EnrichmentQueue"]["Properties"]["RedrivePolicy"]
-        self.enrichment_max_receives = int(redrive["maxReceiveCount"])
         self.queues = {
             name: sqs.create_queue(QueueName=name)["QueueUrl"]
-            for name in ("enrichment-dlq", "target-dlq", "alerter-invocations", "alerts-capture")
-        }
-        self.queues["enrichment"] = sqs.create_queue(
-            QueueName="enrichment",  # DelaySeconds left at 0: the embedded run does not wait
-            Attributes={
-                "RedrivePolicy": json.dumps(
-                    {
-                        "deadLetterTargetArn": self._queue_arn("enrichment-dlq"),
-                        "maxReceiveCount": str(self.enrichment_max_receives),
-                    }
-                )
-            },
-        )["QueueUrl"]
+            for name in (
+                "enrichment-dlq", "summary-dlq", "target-dlq", "alerter-invocations",
+                "alerts-capture",
+            )
+        }  # fmt: skip
+        # DelaySeconds left at 0: the embedded run does not wait (summaries run when all is idle).
+        for queue, logical_id, dlq in (
+            ("enrichment", "EnrichmentQueue", "enrichment-dlq"),
+            ("summary", "SummaryQueue", "summary-dlq"),
+        ):
+            redrive = cfn.resolve(resources[logical_id]["Properties"]["RedrivePolicy"], {})
+            self.queues[queue] = sqs.create_queue(
+                QueueName=queue,
+                Attributes={
+                    "RedrivePolicy": json.dumps(
+                        {
+                            "deadLetterTargetArn": self._queue_arn(dlq),
+                            "maxReceiveCount": str(redrive["maxReceiveCount"]),
+                        }
+                    )
+                },
+            )["QueueUrl"]
+        self.enrichment_max_receives = int(
+            cfn.resolve(resources["EnrichmentQueue"]["Properties"]["RedrivePolicy"], {})[
+                "maxReceiveCount"
+            ]
+        )
         invoke_config = resources["AlerterFunction"]["Properties"]["EventInvokeConfig"]
         self.alerter_attempts = 1 + int(invoke_config["MaximumRetryAttempts"])
 
@@ -187,6 +210,8 @@ class EmbeddedAws:
             "EventBus": self.bus_name,
             "AlertTopic": self.topic_arn,
             "IdempotencyTable": TABLE,
+            "EnrichmentDeadLetterQueue": self.queues["enrichment-dlq"],
+            "SummaryQueue": self.queues["summary"],
         }
         self.function_env = {
             name: cfn.function_environment(logical_id, refs)
@@ -256,9 +281,12 @@ class EmbeddedAws:
             )  # moto's default transform drops "account"
 
     def run(self) -> None:
-        """Invoke functions until no queue has work left."""
+        """Invoke functions until no queue has work left. Summaries of burst windows run when
+        everything else is idle: that is when the (not waited for) window has passed."""
         for _ in range(MAX_ROUNDS):
-            if not (self._drain_alerter() + self._drain_enrichment()):
+            if self._drain_alerter() + self._drain_enrichment():
+                continue
+            if not self._drain_batches("summary", "summarizer", 10):
                 return
         raise RuntimeError(f"still busy after {MAX_ROUNDS} rounds")
 
@@ -277,7 +305,11 @@ class EmbeddedAws:
         return messages
 
     def _drain_enrichment(self) -> int:
-        messages = self._receive("enrichment", ENRICHER_BATCH_SIZE)
+        return self._drain_batches("enrichment", "enricher", ENRICHER_BATCH_SIZE)
+
+    def _drain_batches(self, queue: str, function: str, batch_size: int) -> int:
+        """One batch as Lambda's SQS poller delivers it, with partial batch responses."""
+        messages = self._receive(queue, batch_size)
         if not messages:
             return 0
         records = [
@@ -289,13 +321,13 @@ class EmbeddedAws:
                 "messageAttributes": {},
                 "md5OfBody": m.get("MD5OfBody"),
                 "eventSource": "aws:sqs",
-                "eventSourceARN": self._queue_arn("enrichment"),
+                "eventSourceARN": self._queue_arn(queue),
                 "awsRegion": REGION,
             }
             for m in messages
         ]
         try:
-            response = self.invoke("enricher", {"Records": records})
+            response = self.invoke(function, {"Records": records})
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         except Exception:  # the whole batch returns to the queue, as with Lambda
             failed = {m["MessageId"] for m in messages}
@@ -303,13 +335,13 @@ class EmbeddedAws:
         for message in messages:
             if message["MessageId"] in failed:  # visible again now instead of after the timeout
                 sqs.change_message_visibility(
-                    QueueUrl=self.queues["enrichment"],
+                    QueueUrl=self.queues[queue],
                     ReceiptHandle=message["ReceiptHandle"],
                     VisibilityTimeout=0,
                 )
             else:
                 sqs.delete_message(
-                    QueueUrl=self.queues["enrichment"], ReceiptHandle=message["ReceiptHandle"]
+                    QueueUrl=self.queues[queue], ReceiptHandle=message["ReceiptHandle"]
                 )
         return len(messages)
 
@@ -354,7 +386,11 @@ class EmbeddedAws:
         handler = _handler(function)
         self.observed.invocations[function] += 1
         self._set_env(self.function_env[function])
-        with _captured_output() as output, _counted_calls(self.observed.calls):
+        with (
+            _captured_output() as output,
+            _counted_calls(self.observed.calls),
+            injecting(self.injector),
+        ):
             try:
                 result = handler(event, FakeLambdaContext(f"sagewatch-{function}"))
             finally:
@@ -408,53 +444,28 @@ class EmbeddedAws:
             if e.get("source") == "sagewatch" and e.get("detail-type") == "Job Utilization Report"
         ]
 
+    def redriver(self) -> Redriver:
+        """`sagewatch redrive` wired to the embedded queues (functions: their stand-in queue)."""
+        sqs = self.client("sqs")
+        return Redriver(
+            sqs,
+            {kind: self.queues[kind] for kind in (ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ)},
+            {"enrichment": self.queues["enrichment"], "summary": self.queues["summary"]},
+            lambda arn, body: sqs.send_message(
+                QueueUrl=self.queues["alerter-invocations"], MessageBody=body
+            ),
+            self.enrichment_max_receives,
+        )
+
     def dead_letters(self) -> list[dict[str, Any]]:
-        reasons = {
-            log.get("message_id"): log.get("reason")
-            for log in self.observed.logs
-            if log.get("message_id") and log.get("reason")
-        }
-        letters = [dict(r, queue="bus") for r in self.observed.rejected]
-        for message in self._peek("enrichment-dlq"):
-            body = _json_or_none(message["Body"])
-            letters.append(
-                {
-                    "queue": "enrichment-dlq",
-                    "event_id": body.get("id") if isinstance(body, dict) else None,
-                    "reason": reasons.get(message["MessageId"])
-                    or f"enricher failed {self.enrichment_max_receives} times",
-                }
-            )
-        for message in self._peek("target-dlq"):
-            record = json.loads(message["Body"])
-            payload = record.get("requestPayload")
-            letters.append(
-                {
-                    "queue": "target-dlq",
-                    "event_id": payload.get("id") if isinstance(payload, dict) else None,
-                    "reason": record.get("responsePayload", {}).get("errorMessage"),
-                }
-            )
-        return letters
+        rejected = [dict(r, queue="bus") for r in self.observed.rejected]
+        return rejected + [letter.summary() for letter in self.redriver().letters()]
 
     def _peek(self, queue: str) -> list[dict[str, Any]]:
-        """All messages of a queue, left in place (visible again at once)."""
-        sqs, seen, messages = self.client("sqs"), set[str](), list[dict[str, Any]]()
-        while True:
-            batch = sqs.receive_message(
-                QueueUrl=self.queues[queue], MaxNumberOfMessages=10, VisibilityTimeout=30
-            ).get("Messages", [])
-            fresh = [m for m in batch if m["MessageId"] not in seen]
-            if not fresh:
-                break
-            seen.update(m["MessageId"] for m in fresh)
-            messages += fresh
-        for message in messages:
-            sqs.change_message_visibility(
-                QueueUrl=self.queues[queue],
-                ReceiptHandle=message["ReceiptHandle"],
-                VisibilityTimeout=0,
-            )
+        """All messages of a queue, left in place."""
+        redriver = self.redriver()
+        messages = redriver.receive_all(self.queues[queue])
+        redriver.release(self.queues[queue], messages)
         return messages
 
     def summary(self) -> dict[str, Any]:
@@ -496,16 +507,27 @@ def replay(
     metrics: Mapping[str, Any] | None = None,
     parameters: Mapping[str, str] | None = None,
     progress: Callable[[int], None] | None = None,
+    duplicates: int = 1,
+    faults: str | None = None,
 ) -> dict[str, Any]:
-    with EmbeddedAws(parameters) as aws:
+    """Deliver every event `duplicates` times (each copy under its own event id, as SageMaker's
+    repeated deliveries are) with `faults` injected, run everything, and report."""
+    with EmbeddedAws(parameters, faults) as aws:
         if metrics:
             aws.seed_metrics(metrics)
         for index, event in enumerate(events, 1):
-            aws.deliver(event)
+            for copy in range(duplicates):
+                aws.deliver(_redelivered(event, copy))
             if progress:
                 progress(index)
         aws.run()
-        return aws.summary()
+        return aws.summary() | {"faults_injected": dict(aws.injector.injected)}
+
+
+def _redelivered(event: Any, copy: int) -> Any:
+    if copy == 0 or not isinstance(event, dict):
+        return event
+    return event | {"id": f"{event.get('id', 'event')}-redelivery-{copy}"}
 
 
 def emf_metrics(record: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -555,13 +577,6 @@ def _fix_moto_event_template() -> None:
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
             '"version": "0",', '"version": "0", "account": "<account>",'
         )
-
-
-def _json_or_none(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 @contextlib.contextmanager

@@ -61,14 +61,18 @@ def _target_id(arn: Any) -> str:
     raise ValueError(f"unsupported target Arn {arn!r}")
 
 
-def resolve(value: Any, refs: dict[str, str]) -> Any:
-    """Replace `{"Ref": name}` with refs[name] everywhere in value (KeyError if unknown)."""
+def resolve(value: Any, refs: dict[str, str], template: dict[str, Any] | None = None) -> Any:
+    """Replace `{"Ref": name}` with refs[name] and `Fn::FindInMap` with the template's Mappings
+    everywhere in value (KeyError if unknown)."""
     if isinstance(value, dict):
         if set(value) == {"Ref"}:
             return refs[value["Ref"]]
-        return {k: resolve(v, refs) for k, v in value.items()}
+        if set(value) == {"Fn::FindInMap"}:
+            mapping, key, attribute = value["Fn::FindInMap"]
+            return (template or load())["Mappings"][mapping][key][attribute]
+        return {k: resolve(v, refs, template) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, refs) for v in value]
+        return [resolve(v, refs, template) for v in value]
     return value
 
 
@@ -94,9 +98,9 @@ def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]
 
 
 def function_environment(
-    logical_id: str, resolve: dict[str, str], template: dict[str, Any] | None = None
+    logical_id: str, refs: dict[str, str], template: dict[str, Any] | None = None
 ) -> dict[str, str]:
-    """A function's environment (Globals merged), `!Ref`s resolved from `resolve`."""
+    """A function's environment (Globals merged), references resolved with `refs`."""
     document = template or load()
     merged = dict(
         document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
@@ -104,12 +108,7 @@ def function_environment(
     merged.update(
         document["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
     )
-    env = {}
-    for name, value in merged.items():
-        if isinstance(value, dict) and "Ref" in value:
-            value = resolve[value["Ref"]]
-        env[name] = str(value)
-    return env
+    return {name: str(resolve(value, refs, document)) for name, value in merged.items()}
 
 
 def handler_of(logical_id: str, template: dict[str, Any] | None = None) -> str:

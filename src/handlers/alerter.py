@@ -20,7 +20,7 @@ def _alerter() -> Alerter:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     alerter = _alerter()
-    alerter.config.register_lambda_context(context)
+    alerter.once.config.register_lambda_context(context)
     try:
         return alerter.handle(event)
     except InvalidEvent as error:

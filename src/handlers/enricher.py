@@ -18,12 +18,16 @@ def _enricher() -> Enricher:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result = _enricher().run(event.get("Records", []))
+    enricher = _enricher()
+    enricher.report_once.config.register_lambda_context(context)
+    result = enricher.run(event.get("Records", []))
     logger.info(
         "batch enriched",
         extra={
             "reports": len(result.reports),
-            "failed": len(result.failed_message_ids),
+            "retried": len(result.failed_message_ids),
+            "waiting_for_data": result.waiting,
+            "dead_lettered": result.dead_lettered,
             "ignored": result.ignored,
         },
     )

@@ -1,35 +1,32 @@
-"""Alerter logic: which events alert, and publishing each incident once.
+"""Alerter logic: which events alert, each incident published once, and storm control.
 
 Duplicates of one state change arrive under different event ids, so the idempotency key is the
 incident (account, region, resource, what happened), kept in DynamoDB by Powertools.
+Storm control: per account, Region and job type, the first `burst_threshold` failures of a
+window alert one by one; the rest are recorded and summarized in one alert when the window ends.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from shared.alerts import (
     Alert,
+    AlertKind,
     attributes,
+    burst_alert,
     failure_alert,
     payload,
     subject,
-    text_body,
     utilization_alert,
 )
-from shared.aws import AlertPublisher
+from shared.aws import AlertPublisher, BurstLedger, SummaryQueue
 from shared.config import AlerterSettings
 from shared.emf import emit_alert
+from shared.idempotency import RETRYABLE, Once
 from shared.models import Outcome, SageMakerEvent
 from shared.observability import logger
 from shared.parser import (
@@ -91,9 +88,14 @@ def sns_message(document: Mapping[str, Any]) -> str:
     )
 
 
-def _mark_duplicate(response: Any, record: DataRecord) -> Any:
-    """Called by Powertools only when it returns a stored result instead of publishing."""
-    return {**response, "duplicate": True} if isinstance(response, dict) else response
+def publish_document(publisher: AlertPublisher, document: Mapping[str, Any]) -> str:
+    return publisher.publish(
+        str(document["subject"]), sns_message(document), document["attributes"]
+    )
+
+
+def _document(alert: Alert) -> dict[str, Any]:
+    return payload(alert) | {"attributes": attributes(alert)}
 
 
 class Alerter:
@@ -101,51 +103,118 @@ class Alerter:
         self,
         settings: AlerterSettings,
         publisher: AlertPublisher | None = None,
-        store: BasePersistenceLayer | None = None,
+        ledger: BurstLedger | None = None,
+        summaries: SummaryQueue | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.publisher = publisher or AlertPublisher(settings.topic_arn)
-        self.config = IdempotencyConfig(
-            event_key_jmespath="incident",
-            raise_on_no_idempotency_key=True,
+        self.ledger = ledger or BurstLedger(settings.idempotency_table)
+        self.summaries = summaries or SummaryQueue(settings.summary_queue_url)
+        self.clock = clock
+        self.once = Once(
+            self._alert,
+            key="incident",
+            table=settings.idempotency_table,
             expires_after_seconds=settings.dedup_seconds,
-            response_hook=_mark_duplicate,  # type: ignore[arg-type]
         )
-        self._publish_once = idempotent_function(
-            data_keyword_argument="document",
-            persistence_store=store
-            or DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
-            config=self.config,
-        )(self._publish)
-
-    def _publish(self, document: dict[str, Any]) -> dict[str, Any]:
-        message_id = self.publisher.publish(
-            str(document["subject"]), sns_message(document), document["attributes"]
-        )
-        return {"message_id": message_id, "incident": document["incident"]}
 
     def handle(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """`InvalidEvent` propagates: Lambda retries, then the on-failure destination keeps it."""
+        """`InvalidEvent` propagates: Lambda retries, then the on-failure destination keeps it.
+        So does any other error (store, SNS): retried, never dropped, never sent twice."""
         dispatch = alertable.dispatch(raw)
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
             return {"outcome": dispatch.disposition.value}
         alert = dispatch.result(self.settings)
-        document = payload(alert) | {"attributes": attributes(alert)}
-        result = self._publish_once(document=document)
-        if result.get("duplicate"):
-            logger.info(
-                "duplicate of an incident already alerted", extra={"incident": alert.incident}
-            )
-            return {"outcome": "duplicate", "incident": alert.incident}
-        emit_alert(alert)
+        result = self.once(_document(alert) | {"burst": self._burst(alert)})
+        outcome = "duplicate" if result.get("duplicate") else result["outcome"]
+        if outcome == "alerted":
+            emit_alert(alert)
         logger.info(
-            "alert published", extra={"incident": alert.incident, "subject": subject(alert)}
+            f"alert {outcome}", extra={"incident": alert.incident, "subject": subject(alert)}
         )
+        return {"outcome": outcome, "incident": alert.incident} | (
+            {"message_id": result["message_id"]} if outcome == "alerted" else {}
+        )
+
+    def _burst(self, alert: Alert) -> dict[str, Any] | None:
+        """The storm-control window this failure falls in (None: not counted)."""
+        window = self.settings.burst_window_seconds
+        if alert.kind is not AlertKind.FAILURE or not self.settings.burst_threshold:
+            return None
+        start = int(self.clock()) // window * window
+        bucket = f"burst|{alert.account}|{alert.region}|{alert.resource.value}|{start}"
         return {
-            "outcome": "alerted",
-            "incident": alert.incident,
-            "message_id": result["message_id"],
+            "bucket": bucket,
+            "account": alert.account,
+            "region": alert.region,
+            "resource": alert.resource.value,
+            "window_start": start,
+            "window_seconds": window,
         }
 
+    def _alert(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Done once per incident: counted in its burst window, then published or held back."""
+        burst = payload["burst"]
+        document = {key: value for key, value in payload.items() if key != "burst"}
+        if burst is not None:
+            expires = (
+                burst["window_start"] + 2 * burst["window_seconds"] + self.settings.dedup_seconds
+            )
+            count, summarized = self.ledger.add(
+                burst["bucket"], payload["incident"], payload["name"], expires
+            )
+            if count > self.settings.burst_threshold and not summarized:
+                self.summaries.schedule(burst)  # every time: the summary itself is sent once
+                return {"outcome": "suppressed", "burst": burst["bucket"]}
+        return {"outcome": "alerted", "message_id": publish_document(self.publisher, document)}
 
-__all__ = ["Alerter", "alertable", "sns_message", "text_body"]
+
+class Summarizer:
+    """Wakes when a burst window has closed; sends one summary alert per window."""
+
+    def __init__(
+        self,
+        settings: AlerterSettings,
+        publisher: AlertPublisher | None = None,
+        ledger: BurstLedger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.publisher = publisher or AlertPublisher(settings.topic_arn)
+        self.ledger = ledger or BurstLedger(settings.idempotency_table)
+        self.once = Once(
+            self._send,
+            key="incident",
+            table=settings.idempotency_table,
+            expires_after_seconds=settings.dedup_seconds,
+        )
+
+    def run(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Message ids to retry (SQS partial batch response)."""
+        failed = []
+        for record in records:
+            try:
+                self._summarize(json.loads(str(record.get("body"))))
+            except RETRYABLE as error:
+                logger.warning("summary retried", extra={"reason": str(error)})
+                failed.append(str(record.get("messageId")))
+        return failed
+
+    def _summarize(self, burst: dict[str, Any]) -> None:
+        window = self.ledger.get(str(burst["bucket"]))
+        if window is None:  # expired: its summary went out long ago
+            return
+        names, _ = window
+        alert = burst_alert(burst, names, self.settings.burst_threshold)
+        result = self.once(_document(alert))
+        if not result.get("duplicate"):
+            emit_alert(alert)
+            logger.info("burst summarized", extra={"incident": alert.incident, "jobs": len(names)})
+
+    def _send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        # Marked first: a failed publish is retried (and kept by the DLQ), never sent twice.
+        self.ledger.mark_summarized(str(payload["incident"]))  # later failures alert one by one
+        return {"message_id": publish_document(self.publisher, payload)}
+
+
+__all__ = ["Alerter", "Summarizer", "alertable", "publish_document", "sns_message"]

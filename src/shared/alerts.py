@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
@@ -67,6 +67,7 @@ class Alert:
     ended_at: datetime | None = None
     utilization: tuple[tuple[str, float | None], ...] = ()
     context: tuple[tuple[str, str], ...] = ()  # e.g. pipeline, failed step, endpoint config
+    summary: bool = False  # stands for many resources: links go to lists, not to one job
 
     @property
     def severity(self) -> Severity:
@@ -204,6 +205,36 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
     )
 
 
+def burst_alert(
+    burst: dict[str, Any], names: list[str], individually: int, listed: int = 50
+) -> Alert:
+    """One summary for a storm of failures of one kind in one account and Region."""
+    resource = ResourceKind(burst["resource"])
+    start = datetime.fromtimestamp(int(burst["window_start"]), tz=UTC)
+    minutes = int(burst["window_seconds"]) // 60
+    shown = ", ".join(names[:listed]) + (
+        f" and {len(names) - listed} more" if len(names) > listed else ""
+    )
+    return Alert(
+        kind=AlertKind.FAILURE,
+        incident=str(burst["bucket"]),
+        account=str(burst["account"]),
+        region=str(burst["region"]),
+        resource=resource,
+        name=f"{len(names)} {resource.label}s",
+        status="Failed",
+        headline=f"{len(names)} {resource.label}s failed within {minutes} minutes",
+        ended_at=start,
+        summary=True,
+        context=(
+            ("window", f"{start:%Y-%m-%d %H:%M} UTC + {minutes} min"),
+            ("alerted one by one", str(min(individually, len(names)))),
+            ("summarized here", str(max(len(names) - individually, 0))),
+            ("jobs", shown),
+        ),
+    )
+
+
 # --- rendering -------------------------------------------------------------------------------
 
 _CONSOLE_PATHS = {
@@ -241,6 +272,12 @@ def _logs_url(base: str, region: str, group: str, stream_prefix: str | None = No
 def links(alert: Alert) -> dict[str, str]:
     base, region, name = _console(alert.region), alert.region, alert.name
     result: dict[str, str] = {}
+    if alert.summary:
+        if path := _CONSOLE_PATHS.get(alert.resource):
+            result["console"] = f"{base}/sagemaker/home?region={region}#/{path}"
+        if group := _LOG_GROUPS.get(alert.resource):
+            result["logs"] = _logs_url(base, region, group)
+        return result
     if path := _CONSOLE_PATHS.get(alert.resource):
         result["console"] = f"{base}/sagemaker/home?region={region}#/{path}/{quote(name)}"
     elif alert.resource is ResourceKind.PIPELINE_EXECUTION:

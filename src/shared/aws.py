@@ -149,3 +149,86 @@ class AlertPublisher(_Adapter):
         if not message_id:
             raise PublishError("SNS returned no MessageId")
         return str(message_id)
+
+
+class DeadLetterQueue(_Adapter):
+    """Where a function parks what it cannot process, with the reason as message attributes
+    (`sagewatch redrive --dry-run` shows them)."""
+
+    service = "sqs"
+
+    def __init__(self, queue_url: str, sqs: Any = None) -> None:
+        super().__init__(sqs)
+        self.queue_url = queue_url
+
+    def send(self, body: str, reason: str, event_id: str | None, error_type: str) -> None:
+        attributes = {"reason": reason[:1000], "error_type": error_type, "event_id": event_id or ""}
+        self.api.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=body,
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in attributes.items()
+                if value
+            },
+        )
+
+
+class BurstLedger(_Adapter):
+    """Failure incidents per (account, Region, job type, time window), in the idempotency table.
+
+    Sets, not counters: adding the same incident twice (a retry) does not count it twice."""
+
+    service = "dynamodb"
+
+    def __init__(self, table: str, dynamodb: Any = None) -> None:
+        super().__init__(dynamodb)
+        self.table = table
+
+    def add(self, bucket: str, incident: str, name: str, expires_at: int) -> tuple[int, bool]:
+        """Record one incident; returns how many the window holds and whether it was summarized."""
+        response = self.api.update_item(
+            TableName=self.table,
+            Key={"id": {"S": bucket}},
+            UpdateExpression=(
+                "ADD incidents :i, job_names :n SET expiration = if_not_exists(expiration, :e)"
+            ),
+            ExpressionAttributeValues={
+                ":i": {"SS": [incident]},
+                ":n": {"SS": [name]},
+                ":e": {"N": str(expires_at)},
+            },
+            ReturnValues="ALL_NEW",
+        )
+        item = response["Attributes"]
+        return len(item["incidents"]["SS"]), "summarized" in item
+
+    def get(self, bucket: str) -> tuple[list[str], bool] | None:
+        """The window's job names and whether it was summarized; None once it expired."""
+        item = self.api.get_item(
+            TableName=self.table, Key={"id": {"S": bucket}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return sorted(item.get("job_names", {}).get("SS", [])), "summarized" in item
+
+    def mark_summarized(self, bucket: str) -> None:
+        self.api.update_item(
+            TableName=self.table,
+            Key={"id": {"S": bucket}},
+            UpdateExpression="SET summarized = :t",
+            ExpressionAttributeValues={":t": {"BOOL": True}},
+        )
+
+
+class SummaryQueue(_Adapter):
+    """Wakes the summarizer when a burst window has closed (the queue's delay is the window)."""
+
+    service = "sqs"
+
+    def __init__(self, queue_url: str, sqs: Any = None) -> None:
+        super().__init__(sqs)
+        self.queue_url = queue_url
+
+    def schedule(self, burst: Mapping[str, Any]) -> None:
+        self.api.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(dict(burst)))

@@ -38,17 +38,40 @@ def thresholds_from(env: Mapping[str, str]) -> Thresholds:
     return Thresholds(under, idle, int(_number(env, "MIN_JOB_DURATION_SECONDS", 600, 0, 86_400)))
 
 
+def _dedup_seconds(env: Mapping[str, str]) -> int:
+    return int(_number(env, "DEDUP_SECONDS", 172_800, 60, 2_592_000))
+
+
 @dataclass(frozen=True, slots=True)
 class EnricherSettings:
     event_bus_name: str
     region: str  # metrics are readable only in this region (OAM links are regional)
     thresholds: Thresholds
+    idempotency_table: str
+    dead_letter_queue_url: str
+    max_receives: int  # the enrichment queue's maxReceiveCount
+    data_waits: int  # receives spent waiting for late datapoints before "insufficient data"
+    dedup_seconds: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EnricherSettings:
         env = os.environ if env is None else env
+        max_receives = int(_number(env, "MAX_RECEIVES", 5, 2, 100))
+        data_waits = int(_number(env, "MAX_DATA_WAITS", 2, 0, 50))
+        if data_waits > max_receives - 2:
+            raise ConfigError(
+                f"MAX_DATA_WAITS={data_waits} must leave two receives for faults "
+                f"(MAX_RECEIVES={max_receives})"
+            )
         return cls(
-            _required(env, "EVENT_BUS_NAME"), _required(env, "AWS_REGION"), thresholds_from(env)
+            event_bus_name=_required(env, "EVENT_BUS_NAME"),
+            region=_required(env, "AWS_REGION"),
+            thresholds=thresholds_from(env),
+            idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
+            dead_letter_queue_url=_required(env, "DEAD_LETTER_QUEUE_URL"),
+            max_receives=max_receives,
+            data_waits=data_waits,
+            dedup_seconds=_dedup_seconds(env),
         )
 
 
@@ -58,13 +81,20 @@ class AlerterSettings:
     idempotency_table: str
     team_tag_key: str
     dedup_seconds: int
+    burst_threshold: int  # failures alerted one by one per window; 0 turns storm control off
+    burst_window_seconds: int
+    summary_queue_url: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlerterSettings:
         env = os.environ if env is None else env
+        threshold = int(_number(env, "BURST_THRESHOLD", 3, 0, 1000))
         return cls(
             topic_arn=_required(env, "ALERT_TOPIC_ARN"),
             idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
             team_tag_key=env.get("TEAM_TAG_KEY", "").strip() or "team",
-            dedup_seconds=int(_number(env, "DEDUP_SECONDS", 172_800, 60, 2_592_000)),
+            dedup_seconds=_dedup_seconds(env),
+            burst_threshold=threshold,
+            burst_window_seconds=int(_number(env, "BURST_WINDOW_SECONDS", 600, 60, 900)),
+            summary_queue_url=_required(env, "SUMMARY_QUEUE_URL") if threshold else "",
         )

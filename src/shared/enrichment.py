@@ -1,5 +1,10 @@
-"""Enricher logic: a batch of terminal job events → one planned GetMetricData round → per job a
-utilization report on the bus and an EMF record."""
+"""Enricher logic: a batch of terminal job events → one planned GetMetricData round → per job,
+once, a utilization report on the bus and an EMF record.
+
+Every record ends in exactly one of: a report (published once per job, across retries and
+duplicate deliveries), a retry (batch item failure: metrics not there yet, or a dependency
+failed), or the dead-letter queue with its reason (poison, or out of retries).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.aws import EventPublisher, MetricsReader
+from shared.aws import DeadLetterQueue, EventPublisher, MetricsReader
 from shared.config import EnricherSettings
 from shared.emf import emit_job
-from shared.errors import InvalidEvent
+from shared.errors import InvalidEvent, PublishError
+from shared.idempotency import RETRYABLE, Once
 from shared.models import ResourceKind, SageMakerEvent
 from shared.observability import logger
 from shared.parser import PROCESSING, SAGEMAKER_SOURCE, TRAINING, TRANSFORM
@@ -41,13 +47,34 @@ def finished_job(event: SageMakerEvent) -> SageMakerEvent:
 
 
 @dataclass
+class _Job:
+    event: SageMakerEvent
+    records: list[Mapping[str, Any]] = field(default_factory=list)
+
+    @property
+    def receives(self) -> int:
+        """How often SQS has delivered this job (the highest of its duplicate records)."""
+        return max(_receive_count(record) for record in self.records)
+
+
+def _receive_count(record: Mapping[str, Any]) -> int:
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+@dataclass
 class BatchResult:
     failed_message_ids: list[str] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
+    dead_lettered: int = 0
+    waiting: int = 0
     ignored: int = 0
 
     def response(self) -> dict[str, list[dict[str, str]]]:
-        """SQS partial batch response: only these messages are retried (then dead-lettered)."""
+        """SQS partial batch response: only these messages come back (after the visibility
+        timeout, which is also the wait for late datapoints)."""
         return {"batchItemFailures": [{"itemIdentifier": m} for m in self.failed_message_ids]}
 
 
@@ -57,64 +84,118 @@ class Enricher:
         settings: EnricherSettings,
         metrics: MetricsReader | None = None,
         publisher: EventPublisher | None = None,
+        dead_letters: DeadLetterQueue | None = None,
         emit: Callable[[SageMakerEvent, Assessment], None] = emit_job,
+        once: Once | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics or MetricsReader()
         self.publisher = publisher or EventPublisher(settings.event_bus_name)
+        self.dead_letters = dead_letters or DeadLetterQueue(settings.dead_letter_queue_url)
         self.emit = emit
+        self._pending: dict[str, tuple[SageMakerEvent, Assessment]] = {}
+        self.report_once = once or Once(
+            self._publish,
+            key="job",
+            table=settings.idempotency_table,
+            expires_after_seconds=settings.dedup_seconds,
+        )
 
     def run(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
         result = BatchResult()
-        jobs: dict[JobKey, tuple[SageMakerEvent, list[str]]] = {}
+        jobs: dict[JobKey, _Job] = {}
         for record in records:
-            message_id = str(record.get("messageId"))
-            job = self._accept(record, message_id, result)
-            if job is not None:  # duplicates of one state change in a batch share one report
-                jobs.setdefault(JobKey.of(job), (job, []))[1].append(message_id)
+            event = self._accept(record, result)
+            if event is not None:  # duplicates of one state change in a batch share one report
+                jobs.setdefault(JobKey.of(event), _Job(event)).records.append(record)
         if not jobs:
             return result
         try:
-            assessments = self._assess([job for job, _ in jobs.values()])
-        except (BotoCoreError, ClientError) as error:
-            logger.warning("metrics unavailable, batch retried", extra={"reason": str(error)})
-            result.failed_message_ids += [m for _, ids in jobs.values() for m in ids]
+            assessments, awaiting = self._assess([job.event for job in jobs.values()])
+        except RETRYABLE as error:
+            for job in jobs.values():
+                self._retry_or_dead_letter(job, f"reading metrics failed: {error}", error, result)
             return result
-        details = [
-            report_detail(job, assessments[key], self.settings.thresholds)
-            for key, (job, _) in jobs.items()
-        ]
-        rejected = set(self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, details))
-        for index, (key, (job, message_ids)) in enumerate(jobs.items()):
-            if index in rejected:
-                logger.warning("report not accepted by PutEvents, retried", extra={"job": job.name})
-                result.failed_message_ids += message_ids
+        for key, job in jobs.items():
+            if key in awaiting and job.receives <= self.settings.data_waits:
+                logger.info("no datapoints yet, retried later", extra={"job": job.event.name})
+                result.waiting += 1
+                result.failed_message_ids += [str(r.get("messageId")) for r in job.records]
                 continue
-            self.emit(job, assessments[key])
-            result.reports.append(details[index])
+            detail = report_detail(job.event, assessments[key], self.settings.thresholds)
+            self._pending[_key_text(key)] = (job.event, assessments[key])
+            try:
+                outcome = self.report_once({"job": _key_text(key), "detail": detail})
+            except RETRYABLE as error:
+                self._retry_or_dead_letter(
+                    job, f"publishing the report failed: {error}", error, result
+                )
+                continue
+            if not outcome.get("duplicate"):
+                result.reports.append(detail)
         return result
 
-    def _accept(
-        self, record: Mapping[str, Any], message_id: str, result: BatchResult
-    ) -> SageMakerEvent | None:
+    def _publish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Done once per job: the report on the bus, then its EMF record."""
+        job, assessment = self._pending.pop(payload["job"])
+        if self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, [payload["detail"]]):
+            raise PublishError("PutEvents did not accept the utilization report")
+        self.emit(job, assessment)
+        return {"published": payload["job"]}
+
+    def _accept(self, record: Mapping[str, Any], result: BatchResult) -> SageMakerEvent | None:
         raw: Any = None
         try:
             raw = json.loads(str(record.get("body")))
             dispatch = enrichable.dispatch(raw)
         except (ValueError, InvalidEvent) as error:
             event_id = raw.get("id") if isinstance(raw, Mapping) else None
-            logger.error(
-                "poison event: reported as a batch item failure, dead-lettered after retries",
-                extra={"message_id": message_id, "event_id": event_id, "reason": str(error)},
-            )
-            result.failed_message_ids.append(message_id)
+            self._dead_letter(record, event_id, f"invalid event: {error}", error, result)
             return None
         if dispatch.disposition is not Disposition.HANDLED:
             result.ignored += 1
             return None
         return dispatch.result
 
-    def _assess(self, jobs: Sequence[SageMakerEvent]) -> dict[JobKey, Assessment]:
+    def _retry_or_dead_letter(
+        self, job: _Job, reason: str, error: Exception, result: BatchResult
+    ) -> None:
+        """Retried while SQS will deliver again; on the last delivery, parked with the reason."""
+        for record in job.records:
+            if _receive_count(record) >= self.settings.max_receives:
+                self._dead_letter(record, job.event.event_id, reason, error, result)
+            else:
+                logger.warning(
+                    "job retried",
+                    extra={"job": job.event.name, "message_id": record.get("messageId"),
+                           "reason": reason},
+                )  # fmt: skip
+                result.failed_message_ids.append(str(record.get("messageId")))
+
+    def _dead_letter(
+        self,
+        record: Mapping[str, Any],
+        event_id: str | None,
+        reason: str,
+        error: Exception,
+        result: BatchResult,
+    ) -> None:
+        message_id = str(record.get("messageId"))
+        logger.error(
+            "event dead-lettered",
+            extra={"message_id": message_id, "event_id": event_id, "reason": reason},
+        )
+        try:
+            self.dead_letters.send(str(record.get("body")), reason, event_id, type(error).__name__)
+            result.dead_lettered += 1
+        except (BotoCoreError, ClientError):
+            # Could not park it: let SQS keep it (its redrive policy is the backstop).
+            result.failed_message_ids.append(message_id)
+
+    def _assess(
+        self, jobs: Sequence[SageMakerEvent]
+    ) -> tuple[dict[JobKey, Assessment], set[JobKey]]:
+        """Verdicts, and the jobs that could be measured but have no datapoints yet."""
         thresholds, region = self.settings.thresholds, self.settings.region
         elsewhere = {
             JobKey.of(job): f"ran in {job.region}; metrics are read in {region} only"
@@ -126,14 +207,17 @@ class Enricher:
         observed = observe(self.metrics.fetch(the_plan.calls))
         skipped = elsewhere | {skip.job: skip.reason for skip in the_plan.skipped}
         assessments: dict[JobKey, Assessment] = {}
+        awaiting: set[JobKey] = set()
         for job in jobs:
             key = JobKey.of(job)
             if key in skipped:
                 assessments[key] = Assessment(Verdict.INSUFFICIENT_DATA, Usage(), (skipped[key],))
-            else:
-                usage = normalize(job, observed.get(key, Observed()))
-                assessments[key] = assess(job, usage, thresholds)
-        return assessments
+                continue
+            seen = observed.get(key, Observed())
+            if seen.datapoints == 0:
+                awaiting.add(key)
+            assessments[key] = assess(job, normalize(job, seen), thresholds)
+        return assessments, awaiting
 
     def _transform_hosts(self, jobs: Sequence[SageMakerEvent]) -> dict[JobKey, list[str]]:
         """Transform hosts are `<job>/<instance-id>`: one ListMetrics per account finds them."""
@@ -148,3 +232,7 @@ class Enricher:
             for job in account_jobs:
                 found[JobKey.of(job)] = hosts.get(job.name, [])
         return found
+
+
+def _key_text(key: JobKey) -> str:
+    return "|".join((key.account, key.region, key.kind.value, key.name))

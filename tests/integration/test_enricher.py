@@ -17,7 +17,7 @@ def _record(message_id: str, body: Any) -> dict[str, Any]:
     return {"messageId": message_id, "body": body if isinstance(body, str) else json.dumps(body)}
 
 
-def test_given_batch_with_poison_and_in_progress_when_enriched_then_only_poison_fails(
+def test_given_batch_with_poison_and_in_progress_when_enriched_then_poison_parked_with_reason(
     aws: EmbeddedAws, demo_metrics: dict[str, Any]
 ) -> None:
     aws.seed_metrics(demo_metrics)
@@ -32,8 +32,12 @@ def test_given_batch_with_poison_and_in_progress_when_enriched_then_only_poison_
     }
     response = aws.invoke("enricher", batch)
 
-    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-    assert failed == {"not-json", "bad-detail"}
+    assert response["batchItemFailures"] == []
+    letters = {letter["event_id"]: letter["reason"] for letter in aws.dead_letters()}
+    bad_id = batch["Records"][4]["body"] and json.loads(batch["Records"][4]["body"])["id"]
+    assert len(letters) == 2
+    assert "detail is a list" in letters[bad_id]
+    assert any("invalid event" in reason for reason in letters.values())
     reports = aws.reports()
     assert [r["detail"]["job"]["name"] for r in reports] == ["Vision-ResNet50-FT-20261120-0800"]
     assert reports[0]["detail"]["verdict"] == "under-used"
@@ -100,3 +104,43 @@ def test_given_put_events_rejects_an_entry_when_enriched_then_that_job_is_retrie
 
     assert response["batchItemFailures"] == [{"itemIdentifier": "a"}]
     assert [m for m in aws.observed.metrics if m["name"] == "Jobs"] == []
+
+
+def test_given_put_events_keeps_rejecting_when_last_delivery_then_parked_with_reason(
+    aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.aws import EventPublisher
+
+    monkeypatch.setattr(EventPublisher, "put", lambda self, source, detail_type, details: [0])
+    record = _record("a", sample("training-failed")) | {
+        "attributes": {"ApproximateReceiveCount": str(aws.enrichment_max_receives)}
+    }
+    response = aws.invoke("enricher", {"Records": [record]})
+
+    assert response["batchItemFailures"] == []
+    [letter] = aws.dead_letters()
+    assert "PutEvents did not accept" in letter["reason"]
+    assert letter["destination"] == "enrichment"
+
+
+def test_given_job_without_datapoints_when_enriched_then_waits_then_reports_insufficient(
+    aws: EmbeddedAws,
+) -> None:
+    event = sample("training-completed-gpu")  # no metrics seeded
+    for receive, waits in ((1, True), (2, True), (3, False)):
+        record = _record("m", event) | {"attributes": {"ApproximateReceiveCount": str(receive)}}
+        response = aws.invoke("enricher", {"Records": [record]})
+        assert (response["batchItemFailures"] != []) is waits
+    [report] = aws.reports()
+    assert report["detail"]["verdict"] == "insufficient-data"
+
+
+def test_given_same_job_in_two_batches_when_enriched_then_one_report_and_one_emf_record(
+    aws: EmbeddedAws, demo_metrics: dict[str, Any]
+) -> None:
+    aws.seed_metrics(demo_metrics)
+    aws.invoke("enricher", {"Records": [_record("1", sample("training-completed-gpu"))]})
+    aws.invoke("enricher", {"Records": [_record("2", sample("training-completed-gpu-duplicate"))]})
+
+    assert len(aws.reports()) == 1
+    assert len([m for m in aws.observed.metrics if m["name"] == "Jobs"]) == 1

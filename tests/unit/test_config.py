@@ -8,10 +8,16 @@ from shared.config import AlerterSettings, EnricherSettings, thresholds_from
 from shared.errors import ConfigError
 from shared.utilization import Thresholds
 
-ENRICHER_ENV = {"EVENT_BUS_NAME": "sagewatch", "AWS_REGION": "us-east-1"}
+ENRICHER_ENV = {
+    "EVENT_BUS_NAME": "sagewatch",
+    "AWS_REGION": "us-east-1",
+    "IDEMPOTENCY_TABLE": "sagewatch-idempotency",
+    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/enrichment-dlq",
+}
 ALERTER_ENV = {
     "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:999900001111:sagewatch-alerts",
     "IDEMPOTENCY_TABLE": "sagewatch-idempotency",
+    "SUMMARY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/summary",
 }
 
 
@@ -86,6 +92,8 @@ def test_given_overrides_when_alerter_settings_loaded_then_used() -> None:
 def test_given_environment_not_passed_when_settings_loaded_then_os_environ_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for name, value in ENRICHER_ENV.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("EVENT_BUS_NAME", "bus-from-env")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("UNDER_USED_PERCENT", "30")
@@ -182,3 +190,15 @@ def test_given_no_threshold_settings_when_parsed_then_defaults() -> None:
 
 def test_given_blank_threshold_setting_when_parsed_then_default() -> None:
     assert thresholds_from({"UNDER_USED_PERCENT": "  ", "IDLE_PERCENT": ""}) == Thresholds()
+
+
+def test_given_data_waits_leaving_no_room_for_faults_when_loaded_then_config_error() -> None:
+    with pytest.raises(ConfigError, match="MAX_DATA_WAITS"):
+        EnricherSettings.from_env(ENRICHER_ENV | {"MAX_RECEIVES": "4", "MAX_DATA_WAITS": "3"})
+
+
+def test_given_storm_control_off_when_alerter_loaded_then_no_summary_queue_needed() -> None:
+    env = {k: v for k, v in ALERTER_ENV.items() if k != "SUMMARY_QUEUE_URL"}
+    with pytest.raises(ConfigError, match="SUMMARY_QUEUE_URL"):
+        AlerterSettings.from_env(env)
+    assert AlerterSettings.from_env(env | {"BURST_THRESHOLD": "0"}).burst_threshold == 0

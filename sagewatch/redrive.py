@@ -1,0 +1,163 @@
+"""`sagewatch redrive`: move dead-lettered events back to where they came from, after a fix.
+
+Three dead-letter queues, three kinds of entries:
+* enrichment DLQ: finished-job events the enricher parked (reason in message attributes), or that
+  SQS moved after too many deliveries (no reason: the function crashed or timed out) → the
+  enrichment queue.
+* summary DLQ: burst windows whose summary could not be sent → the summary queue.
+* target DLQ: the alerter's on-failure records (Lambda destination: the event and the error) →
+  the alerter again, asynchronously; and events EventBridge could not deliver to a rule target
+  (attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE) → that target.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ = "enrichment-dlq", "summary-dlq", "target-dlq"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    queue: str
+    message_id: str
+    receipt_handle: str
+    event_id: str | None
+    reason: str
+    destination: str  # "enrichment", "summary", "function:<arn>", or "" when it cannot move
+    body: str  # what is sent back
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "queue": self.queue,
+            "event_id": self.event_id,
+            "reason": self.reason,
+            "destination": self.destination or "not redriven",
+        }
+
+
+def _attribute(message: Mapping[str, Any], name: str) -> str | None:
+    value = message.get("MessageAttributes", {}).get(name, {})
+    return value.get("StringValue") if isinstance(value, Mapping) else None
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def describe(queue: str, message: Mapping[str, Any], max_receives: int) -> DeadLetter:
+    """What a dead-letter message is, why it failed, and where it would go back to."""
+    body, parsed = str(message["Body"]), _json(str(message["Body"]))
+    common = {
+        "queue": queue,
+        "message_id": message["MessageId"],
+        "receipt_handle": message["ReceiptHandle"],
+    }
+    event_id = parsed.get("id") if isinstance(parsed, dict) else None
+    if queue == ENRICHMENT_DLQ:
+        reason = _attribute(message, "reason") or (
+            f"no reason recorded: moved by SQS after {max_receives} deliveries "
+            "(the enricher crashed or timed out each time)"
+        )
+        return DeadLetter(
+            **common, event_id=event_id, reason=reason, destination="enrichment", body=body
+        )
+    if queue == SUMMARY_DLQ:
+        bucket = parsed.get("bucket") if isinstance(parsed, dict) else None
+        return DeadLetter(
+            **common, event_id=bucket, reason="summary not sent after repeated attempts",
+            destination="summary", body=body,
+        )  # fmt: skip
+    if isinstance(parsed, dict) and "requestPayload" in parsed:  # Lambda on-failure record
+        context, response = parsed.get("requestContext", {}), parsed.get("responsePayload") or {}
+        request = parsed["requestPayload"]
+        error = f"{response.get('errorType', 'Error')}: {response.get('errorMessage', '')}".strip()
+        return DeadLetter(
+            **common,
+            event_id=request.get("id") if isinstance(request, dict) else None,
+            reason=f"{context.get('condition', 'failed')} after "
+            f"{context.get('approximateInvokeCount', '?')} attempts: {error}",
+            destination=f"function:{context.get('functionArn', '')}",
+            body=json.dumps(request),
+        )
+    target = _attribute(message, "TARGET_ARN") or ""
+    code = _attribute(message, "ERROR_CODE") or "undeliverable"
+    reason = f"{code}: {_attribute(message, 'ERROR_MESSAGE') or ''}"
+    service = target.split(":")[2] if target.count(":") >= 5 else ""
+    destination = {"sqs": "enrichment", "lambda": f"function:{target}"}.get(service, "")
+    return DeadLetter(
+        **common, event_id=event_id, reason=reason.strip(), destination=destination, body=body
+    )
+
+
+class Redriver:
+    def __init__(
+        self,
+        sqs: Any,
+        dead_letter_queues: Mapping[str, str],
+        destination_queues: Mapping[str, str],
+        invoke_async: Callable[[str, str], None],
+        max_receives: int,
+    ) -> None:
+        self.sqs = sqs
+        self.dead_letter_queues = dead_letter_queues  # kind → URL
+        self.destination_queues = destination_queues  # "enrichment"/"summary" → URL
+        self.invoke_async = invoke_async  # (function ARN, payload JSON)
+        self.max_receives = max_receives
+
+    def letters(self) -> list[DeadLetter]:
+        """Every dead letter, left in place."""
+        found = []
+        for kind, url in self.dead_letter_queues.items():
+            messages = self.receive_all(url)
+            found += [describe(kind, m, self.max_receives) for m in messages]
+            self.release(url, messages)
+        return found
+
+    def redrive(self, letters: Iterable[DeadLetter]) -> dict[str, int]:
+        moved = kept = 0
+        for letter in letters:
+            if not letter.destination:
+                kept += 1
+                continue
+            if letter.destination.startswith("function:"):
+                self.invoke_async(letter.destination.removeprefix("function:"), letter.body)
+            else:
+                self.sqs.send_message(
+                    QueueUrl=self.destination_queues[letter.destination], MessageBody=letter.body
+                )
+            self._delete(letter)
+            moved += 1
+        return {"moved": moved, "kept": kept}
+
+    def receive_all(self, url: str) -> list[dict[str, Any]]:
+        seen: dict[str, dict[str, Any]] = {}
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=120,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [m for m in batch if m["MessageId"] not in seen]
+            if not fresh:
+                return list(seen.values())
+            seen.update((m["MessageId"], m) for m in fresh)
+
+    def release(self, url: str, messages: Iterable[Mapping[str, Any]]) -> None:
+        for message in messages:
+            self.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+
+    def _delete(self, letter: DeadLetter) -> None:
+        self.sqs.delete_message(
+            QueueUrl=self.dead_letter_queues[letter.queue], ReceiptHandle=letter.receipt_handle
+        )

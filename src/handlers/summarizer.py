@@ -1,0 +1,24 @@
+"""Summarizer Lambda: closed burst windows (SQS, delayed by the window) → one summary alert each."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from shared.alerting import Summarizer
+from shared.config import AlerterSettings
+from shared.observability import logger, tracer
+
+
+@cache
+def _summarizer() -> Summarizer:
+    return Summarizer(AlerterSettings.from_env())
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    summarizer = _summarizer()
+    summarizer.once.config.register_lambda_context(context)
+    failed = summarizer.run(event.get("Records", []))
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
