@@ -53,14 +53,20 @@ def _events(paths: list[Path]) -> list[Any]:
         raise _fail(str(error)) from None
 
 
-def _run(events: list[Any], metrics: Any, quiet: bool) -> dict[str, Any]:
-    if quiet or len(events) < 200:
-        return embedded.replay(events, metrics)
-    with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("replaying", total=len(events))
-        return embedded.replay(
-            events, metrics, progress=lambda n: progress.update(task, completed=n)
-        )
+def _run(
+    events: list[Any], metrics: Any, quiet: bool, duplicates: int = 1, faults: str | None = None
+) -> dict[str, Any]:
+    try:
+        if quiet or len(events) * duplicates < 200:
+            return embedded.replay(events, metrics, duplicates=duplicates, faults=faults)
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("replaying", total=len(events))
+            return embedded.replay(
+                events, metrics, duplicates=duplicates, faults=faults,
+                progress=lambda n: progress.update(task, completed=n),
+            )  # fmt: skip
+    except ValueError as error:  # a malformed --faults spec or --metrics series
+        raise _fail(str(error)) from None
 
 
 @app.command()
@@ -142,6 +148,49 @@ def invoke(
         "AWS calls": summary["calls"],
     }
     out.print_json(data=effects)
+
+
+@app.command()
+def redrive(
+    stack: Annotated[
+        str, typer.Option("--stack", help="The monitoring stack's name.")
+    ] = "sagewatch",
+    region: Annotated[str | None, typer.Option("--region", help="Its Region.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would move and why.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Move dead-lettered events back to where they came from (real AWS, your credentials)."""
+    from sagewatch.redrive import from_stack
+
+    try:
+        redriver = from_stack(stack, region)
+        letters = redriver.letters()
+        moved = {"moved": 0, "kept": len(letters)} if dry_run else redriver.redrive(letters)
+    except Exception as error:  # credentials, a missing stack, access denied
+        raise _fail(f"{type(error).__name__}: {error}") from None
+    _print_letters([letter.summary() for letter in letters], moved, dry_run, as_json)
+
+
+def _print_letters(
+    letters: list[dict[str, Any]], moved: dict[str, int], dry_run: bool, as_json: bool
+) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"dead_letters": letters, **moved, "dry_run": dry_run}) + "\n")
+        return
+    table = Table(title="Dead letters" + (" (dry run: nothing moved)" if dry_run else ""))
+    for column in ("queue", "event id", "back to", "why it failed"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        table.add_row(
+            letter["queue"],
+            _safe(letter["event_id"] or ""),
+            letter["destination"],
+            _safe(letter["reason"]),
+        )
+    out.print(table)
+    out.print(f"moved {moved['moved']}, kept {moved['kept']}")
 
 
 # ---- rendering -------------------------------------------------------------------------------

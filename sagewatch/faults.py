@@ -1,16 +1,19 @@
 """Fault injection for the embedded AWS: `--faults SPEC`.
 
-Faults are injected at the HTTP layer (botocore's `before-send`), ahead of moto, so the SDK's own
-retry logic sees them exactly as it would see AWS's: a throttle or a 5xx is retried with backoff
-by botocore (standard mode), and only what is left after the SDK's attempts reaches our code.
+Faults are injected at the HTTP layer, in front of moto (its `before-send` stubber), so the
+request never reaches the fake service and the SDK's own retry logic sees the fault exactly as it
+would see AWS's: a throttle or a 5xx is retried with backoff by botocore, and only what is left
+after the SDK's attempts reaches our code.
 
-SPEC is a comma-separated list of `TARGET=KIND[:COUNT]`:
+SPEC is a comma-separated list of `TARGET=KIND[:COUNT][@AFTER]`:
   TARGET  `service` or `service.Operation`, named as in `replay --json` "calls"
           (e.g. `cloudwatch.GetMetricData`, `sns.Publish`, `dynamodb`, `events.PutEvents`)
   KIND    `throttle` (400 Throttling), `5xx` (500 InternalFailure), `unavailable` (connection
-          closed), `crash` (the function dies at that call, as on a timeout or OOM)
+          closed), `crash` (the function dies at that call, as on a timeout or OOM),
+          `partial` (PutEvents answers 200 with every entry failed: FailedEntryCount)
   COUNT   how many HTTP attempts fail before the service recovers (default: every attempt)
-Example: `cloudwatch.GetMetricData=throttle:3,sns.Publish=5xx:7,dynamodb=unavailable:12`
+  AFTER   how many attempts succeed before the faults start (default 0)
+Example: `cloudwatch.GetMetricData=throttle:3,sns.Publish=5xx:7,events.PutEvents=crash:1@2`
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ConnectionClosedError
+from moto.core.botocore_stubber import MockRawResponse
 
-KINDS = ("throttle", "5xx", "unavailable", "crash")
+KINDS = ("throttle", "5xx", "unavailable", "crash", "partial")
 # `before-send` events name services by their hyphenized service id, not the client name.
 _SERVICE_IDS = {"events": "eventbridge", "logs": "cloudwatch-logs"}
 
@@ -40,19 +44,30 @@ class Fault:
     operation: str | None
     kind: str
     remaining: int | None  # None: fails on every attempt
+    after: int = 0  # attempts that still succeed first
 
     def matches(self, service_id: str, operation: str) -> bool:
-        if self.remaining == 0:
-            return False
         return service_id == _SERVICE_IDS.get(self.service, self.service) and (
             self.operation is None or self.operation == operation
         )
+
+    def strikes(self) -> bool:
+        """Called for each matching attempt: does this one fail?"""
+        if self.after > 0:
+            self.after -= 1
+            return False
+        if self.remaining == 0:
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
 
 
 def parse_spec(spec: str) -> list[Fault]:
     faults = []
     for item in filter(None, (part.strip() for part in spec.split(","))):
         target, sep, rest = item.partition("=")
+        rest, _, after = rest.partition("@")
         kind, _, count = rest.partition(":")
         if not sep or not target or kind not in KINDS:
             kinds = ", ".join(KINDS)
@@ -61,10 +76,11 @@ def parse_spec(spec: str) -> list[Fault]:
             )
         if count and (not count.isdigit() or int(count) < 1):
             raise ValueError(f"bad fault {item!r}: COUNT must be a positive whole number")
+        if after and not after.isdigit():
+            raise ValueError(f"bad fault {item!r}: AFTER must be a whole number")
         service, _, operation = target.partition(".")
-        faults.append(
-            Fault(service.lower(), operation or None, kind, int(count) if count else None)
-        )
+        remaining = int(count) if count else None
+        faults.append(Fault(service.lower(), operation or None, kind, remaining, int(after or 0)))
     return faults
 
 
@@ -77,9 +93,7 @@ class FaultInjector:
         parts = [*event_name.split("."), "", ""]
         service_id, operation = parts[1], parts[2]
         for fault in self.faults:
-            if fault.matches(service_id, operation):
-                if fault.remaining is not None:
-                    fault.remaining -= 1
+            if fault.matches(service_id, operation) and fault.strikes():
                 self.injected[f"{fault.service}.{operation}={fault.kind}"] += 1
                 return _respond(fault.kind, request)
         return None
@@ -90,14 +104,29 @@ def _respond(kind: str, request: Any) -> AWSResponse:
         raise ConnectionClosedError(endpoint_url=request.url)
     if kind == "crash":
         raise InjectedCrash(f"injected crash at {request.url}")
+    if kind == "partial":  # PutEvents' own partial-failure answer
+        entries = json.dumps(
+            {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"}],
+            }
+        )
+        return AWSResponse(
+            request.url,
+            200,
+            _headers({"Content-Type": "application/x-amz-json-1.1"}),
+            MockRawResponse(entries),
+        )
     status, code = (400, "Throttling") if kind == "throttle" else (500, "InternalFailure")
     body, headers = _error_body(request, code)
-    from moto.core.botocore_stubber import MockRawResponse
+    return AWSResponse(request.url, status, _headers(headers), MockRawResponse(body))
 
-    http_headers = HTTPHeaders()
-    for name, value in headers.items():
-        http_headers[name] = value
-    return AWSResponse(request.url, status, http_headers, MockRawResponse(body))
+
+def _headers(values: dict[str, str]) -> HTTPHeaders:
+    headers = HTTPHeaders()
+    for name, value in values.items():
+        headers[name] = value
+    return headers
 
 
 def _error_body(request: Any, code: str) -> tuple[bytes, dict[str, str]]:
@@ -133,16 +162,23 @@ def _cbor_text(text: str) -> bytes:
 _ACTIVE: list[FaultInjector] = []
 
 
-def _dispatch(request: Any, **kwargs: Any) -> AWSResponse | None:
-    return _ACTIVE[-1].before_send(request, **kwargs) if _ACTIVE else None
-
-
 def install() -> None:
-    """Put the dispatcher ahead of moto's stubber for clients created from now on."""
-    from botocore.handlers import BUILTIN_HANDLERS
+    """Put the active injector in front of moto's stubber (once per process)."""
+    from moto.core.botocore_stubber import BotocoreStubber
 
-    if ("before-send", _dispatch) not in BUILTIN_HANDLERS:
-        BUILTIN_HANDLERS.insert(0, ("before-send", _dispatch))
+    if getattr(BotocoreStubber.__call__, "_sagewatch_faults", False):
+        return
+    moto_call = BotocoreStubber.__call__
+
+    def call(self: Any, event_name: str, request: Any, **kwargs: Any) -> AWSResponse | None:
+        if _ACTIVE:
+            response = _ACTIVE[-1].before_send(request, event_name=event_name)
+            if response is not None:
+                return response
+        return moto_call(self, event_name, request, **kwargs)
+
+    call._sagewatch_faults = True  # type: ignore[attr-defined]
+    BotocoreStubber.__call__ = call  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

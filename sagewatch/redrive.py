@@ -102,7 +102,7 @@ class Redriver:
         sqs: Any,
         dead_letter_queues: Mapping[str, str],
         destination_queues: Mapping[str, str],
-        invoke_async: Callable[[str, str], None],
+        invoke_async: Callable[[str, str], object],
         max_receives: int,
     ) -> None:
         self.sqs = sqs
@@ -161,3 +161,33 @@ class Redriver:
         self.sqs.delete_message(
             QueueUrl=self.dead_letter_queues[letter.queue], ReceiptHandle=letter.receipt_handle
         )
+
+
+def from_stack(stack: str, region: str | None = None) -> Redriver:
+    """A Redriver for a deployed monitoring stack, from its outputs."""
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in session.client("cloudformation")
+        .describe_stacks(StackName=stack)["Stacks"][0]
+        .get("Outputs", [])
+    }
+    lambda_client = session.client("lambda")
+    from sagewatch import template as cfn
+
+    max_receives = int(cfn.load()["Mappings"]["Limits"]["Enrichment"]["MaxReceives"])
+    return Redriver(
+        session.client("sqs"),
+        {
+            ENRICHMENT_DLQ: outputs["EnrichmentDeadLetterQueueUrl"],
+            SUMMARY_DLQ: outputs["SummaryDeadLetterQueueUrl"],
+            TARGET_DLQ: outputs["TargetDeadLetterQueueUrl"],
+        },
+        {"enrichment": outputs["EnrichmentQueueUrl"], "summary": outputs["SummaryQueueUrl"]},
+        lambda arn, body: lambda_client.invoke(
+            FunctionName=arn, InvocationType="Event", Payload=body.encode()
+        ),
+        max_receives,
+    )
