@@ -64,7 +64,12 @@ def failed(event: SageMakerEvent) -> AlertBuilder:
     SAGEWATCH_SOURCE,
     REPORT_DETAIL_TYPE,
     parse=parse_report,
-    when=lambda r: r.verdict in (Verdict.UNDER_USED, Verdict.IDLE) and not r.job.is_tuning_child,
+    # A failed job already alerted as a failure; its idle hardware is not a second incident.
+    when=lambda r: (
+        r.verdict in (Verdict.UNDER_USED, Verdict.IDLE)
+        and not r.job.is_tuning_child
+        and not r.job.is_failure
+    ),
 )
 def wasted(report: UtilizationReport) -> AlertBuilder:
     return lambda settings: utilization_alert(report, settings.team_tag_key)

@@ -90,14 +90,22 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-def incident_key(event: SageMakerEvent, what: str) -> str:
+def incident_key(
+    account: str, region: str, kind: ResourceKind, resource: str, what: str, *more: str
+) -> str:
     """Account, region, resource and what happened — never the event id, which differs
     between duplicate deliveries of the same state change."""
-    resource = event.execution_arn if event.kind is ResourceKind.PIPELINE_EXECUTION else None
-    parts = [event.account, event.region, event.kind.value, resource or event.name, what]
-    if event.kind is ResourceKind.ENDPOINT and event.ended_at:
-        parts.append(event.ended_at.isoformat())  # an endpoint can fail again later
-    return "|".join(parts)
+    return "|".join((account, region, kind.value, resource, what, *more))
+
+
+def _incident(event: SageMakerEvent, what: str) -> str:
+    # An endpoint can fail again later under the same name: its state's time is part of the key.
+    when = (
+        event.ended_at.isoformat() if event.kind is ResourceKind.ENDPOINT and event.ended_at else ""
+    )
+    return incident_key(
+        event.account, event.region, event.kind, event.name, what, *filter(None, [when])
+    )
 
 
 def _hardware(event: SageMakerEvent) -> tuple[str | None, int]:
@@ -118,7 +126,7 @@ def failure_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         context.append(("child jobs", ", ".join(f"{k} {v}" for k, v in event.child_counts if v)))
     return Alert(
         kind=AlertKind.FAILURE,
-        incident=incident_key(event, "failed"),
+        incident=_incident(event, "failed"),
         account=event.account,
         region=event.region,
         resource=event.kind,
@@ -136,9 +144,10 @@ def failure_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
 
 
 def _failure_word(event: SageMakerEvent) -> str:
-    if event.secondary_status == "MaxRuntimeExceeded":
-        return "hit its maximum runtime"
-    return "failed"
+    return {
+        "MaxRuntimeExceeded": "hit its maximum runtime",
+        "MaxWaitTimeExceeded": "hit its maximum spot wait time",
+    }.get(event.secondary_status or "", "failed")
 
 
 def _pipeline_alert(event: SageMakerEvent) -> Alert:
@@ -150,21 +159,15 @@ def _pipeline_alert(event: SageMakerEvent) -> Alert:
     if event.kind is ResourceKind.PIPELINE_STEP:
         context.append(("failed step", event.name))
         headline += f" at step {event.name}"
-    key_event = SageMakerEvent(
-        event_id=event.event_id,
-        source=event.source,
-        detail_type=event.detail_type,
-        account=event.account,
-        region=event.region,
-        kind=ResourceKind.PIPELINE_EXECUTION,
-        name=execution,
-        status="Failed",
-        outcome=event.outcome,
-        execution_arn=event.execution_arn,
-    )
     return Alert(
         kind=AlertKind.FAILURE,
-        incident=incident_key(key_event, "failed"),
+        incident=incident_key(
+            event.account,
+            event.region,
+            ResourceKind.PIPELINE_EXECUTION,
+            event.execution_arn or execution,
+            "failed",
+        ),
         account=event.account,
         region=event.region,
         resource=ResourceKind.PIPELINE_EXECUTION,
@@ -187,7 +190,7 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
         context.append(("instance-hours", f"{report.instance_hours:g}"))
     return Alert(
         kind=kind,
-        incident=incident_key(job, kind.value),
+        incident=_incident(job, kind.value),
         account=job.account,
         region=job.region,
         resource=job.kind,

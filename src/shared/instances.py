@@ -14,13 +14,20 @@ class InstanceSpec:
     vcpus: int
     gpus: int
     memory_gib: float
+    accelerators: int = 0  # Trainium / Inferentia chips: their load is not in GPUUtilization
 
 
 @cache
 def _table() -> dict[str, InstanceSpec]:
     raw = json.loads(resources.files("shared").joinpath("data/instance_types.json").read_text())
     return {
-        name: InstanceSpec(name, int(spec["vcpus"]), int(spec["gpus"]), float(spec["memory_gib"]))
+        name: InstanceSpec(
+            name,
+            int(spec["vcpus"]),
+            int(spec["gpus"]),
+            float(spec["memory_gib"]),
+            int(spec.get("accelerators", 0)),
+        )
         for name, spec in raw["instance_types"].items()
     }
 

@@ -54,6 +54,10 @@ _LABELS = {
 }
 
 
+# Training secondary statuses that mean SageMaker, not the user, stopped the job.
+STOPPED_BY_SAGEMAKER = frozenset({"MaxRuntimeExceeded", "MaxWaitTimeExceeded"})
+
+
 class Outcome(StrEnum):
     IN_PROGRESS = "in-progress"
     SUCCEEDED = "succeeded"
@@ -105,13 +109,14 @@ class SageMakerEvent:
 
     @property
     def is_failure(self) -> bool:
-        """Failed, or stopped by SageMaker because it hit its maximum runtime (did not finish)."""
+        """Failed, or stopped by SageMaker because it ran out of time (maximum runtime, or the
+        managed-spot maximum wait): the job did not finish, whatever its status says."""
         if self.outcome is Outcome.FAILED:
             return True
         return (
             self.kind is ResourceKind.TRAINING  # only training jobs report a SecondaryStatus
             and self.outcome is Outcome.STOPPED
-            and self.secondary_status == "MaxRuntimeExceeded"
+            and self.secondary_status in STOPPED_BY_SAGEMAKER
         )
 
     @property
@@ -124,11 +129,11 @@ class SageMakerEvent:
 
     @property
     def duration_seconds(self) -> float | None:
-        """Algorithm run time: from the algorithm start (else creation) to the end."""
-        start = self.started_at or self.created_at
-        if start is None or self.ended_at is None:
+        """Run time from the algorithm start to the end (never from creation: queueing and
+        provisioning are not the job's hardware at work)."""
+        if self.started_at is None or self.ended_at is None:
             return None
-        return max(0.0, (self.ended_at - start).total_seconds())
+        return max(0.0, (self.ended_at - self.started_at).total_seconds())
 
     def tag(self, key: str) -> str | None:
         return dict(self.tags).get(key)

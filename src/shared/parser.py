@@ -184,7 +184,16 @@ def _outcome(status: str | None, table: Mapping[str, Outcome] = _JOB_OUTCOMES) -
     return table.get(status or "", Outcome.UNKNOWN)
 
 
-def _common(raw: Mapping[str, Any]) -> dict[str, Any]:
+def outcome_of(kind: ResourceKind, status: str) -> Outcome:
+    """The outcome a status means for a kind of resource (as the parser reads it)."""
+    if kind is ResourceKind.ENDPOINT:
+        return _outcome(status, _ENDPOINT_OUTCOMES)
+    if kind in (ResourceKind.PIPELINE_EXECUTION, ResourceKind.PIPELINE_STEP):
+        return _outcome(status, _PIPELINE_OUTCOMES)
+    return _outcome(status)
+
+
+def envelope(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Envelope fields every event must carry."""
     fields: dict[str, Any] = {}
     for key, attr in (("id", "event_id"), ("source", "source"), ("detail-type", "detail_type")):
@@ -213,7 +222,7 @@ def detail_of(raw: Any) -> Mapping[str, Any]:
 def parse_event(raw: Any) -> SageMakerEvent:
     """Normalize one EventBridge event. Unknown detail-types give kind OTHER, never an error."""
     detail = detail_of(raw)
-    common = _common(raw)
+    common = envelope(raw)
     kind = _KINDS.get(common["detail_type"], ResourceKind.OTHER)
     if common["source"] != SAGEMAKER_SOURCE:
         kind = ResourceKind.OTHER

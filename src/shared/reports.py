@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import InvalidEvent
-from shared.models import InstanceGroup, Outcome, ResourceKind, SageMakerEvent
-from shared.parser import _common, detail_of, parse_tags, parse_time
+from shared.models import InstanceGroup, ResourceKind, SageMakerEvent
+from shared.parser import detail_of, envelope, outcome_of, parse_tags, parse_time
 from shared.utilization import Assessment, Metric, Thresholds, Verdict
 
 SAGEWATCH_SOURCE = "sagewatch"
@@ -64,7 +64,7 @@ def job_snapshot(job: SageMakerEvent) -> dict[str, Any]:
         "instance_type": types.pop() if len(types) == 1 else None,
         "instance_count": job.instance_count,
         "instance_groups": groups,
-        "started": _iso(job.started_at or job.created_at),
+        "started": _iso(job.started_at),
         "ended": _iso(job.ended_at),
         "duration_seconds": job.duration_seconds,
         "tags": dict(job.tags),
@@ -108,7 +108,7 @@ def parse_report(raw: Any) -> UtilizationReport:
 
 def _parse_report(raw: Any) -> UtilizationReport:
     detail = detail_of(raw)
-    common = _common(raw)
+    common = envelope(raw)
     job = detail.get("job")
     if not isinstance(job, Mapping):
         raise InvalidEvent("report detail.job is missing or not an object")
@@ -137,16 +137,15 @@ def _parse_report(raw: Any) -> UtilizationReport:
         kind=kind,
         name=str(name),
         status=status,
-        outcome=Outcome.SUCCEEDED if status == "Completed" else Outcome.UNKNOWN,
+        outcome=outcome_of(kind, status),
+        secondary_status=_string(job.get("secondary_status")),
         time=common["time"],
-        arn=job.get("arn") if isinstance(job.get("arn"), str) else None,
+        arn=_string(job.get("arn")),
         started_at=parse_time(job.get("started")),
         ended_at=parse_time(job.get("ended")),
         instance_groups=groups,
         tags=parse_tags(job.get("tags")),
-        tuning_job_arn=job.get("tuning_job_arn")
-        if isinstance(job.get("tuning_job_arn"), str)
-        else None,
+        tuning_job_arn=_string(job.get("tuning_job_arn")),
     )
     utilization = detail.get("utilization")
     usage = {
@@ -161,3 +160,7 @@ def _parse_report(raw: Any) -> UtilizationReport:
         int(detail.get("datapoints") or 0),
         tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
     )
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from shared.instances import instance_spec
@@ -148,8 +148,8 @@ class Assessment:
 
 
 def window(job: SageMakerEvent) -> tuple[datetime, datetime] | None:
-    """From the algorithm start (else creation) to the end, widened to whole minutes."""
-    start = job.started_at or job.created_at
+    """From the algorithm start to the end, widened to whole minutes."""
+    start = job.started_at
     end = job.ended_at or job.time
     if start is None or end is None or end <= start:
         return None
@@ -184,6 +184,10 @@ def screen(job: SageMakerEvent, thresholds: Thresholds) -> str | None:
         return f"{job.kind.label}s publish no host metrics"
     if not job.instance_groups:
         return "no instance type in the event"
+    if any(
+        (spec := instance_spec(g.instance_type)) and spec.accelerators for g in job.instance_groups
+    ):
+        return "Trainium/Inferentia load is not in the host metrics read here"
     if metrics_for(job) is None:
         unknown = sorted(
             {g.instance_type for g in job.instance_groups if not instance_spec(g.instance_type)}
@@ -191,7 +195,7 @@ def screen(job: SageMakerEvent, thresholds: Thresholds) -> str | None:
         return f"unknown instance type {', '.join(unknown)}"
     duration = job.duration_seconds
     if duration is None or window(job) is None:
-        return "no start or end time"
+        return "no algorithm start or end time"
     if duration < thresholds.min_duration_seconds:
         return f"ran {duration:.0f}s, shorter than the {thresholds.min_duration_seconds}s minimum"
     return None
@@ -244,9 +248,14 @@ def plan(
     return Plan(tuple(_number(calls)), tuple(skipped))
 
 
-def _period(span: tuple[datetime, datetime]) -> int:
+def _period(span: tuple[datetime, datetime], now: datetime | None = None) -> int:
+    """≤ 1,440 points per query, and a multiple of what CloudWatch still keeps for data that
+    old: 1-minute points for 15 days, 5-minute for 63, then hourly."""
     minutes = (span[1] - span[0]).total_seconds() / MINUTE
-    return MINUTE * max(1, math.ceil(minutes / MAX_POINTS_PER_QUERY))
+    age = ((now or datetime.now(UTC)) - span[0]).days
+    step = MINUTE if age < 15 else 5 * MINUTE if age < 63 else 60 * MINUTE
+    wanted = MINUTE * max(1, math.ceil(minutes / MAX_POINTS_PER_QUERY))
+    return step * math.ceil(wanted / step)
 
 
 def _number(calls: list[Call]) -> list[Call]:
@@ -299,12 +308,12 @@ def normalize(job: SageMakerEvent, observed: Observed) -> Usage:
     result: dict[Metric, float | None] = {}
     for metric, means in observed.host_means.items():
         if metric in _SUMMED_OVER_VCPUS or metric in _SUMMED_OVER_GPUS:
-            per_host = total_vcpus if metric in _SUMMED_OVER_VCPUS else total_gpus
+            cluster = total_vcpus if metric in _SUMMED_OVER_VCPUS else total_gpus
             expected_hosts = job.instance_count if metric in _SUMMED_OVER_VCPUS else gpu_hosts
             if homogeneous:
-                capacity = per_host / max(job.instance_count, 1) * len(means)
+                capacity = cluster / max(job.instance_count, 1) * len(means)
             elif len(means) == expected_hosts:
-                capacity = per_host
+                capacity = cluster
             else:
                 result[metric] = None
                 continue

@@ -106,7 +106,7 @@ STATUSES = [
     "Starting", "CREATING", "IN_SERVICE", "UPDATING", "FAILED", "DELETING", "DELETED",
     "UPDATE_ROLLBACK_FAILED",
 ]  # fmt: skip
-SECONDARY = [None, "Completed", "Failed", "Stopped", "MaxRuntimeExceeded"]
+SECONDARY = [None, "Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"]
 
 
 def _variants() -> list[tuple[str, dict[str, Any]]]:

@@ -17,13 +17,15 @@ from shared.alerts import (
     Severity,
     attributes,
     failure_alert,
-    incident_key,
     links,
     payload,
     sanitize,
     subject,
     text_body,
     utilization_alert,
+)
+from shared.alerts import (
+    _incident as incident_key,
 )
 from shared.models import ResourceKind
 from shared.parser import parse_event

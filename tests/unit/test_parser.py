@@ -782,7 +782,7 @@ def test_given_sample_when_parsed_then_is_failure_as_the_user_sees_it(
         ("Failed", "Failed", True),
         ("Failed", None, True),
         ("Stopped", "MaxRuntimeExceeded", True),
-        ("Stopped", "MaxWaitTimeExceeded", False),
+        ("Stopped", "MaxWaitTimeExceeded", True),
         ("Stopped", "Stopped", False),
         ("Stopped", None, False),
         ("Completed", "Completed", False),
@@ -831,12 +831,13 @@ def test_given_training_start_and_creation_times_when_parsed_then_duration_from_
     assert event.duration_seconds != pytest.approx((ENDED - CREATED).total_seconds())
 
 
-def test_given_no_training_start_time_when_parsed_then_duration_falls_back_to_creation(
+def test_given_no_training_start_time_when_parsed_then_no_duration_not_one_from_creation(
     training_event: TrainingEvent,
 ) -> None:
     event = parse_event(training_event(TrainingStartTime=None))
 
-    assert event.duration_seconds == pytest.approx((ENDED - CREATED).total_seconds())
+    assert event.created_at == CREATED
+    assert event.duration_seconds is None
 
 
 def test_given_no_end_time_when_parsed_then_no_duration(load_event: LoadEvent) -> None:

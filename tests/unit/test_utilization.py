@@ -245,7 +245,7 @@ def test_given_job_without_end_time_when_planned_then_skipped(base_job: SageMake
     the_plan = plan([job], THRESHOLDS)
 
     assert the_plan.calls == ()
-    assert the_plan.skipped[0].reason == "no start or end time"
+    assert the_plan.skipped[0].reason == "no algorithm start or end time"
 
 
 @pytest.mark.parametrize(
