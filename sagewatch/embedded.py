@@ -38,6 +38,7 @@ from sagewatch.faults import FaultInjector, injecting, parse_spec
 from sagewatch.faults import install as install_fault_dispatcher
 from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, Redriver
 from shared.parser import parse_time
+from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
 
 ACCOUNT = "123456789012"  # moto's default account plays the monitoring account
 REGION = "us-east-1"
@@ -437,11 +438,11 @@ class EmbeddedAws:
             )
         return alerts
 
-    def reports(self) -> list[dict[str, Any]]:
+    def reports(self, archived: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         return [
             e
-            for e in self.archived()
-            if e.get("source") == "sagewatch" and e.get("detail-type") == "Job Utilization Report"
+            for e in (self.archived() if archived is None else archived)
+            if e.get("source") == SAGEWATCH_SOURCE and e.get("detail-type") == REPORT_DETAIL_TYPE
         ]
 
     def redriver(self) -> Redriver:
@@ -475,12 +476,7 @@ class EmbeddedAws:
             "archived": len(archived),
             "invocations": dict(self.observed.invocations),
             "alerts": self.alerts(),
-            "reports": [
-                e
-                for e in archived
-                if e.get("source") == "sagewatch"
-                and e.get("detail-type") == "Job Utilization Report"
-            ],
+            "reports": self.reports(archived),
             "dead_letters": self.dead_letters(),
             "metrics": self.observed.metrics,
             "calls": dict(sorted(self.observed.calls.items())),

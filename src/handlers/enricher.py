@@ -18,9 +18,7 @@ def _enricher() -> Enricher:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    enricher = _enricher()
-    enricher.report_once.config.register_lambda_context(context)
-    result = enricher.run(event.get("Records", []))
+    result = _enricher().run(event.get("Records", []), context)
     logger.info(
         "batch enriched",
         extra={

@@ -18,7 +18,5 @@ def _summarizer() -> Summarizer:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    summarizer = _summarizer()
-    summarizer.once.config.register_lambda_context(context)
-    failed = summarizer.run(event.get("Records", []))
+    failed = _summarizer().run(event.get("Records", []), context)
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}

@@ -26,6 +26,7 @@ from shared.alerts import (
 from shared.aws import AlertPublisher, BurstLedger, SummaryQueue
 from shared.config import AlerterSettings
 from shared.emf import emit_alert
+from shared.errors import InvalidEvent
 from shared.idempotency import RETRYABLE, Once
 from shared.models import Outcome, SageMakerEvent
 from shared.observability import logger
@@ -124,10 +125,16 @@ class Alerter:
             expires_after_seconds=settings.dedup_seconds,
         )
 
-    def handle(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+    def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
         """`InvalidEvent` propagates: Lambda retries, then the on-failure destination keeps it.
         So does any other error (store, SNS): retried, never dropped, never sent twice."""
-        dispatch = alertable.dispatch(raw)
+        self.once.bind(lambda_context)
+        try:
+            dispatch = alertable.dispatch(raw)
+        except InvalidEvent as error:
+            event_id = raw.get("id") if isinstance(raw, Mapping) else None
+            logger.error("poison event", extra={"event_id": event_id, "reason": str(error)})
+            raise
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
             return {"outcome": dispatch.disposition.value}
         alert = dispatch.result(self.settings)
@@ -194,8 +201,9 @@ class Summarizer:
             expires_after_seconds=settings.dedup_seconds,
         )
 
-    def run(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
+    def run(self, records: Sequence[Mapping[str, Any]], lambda_context: Any = None) -> list[str]:
         """Message ids to retry (SQS partial batch response)."""
+        self.once.bind(lambda_context)
         failed = []
         for record in records:
             try:

@@ -31,11 +31,17 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
 
 
 def thresholds_from(env: Mapping[str, str]) -> Thresholds:
-    under = _number(env, "UNDER_USED_PERCENT", 20, 1, 100)
-    idle = _number(env, "IDLE_PERCENT", 2, 0, 100)
+    default = Thresholds()  # the one place defaults live; a test holds template.yaml to them
+    under = _number(env, "UNDER_USED_PERCENT", default.under_used_percent, 1, 100)
+    idle = _number(env, "IDLE_PERCENT", default.idle_percent, 0, 100)
     if idle >= under:
         raise ConfigError(f"IDLE_PERCENT={idle:g} must be below UNDER_USED_PERCENT={under:g}")
-    return Thresholds(under, idle, int(_number(env, "MIN_JOB_DURATION_SECONDS", 600, 0, 86_400)))
+    duration = _number(env, "MIN_JOB_DURATION_SECONDS", default.min_duration_seconds, 0, 86_400)
+    return Thresholds(under, idle, int(duration))
+
+
+def _team_tag_key(env: Mapping[str, str]) -> str:
+    return env.get("TEAM_TAG_KEY", "").strip() or "team"
 
 
 def _dedup_seconds(env: Mapping[str, str]) -> int:
@@ -52,6 +58,7 @@ class EnricherSettings:
     max_receives: int  # the enrichment queue's maxReceiveCount
     data_waits: int  # receives spent waiting for late datapoints before "insufficient data"
     dedup_seconds: int
+    team_tag_key: str  # the one tag a report carries (tags may hold anything)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EnricherSettings:
@@ -72,6 +79,7 @@ class EnricherSettings:
             max_receives=max_receives,
             data_waits=data_waits,
             dedup_seconds=_dedup_seconds(env),
+            team_tag_key=_team_tag_key(env),
         )
 
 
@@ -92,7 +100,7 @@ class AlerterSettings:
         return cls(
             topic_arn=_required(env, "ALERT_TOPIC_ARN"),
             idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
-            team_tag_key=env.get("TEAM_TAG_KEY", "").strip() or "team",
+            team_tag_key=_team_tag_key(env),
             dedup_seconds=_dedup_seconds(env),
             burst_threshold=threshold,
             burst_window_seconds=int(_number(env, "BURST_WINDOW_SECONDS", 600, 60, 900)),

@@ -101,7 +101,8 @@ class Enricher:
             expires_after_seconds=settings.dedup_seconds,
         )
 
-    def run(self, records: Sequence[Mapping[str, Any]]) -> BatchResult:
+    def run(self, records: Sequence[Mapping[str, Any]], lambda_context: Any = None) -> BatchResult:
+        self.report_once.bind(lambda_context)
         result = BatchResult()
         jobs: dict[JobKey, _Job] = {}
         for record in records:
@@ -122,7 +123,9 @@ class Enricher:
                 result.waiting += 1
                 result.failed_message_ids += [str(r.get("messageId")) for r in job.records]
                 continue
-            detail = report_detail(job.event, assessments[key], self.settings.thresholds)
+            detail = report_detail(
+                job.event, assessments[key], self.settings.thresholds, self.settings.team_tag_key
+            )
             self._pending[_key_text(key)] = (job.event, assessments[key])
             try:
                 outcome = self.report_once({"job": _key_text(key), "detail": detail})

@@ -64,6 +64,11 @@ class Once:
             config=self.config,
         )(action)
 
+    def bind(self, lambda_context: Any) -> None:
+        """Lets an in-progress record expire with the invocation (a crash frees it for retries)."""
+        if lambda_context is not None:
+            self.config.register_lambda_context(lambda_context)
+
     def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._call(payload=payload)
         return result

@@ -47,7 +47,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def job_snapshot(job: SageMakerEvent) -> dict[str, Any]:
+def job_snapshot(job: SageMakerEvent, team_tag_key: str) -> dict[str, Any]:
     groups = [
         {"instance_type": g.instance_type, "count": g.count, "name": g.name}
         for g in job.instance_groups
@@ -67,14 +67,14 @@ def job_snapshot(job: SageMakerEvent) -> dict[str, Any]:
         "started": _iso(job.started_at),
         "ended": _iso(job.ended_at),
         "duration_seconds": job.duration_seconds,
-        "tags": dict(job.tags),
+        "tags": {team_tag_key: team} if (team := job.tag(team_tag_key)) else {},
         "tuning_job_arn": job.tuning_job_arn,
         "source_event_id": job.event_id,
     }
 
 
 def report_detail(
-    job: SageMakerEvent, assessment: Assessment, thresholds: Thresholds
+    job: SageMakerEvent, assessment: Assessment, thresholds: Thresholds, team_tag_key: str
 ) -> dict[str, Any]:
     report = UtilizationReport(
         job,
@@ -85,7 +85,7 @@ def report_detail(
     )
     return {
         "schema_version": SCHEMA_VERSION,
-        "job": job_snapshot(job),
+        "job": job_snapshot(job, team_tag_key),
         "verdict": report.verdict.value,
         "utilization": dict(report.utilization),
         "instance_hours": report.instance_hours,

@@ -15,7 +15,6 @@ from typing import Any, Generic, TypeVar
 from shared.errors import DuplicateRoute, InvalidEvent
 from shared.parser import parse_event
 
-Model = Any
 Result = TypeVar("Result")
 
 
