@@ -19,14 +19,5 @@ def _enricher() -> Enricher:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = _enricher().run(event.get("Records", []), context)
-    logger.info(
-        "batch enriched",
-        extra={
-            "reports": len(result.reports),
-            "retried": len(result.failed_message_ids),
-            "waiting_for_data": result.waiting,
-            "dead_lettered": result.dead_lettered,
-            "ignored": result.ignored,
-        },
-    )
+    logger.info("batch enriched", extra=result.count())
     return result.response()

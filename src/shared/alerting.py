@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
 from shared.alerts import (
     Alert,
     AlertKind,
@@ -112,6 +114,7 @@ class Alerter:
         ledger: BurstLedger | None = None,
         summaries: SummaryQueue | None = None,
         clock: Callable[[], float] = time.time,
+        store: BasePersistenceLayer | None = None,
     ) -> None:
         self.settings = settings
         self.publisher = publisher or AlertPublisher(settings.topic_arn)
@@ -123,6 +126,7 @@ class Alerter:
             key="incident",
             table=settings.idempotency_table,
             expires_after_seconds=settings.dedup_seconds,
+            store=store,
         )
 
     def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
@@ -190,6 +194,7 @@ class Summarizer:
         settings: AlerterSettings,
         publisher: AlertPublisher | None = None,
         ledger: BurstLedger | None = None,
+        store: BasePersistenceLayer | None = None,
     ) -> None:
         self.settings = settings
         self.publisher = publisher or AlertPublisher(settings.topic_arn)
@@ -199,6 +204,7 @@ class Summarizer:
             key="incident",
             table=settings.idempotency_table,
             expires_after_seconds=settings.dedup_seconds,
+            store=store,
         )
 
     def run(self, records: Sequence[Mapping[str, Any]], lambda_context: Any = None) -> list[str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from shared.errors import PublishError
-from shared.utilization import Call, Query
+from shared.errors import PublishError, RetryableError
+from shared.utilization import Call, JobKey, Query
 
 PUT_EVENTS_MAX_ENTRIES = 10
 
@@ -39,12 +40,20 @@ class _Adapter:
         return self._client
 
 
+@dataclass(frozen=True)
+class Fetched:
+    series: dict[Query, list[tuple[datetime, float]]]
+    forbidden: set[JobKey]
+
+
 class MetricsReader(_Adapter):
     service = "cloudwatch"
 
-    def fetch(self, calls: Sequence[Call]) -> dict[Query, list[tuple[datetime, float]]]:
-        """Run planned calls, following NextToken, and return each query's datapoints."""
+    def fetch(self, calls: Sequence[Call]) -> Fetched:
+        """Run planned calls, following NextToken; each query's datapoints, and the jobs whose
+        account does not share its metrics with this one (StatusCode Forbidden)."""
         series: dict[Query, list[tuple[datetime, float]]] = {}
+        forbidden: set[JobKey] = set()
         for call in calls:
             by_id = {query.id: query for query in call.queries}
             kwargs: dict[str, Any] = {
@@ -57,6 +66,11 @@ class MetricsReader(_Adapter):
                 response = self.api.get_metric_data(**kwargs)
                 for result in response.get("MetricDataResults", []):
                     query = by_id[result["Id"]]
+                    status = result.get("StatusCode", "Complete")
+                    if status == "Forbidden":
+                        forbidden.add(query.job)
+                    elif status == "InternalError":
+                        raise RetryableError(f"GetMetricData: {result.get('Messages') or status}")
                     points = zip(
                         result.get("Timestamps", []), result.get("Values", []), strict=False
                     )
@@ -67,7 +81,7 @@ class MetricsReader(_Adapter):
                 kwargs["NextToken"] = token
             for query in call.queries:
                 series.setdefault(query, [])
-        return series
+        return Fetched(series, forbidden)
 
     def hosts(self, account: str, namespace: str, prefixes: Iterable[str]) -> dict[str, list[str]]:
         """Hosts whose `Host` value starts with `<prefix>/` (transform hosts end in an instance id).

@@ -9,10 +9,12 @@ failed), or the dead-letter queue with its reason (poison, or out of retries).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.aws import DeadLetterQueue, EventPublisher, MetricsReader
@@ -36,6 +38,7 @@ from shared.utilization import (
     normalize,
     observe,
     plan,
+    screen,
 )
 
 enrichable: Router[SageMakerEvent] = Router("enricher")
@@ -64,13 +67,25 @@ def _receive_count(record: Mapping[str, Any]) -> int:
         return 1
 
 
+RETRIED = ("waiting", "retried")  # outcomes that send a message back to the queue
+
+
 @dataclass
 class BatchResult:
-    failed_message_ids: list[str] = field(default_factory=list)
+    # Every record's fate: reported, already-reported, ignored, waiting, retried, dead-lettered.
+    outcomes: dict[str, str] = field(default_factory=dict)
     reports: list[dict[str, Any]] = field(default_factory=list)
-    dead_lettered: int = 0
-    waiting: int = 0
-    ignored: int = 0
+
+    def mark(self, records: Sequence[Mapping[str, Any]], outcome: str) -> None:
+        for record in records:
+            self.outcomes[str(record.get("messageId"))] = outcome
+
+    @property
+    def failed_message_ids(self) -> list[str]:
+        return [m for m, outcome in self.outcomes.items() if outcome in RETRIED]
+
+    def count(self) -> dict[str, int]:
+        return dict(Counter(self.outcomes.values()))
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         """SQS partial batch response: only these messages come back (after the visibility
@@ -86,7 +101,7 @@ class Enricher:
         publisher: EventPublisher | None = None,
         dead_letters: DeadLetterQueue | None = None,
         emit: Callable[[SageMakerEvent, Assessment], None] = emit_job,
-        once: Once | None = None,
+        store: BasePersistenceLayer | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics or MetricsReader()
@@ -94,11 +109,12 @@ class Enricher:
         self.dead_letters = dead_letters or DeadLetterQueue(settings.dead_letter_queue_url)
         self.emit = emit
         self._pending: dict[str, tuple[SageMakerEvent, Assessment]] = {}
-        self.report_once = once or Once(
+        self.report_once = Once(
             self._publish,
             key="job",
             table=settings.idempotency_table,
             expires_after_seconds=settings.dedup_seconds,
+            store=store,
         )
 
     def run(self, records: Sequence[Mapping[str, Any]], lambda_context: Any = None) -> BatchResult:
@@ -109,19 +125,28 @@ class Enricher:
             event = self._accept(record, result)
             if event is not None:  # duplicates of one state change in a batch share one report
                 jobs.setdefault(JobKey.of(event), _Job(event)).records.append(record)
-        if not jobs:
-            return result
-        try:
-            assessments, awaiting = self._assess([job.event for job in jobs.values()])
-        except RETRYABLE as error:
-            for job in jobs.values():
-                self._retry_or_dead_letter(job, f"reading metrics failed: {error}", error, result)
-            return result
+        assessments: dict[JobKey, Assessment] = {}
+        awaiting: set[JobKey] = set()
+        by_account: dict[str, dict[JobKey, _Job]] = {}
         for key, job in jobs.items():
+            by_account.setdefault(key.account, {})[key] = job
+        for account_jobs in by_account.values():  # one account's failure stays its own
+            try:
+                measured, waiting = self._assess([job.event for job in account_jobs.values()])
+            except RETRYABLE as error:
+                for job in account_jobs.values():
+                    self._retry_or_dead_letter(
+                        job, f"reading metrics failed: {error}", error, result
+                    )
+                continue
+            assessments |= measured
+            awaiting |= waiting
+        for key, job in jobs.items():
+            if key not in assessments:
+                continue
             if key in awaiting and job.receives <= self.settings.data_waits:
                 logger.info("no datapoints yet, retried later", extra={"job": job.event.name})
-                result.waiting += 1
-                result.failed_message_ids += [str(r.get("messageId")) for r in job.records]
+                result.mark(job.records, "waiting")
                 continue
             detail = report_detail(
                 job.event, assessments[key], self.settings.thresholds, self.settings.team_tag_key
@@ -134,13 +159,18 @@ class Enricher:
                     job, f"publishing the report failed: {error}", error, result
                 )
                 continue
-            if not outcome.get("duplicate"):
+            finally:
+                self._pending.pop(_key_text(key), None)
+            if outcome.get("duplicate"):
+                result.mark(job.records, "already-reported")
+            else:
+                result.mark(job.records, "reported")
                 result.reports.append(detail)
         return result
 
     def _publish(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Done once per job: the report on the bus, then its EMF record."""
-        job, assessment = self._pending.pop(payload["job"])
+        job, assessment = self._pending[payload["job"]]
         if self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, [payload["detail"]]):
             raise PublishError("PutEvents did not accept the utilization report")
         self.emit(job, assessment)
@@ -156,7 +186,7 @@ class Enricher:
             self._dead_letter(record, event_id, f"invalid event: {error}", error, result)
             return None
         if dispatch.disposition is not Disposition.HANDLED:
-            result.ignored += 1
+            result.mark([record], "ignored")
             return None
         return dispatch.result
 
@@ -173,7 +203,7 @@ class Enricher:
                     extra={"job": job.event.name, "message_id": record.get("messageId"),
                            "reason": reason},
                 )  # fmt: skip
-                result.failed_message_ids.append(str(record.get("messageId")))
+                result.mark([record], "retried")
 
     def _dead_letter(
         self,
@@ -190,10 +220,10 @@ class Enricher:
         )
         try:
             self.dead_letters.send(str(record.get("body")), reason, event_id, type(error).__name__)
-            result.dead_lettered += 1
+            result.mark([record], "dead-lettered")
         except (BotoCoreError, ClientError):
             # Could not park it: let SQS keep it (its redrive policy is the backstop).
-            result.failed_message_ids.append(message_id)
+            result.mark([record], "retried")
 
     def _assess(
         self, jobs: Sequence[SageMakerEvent]
@@ -207,8 +237,13 @@ class Enricher:
         }
         local = [job for job in jobs if JobKey.of(job) not in elsewhere]
         the_plan = plan(local, thresholds, self._transform_hosts(local))
-        observed = observe(self.metrics.fetch(the_plan.calls))
+        fetched = self.metrics.fetch(the_plan.calls)
+        observed = observe(fetched.series)
         skipped = elsewhere | {skip.job: skip.reason for skip in the_plan.skipped}
+        skipped |= {
+            key: f"account {key.account} does not share its metrics here (no OAM link?)"
+            for key in fetched.forbidden
+        }
         assessments: dict[JobKey, Assessment] = {}
         awaiting: set[JobKey] = set()
         for job in jobs:
@@ -226,7 +261,7 @@ class Enricher:
         """Transform hosts are `<job>/<instance-id>`: one ListMetrics per account finds them."""
         by_account: dict[str, list[SageMakerEvent]] = {}
         for job in jobs:
-            if job.kind is ResourceKind.TRANSFORM:
+            if job.kind is ResourceKind.TRANSFORM and screen(job, self.settings.thresholds) is None:
                 by_account.setdefault(job.account, []).append(job)
         found: dict[JobKey, list[str]] = {}
         namespace = NAMESPACES[ResourceKind.TRANSFORM]

@@ -173,10 +173,15 @@ def _int(value: Any) -> int | None:
     return None
 
 
+MAX_NAME_LENGTH = 256  # SageMaker names are ≤ 63 characters (pipelines, 256)
+
+
 def _required_name(detail: Mapping[str, Any], key: str) -> str:
     name = detail.get(key)
     if not isinstance(name, str) or not name.strip():
         raise InvalidEvent(f"detail.{key} is missing or not a string")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidEvent(f"detail.{key} is {len(name)} characters (at most {MAX_NAME_LENGTH})")
     return name
 
 

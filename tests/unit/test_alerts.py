@@ -120,11 +120,11 @@ def test_given_under_used_report_when_alerted_then_subject_names_the_jobs_accoun
     assert "999900001111" not in text
 
 
-def test_given_300_character_job_name_when_alerted_then_subject_under_100_and_keeps_facts(
+def test_given_256_character_job_name_when_alerted_then_subject_under_100_and_keeps_facts(
     training_event: TrainingEvent,
 ) -> None:
-    name = "Vision-" + "x" * 293
-    assert len(name) == 300
+    name = "Vision-" + "x" * 249
+    assert len(name) == 256
     event = parse_event(training_event(TrainingJobName=name, TrainingJobStatus="Failed"))
 
     text = subject(failure_alert(event, TEAM_TAG))

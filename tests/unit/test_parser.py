@@ -856,3 +856,10 @@ def test_given_mixed_case_job_name_when_parsed_then_name_from_name_field_not_arn
     assert event.name == "Vision-ResNet50-FT-20261120-0800"
     assert event.arn is not None
     assert event.arn.endswith("vision-resnet50-ft-20261120-0800")
+
+
+def test_given_name_longer_than_any_sagemaker_name_when_parsed_then_invalid_event(
+    training_event: TrainingEvent,
+) -> None:
+    with pytest.raises(InvalidEvent, match="257 characters"):
+        parse_event(training_event(TrainingJobName="n" * 257))

@@ -1,0 +1,198 @@
+"""Fault injection on the embedded AWS: every event ends as exactly one delivered alert or
+report, or in a dead-letter queue with its reason. None lost, none alerted twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from sagewatch.embedded import EmbeddedAws, load_events, replay
+from sagewatch.template import EVENTS
+from shared.alerting import alertable
+from shared.config import AlerterSettings
+from shared.errors import InvalidEvent
+from shared.parser import parse_event
+from shared.router import Disposition
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = load_events([EVENTS])
+SETTINGS = AlerterSettings("arn:aws:sns:us-east-1:123456789012:t", "t", "team", 60, 3, 600, "q")
+
+
+def _incidents(result: dict[str, Any]) -> list[str]:
+    return [alert["payload"]["incident"] for alert in result["alerts"]]
+
+
+def _produced_reports(result: dict[str, Any]) -> list[str]:
+    sample_ids = tuple(event["id"] for event in SAMPLES)  # copies get "<id>-redelivery-<n>"
+    return [
+        r["detail"]["job"]["name"] for r in result["reports"] if not r["id"].startswith(sample_ids)
+    ]
+
+
+def _sources(result: dict[str, Any]) -> dict[str, set[str]]:
+    """What each alert incident and each report depends on: the ids of the events behind it."""
+    sources: dict[str, set[str]] = {}
+    for event in SAMPLES:
+        try:
+            dispatch = alertable.dispatch(event)
+            job = parse_event(event)
+        except InvalidEvent:
+            continue
+        if dispatch.disposition is Disposition.HANDLED and dispatch.result is not None:
+            sources.setdefault(dispatch.result(SETTINGS).incident, set()).add(event["id"])
+        sources.setdefault(f"job:{job.name}", set()).add(event["id"])
+    for report in result["reports"]:  # a utilization alert also depends on its report event
+        name = report["detail"]["job"]["name"]
+        sources.setdefault(f"job:{name}", set()).add(report["id"])
+    return sources
+
+
+def _depends_on(incident: str, sources: dict[str, set[str]]) -> set[str]:
+    *_, name, what = incident.split("|")[:5]
+    if what in ("under-used", "idle"):  # the job's events and its report
+        return sources.get(f"job:{name}", set())
+    return sources.get(incident, set())
+
+
+@pytest.fixture(scope="module")
+def clean(demo_metrics: dict[str, Any]) -> dict[str, Any]:
+    return replay(SAMPLES, demo_metrics)
+
+
+def assert_accounted(result: dict[str, Any], clean: dict[str, Any]) -> None:
+    alerts, reports = _incidents(result), _produced_reports(result)
+    assert len(alerts) == len(set(alerts)), "an incident was alerted twice"
+    assert len(reports) == len(set(reports)), "a job was reported twice"
+    assert set(alerts) <= set(_incidents(clean))
+    assert set(reports) <= set(_produced_reports(clean))
+    parked = {letter["event_id"] for letter in result["dead_letters"]}
+    assert all(letter["reason"] for letter in result["dead_letters"])
+    sources = _sources(clean) | _sources(result)
+    lost_alerts = [
+        i for i in set(_incidents(clean)) - set(alerts) if not _depends_on(i, sources) & parked
+    ]
+    lost_reports = [
+        name for name in set(_produced_reports(clean)) - set(reports)
+        if not sources.get(f"job:{name}", set()) & parked
+    ]  # fmt: skip
+    assert lost_alerts == []
+    assert lost_reports == []
+
+
+@pytest.mark.parametrize(
+    ("faults", "same_as_clean"),
+    [
+        ("cloudwatch.GetMetricData=throttle:3", True),  # absorbed by the SDK's retries
+        ("cloudwatch.GetMetricData=throttle", False),  # every delivery fails: parked
+        ("sns.Publish=5xx:7", True),  # past the SDK's 5 attempts: Lambda's async retry
+        ("sns.Publish=5xx", False),
+        ("dynamodb=unavailable:12", True),
+        ("dynamodb=unavailable", False),
+        ("events.PutEvents=partial:2", True),  # FailedEntryCount: the job is retried
+        ("events.PutEvents=partial", False),
+        ("events.PutEvents=crash:1@2", True),  # the enricher dies mid-batch
+        ("sns.Publish=crash:1@2", True),  # the alerter dies mid-invocation
+        ("sqs.SendMessage=5xx,sns.Publish=5xx", False),  # even parking fails: SQS redrive
+    ],
+)
+def test_given_fault_when_replayed_then_every_event_delivered_once_or_parked_with_reason(
+    faults: str, same_as_clean: bool, clean: dict[str, Any], demo_metrics: dict[str, Any]
+) -> None:
+    result = replay(SAMPLES, demo_metrics, faults=faults)
+
+    assert result["faults_injected"]
+    assert_accounted(result, clean)
+    if same_as_clean:
+        assert sorted(_incidents(result)) == sorted(_incidents(clean))
+        assert sorted(_produced_reports(result)) == sorted(_produced_reports(clean))
+        assert result["dead_letters"] == []
+    else:
+        assert result["dead_letters"]
+
+
+def test_given_every_event_three_times_when_replayed_then_exactly_the_alerts_of_one_delivery(
+    clean: dict[str, Any], demo_metrics: dict[str, Any]
+) -> None:
+    result = replay(SAMPLES, demo_metrics, duplicates=3)
+
+    assert result["events"] == 3 * len(SAMPLES)
+    assert sorted(_incidents(result)) == sorted(_incidents(clean))
+    assert sorted(_produced_reports(result)) == sorted(_produced_reports(clean))
+
+
+def test_given_alerts_parked_when_fixed_and_redriven_then_each_alert_sent_once(
+    clean: dict[str, Any], demo_metrics: dict[str, Any]
+) -> None:
+    with EmbeddedAws(faults="sns.Publish=5xx") as aws:
+        aws.seed_metrics(demo_metrics)
+        for event in SAMPLES:
+            aws.deliver(event)
+        aws.run()
+        redriver = aws.redriver()
+        letters = redriver.letters()
+        assert aws.alerts() == []
+        assert letters
+        assert all("InternalFailure" in letter.reason for letter in letters)
+
+        aws.injector.faults.clear()  # the fix
+        assert redriver.redrive(letters) == {"moved": len(letters), "kept": 0}
+        aws.run()
+
+        assert sorted(a["payload"]["incident"] for a in aws.alerts()) == sorted(_incidents(clean))
+        assert redriver.letters() == []
+
+
+def _failures(count: int, account: str = "111122223333") -> Iterable[dict[str, Any]]:
+    template = next(
+        e
+        for e in SAMPLES
+        if e["detail"].get("TrainingJobName", "").startswith("forecasting-deepar")
+    )
+    for n in range(count):
+        detail = dict(template["detail"], TrainingJobName=f"storm-job-{n:02d}")
+        yield dict(template, id=f"storm-{n}", account=account, detail=detail)
+
+
+def test_given_burst_of_failures_in_one_account_when_alerted_then_threshold_plus_one_summary() -> (
+    None
+):
+    result = replay([*_failures(12), *_failures(2, account="444455556666")])
+
+    subjects = [alert["subject"] for alert in result["alerts"]]
+    one_by_one = [s for s in subjects if "storm-job" in s]
+    summaries = [a for a in result["alerts"] if a["payload"]["name"].endswith("training jobs")]
+    assert len(one_by_one) == 3 + 2  # the threshold in 1111…, both in 4444…
+    assert len(summaries) == 1
+    summary = summaries[0]["payload"]
+    assert summary["account"] == "111122223333"
+    assert summary["context"]["summarized here"] == "9"
+    assert all(f"storm-job-{n:02d}" in summary["context"]["jobs"] for n in range(12))
+    assert len(summaries[0]["subject"]) < 100
+    assert result["invocations"]["summarizer"] >= 1
+
+
+def test_given_one_account_metrics_failing_when_enriched_then_other_accounts_reported(
+    demo_metrics: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from shared.aws import MetricsReader
+
+    real_fetch = MetricsReader.fetch
+
+    def fetch(self: MetricsReader, calls: Any) -> Any:
+        if any(query.job.account == "777788889999" for call in calls for query in call.queries):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetMetricData")
+        return real_fetch(self, calls)
+
+    monkeypatch.setattr(MetricsReader, "fetch", fetch)
+    result = replay(SAMPLES, demo_metrics)
+
+    reported = {r["detail"]["job"]["account"] for r in result["reports"]}
+    assert "111122223333" in reported
+    assert "777788889999" not in reported
+    assert any("AccessDenied" in letter["reason"] for letter in result["dead_letters"])
