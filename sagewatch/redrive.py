@@ -163,21 +163,23 @@ class Redriver:
         )
 
 
+def stack_outputs(stack: str, region: str | None = None) -> dict[str, str]:
+    import boto3
+
+    cloudformation = boto3.session.Session(region_name=region).client("cloudformation")
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
 def from_stack(stack: str, region: str | None = None) -> Redriver:
     """A Redriver for a deployed monitoring stack, from its outputs."""
     import boto3
 
-    session = boto3.session.Session(region_name=region)
-    outputs = {
-        o["OutputKey"]: o["OutputValue"]
-        for o in session.client("cloudformation")
-        .describe_stacks(StackName=stack)["Stacks"][0]
-        .get("Outputs", [])
-    }
-    lambda_client = session.client("lambda")
     from sagewatch import template as cfn
 
-    max_receives = int(cfn.load()["Mappings"]["Limits"]["Enrichment"]["MaxReceives"])
+    outputs = stack_outputs(stack, region)
+    session = boto3.session.Session(region_name=region)
+    lambda_client = session.client("lambda")
     return Redriver(
         session.client("sqs"),
         {
@@ -189,5 +191,5 @@ def from_stack(stack: str, region: str | None = None) -> Redriver:
         lambda arn, body: lambda_client.invoke(
             FunctionName=arn, InvocationType="Event", Payload=body.encode()
         ),
-        max_receives,
+        int(cfn.load()["Mappings"]["Limits"]["Enrichment"]["MaxReceives"]),
     )
