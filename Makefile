@@ -6,7 +6,10 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 TEMPLATES := template.yaml workload-template.yaml
 
-.PHONY: demo test lint typecheck templates pytest build bench clean
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
+.PHONY: demo test lint typecheck templates security pytest build bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +26,7 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 demo: $(VENV)/.runtime
 	$(BIN)/sagewatch demo
 
-test: $(VENV)/.dev lint typecheck templates pytest
+test: $(VENV)/.dev lint typecheck templates security pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -36,6 +39,16 @@ templates: $(VENV)/.dev
 	$(BIN)/cfn-lint $(TEMPLATES)
 	for t in $(TEMPLATES); do $(BIN)/sam validate --lint -t $$t || exit 1; done
 
+# checkov has its own virtualenv: its pins conflict with the SAM CLI's.
+$(CHECKOV): constraints-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -c constraints-checkov.txt checkov
+	touch $@
+
+security: $(CHECKOV)
+	$(CHECKOV) --framework cloudformation --compact --quiet --skip-download \
+		-f template.yaml -f workload-template.yaml
+
 pytest: $(VENV)/.dev
 	$(BIN)/pytest
 
@@ -44,4 +57,4 @@ build: $(VENV)/.dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --template-file template.yaml
 
 clean:
-	rm -rf $(VENV) .aws-sam .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .ruff_cache
