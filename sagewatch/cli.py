@@ -18,6 +18,7 @@ from rich.text import Text
 
 from sagewatch import embedded
 from sagewatch.template import EVENTS
+from shared.egress import for_terminal
 
 DEMO_METRICS = Path(__file__).resolve().parent / "data" / "demo-metrics.json"
 
@@ -197,9 +198,8 @@ def _print_letters(
 
 
 def _safe(text: Any) -> Text:
-    """Untrusted text for the terminal: no escape sequences, no markup."""
-    cleaned = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in str(text))
-    return Text(cleaned)
+    """Untrusted text for the terminal: no escape sequences (egress), no Rich markup (Text)."""
+    return Text(for_terminal(text))
 
 
 def _pct(value: Any) -> str:

@@ -15,19 +15,12 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
+from shared.egress import alert_document, for_email, sanitize
 from shared.models import ResourceKind, SageMakerEvent
 from shared.reports import UtilizationReport
 
 ALERT_SCHEMA = "sagewatch.alert/v1"
 SUBJECT_LIMIT = 99  # SNS: "less than 100 characters"
-REASON_LIMIT = 1024
-
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
-_SECRET_ASSIGNMENT = re.compile(
-    r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|credential)"
-    r"[\w.-]*)(\s*[=:]\s*[\"']?|[\"']\s*:\s*[\"'])[^\s\"',;}]+"
-)
-_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 
 
 class AlertKind(StrEnum):
@@ -72,18 +65,6 @@ class Alert:
     @property
     def severity(self) -> Severity:
         return _SEVERITY[self.kind]
-
-
-def sanitize(text: str | None, limit: int = REASON_LIMIT) -> str | None:
-    """Untrusted text to plain, printable, bounded, with credential-looking values masked."""
-    if not text:
-        return None
-    text = _ANSI.sub("", text)
-    text = "".join(ch if ch == "\n" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
-    text = _ACCESS_KEY_ID.sub("***", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _ascii(text: str) -> str:
@@ -363,7 +344,7 @@ def text_body(alert: Alert) -> str:
             )
         )
     if alert.reason:
-        lines += ["", "Why:", *("  " + line for line in alert.reason.splitlines())]
+        lines += ["", "Why:", *("  " + line for line in for_email(alert.reason).splitlines())]
     lines += ["", f"Next: {_next_step(alert)}"]
     for label, url in links(alert).items():
         lines.append(f"{label.capitalize()}: {url}")
@@ -384,26 +365,28 @@ def attributes(alert: Alert) -> dict[str, str]:
 
 def payload(alert: Alert) -> dict[str, Any]:
     """The versioned machine-readable document (SQS, Lambda and HTTPS subscribers)."""
-    return {
-        "schema": ALERT_SCHEMA,
-        "incident": alert.incident,
-        "kind": alert.kind.value,
-        "severity": alert.severity.value,
-        "account": alert.account,
-        "region": alert.region,
-        "resource_type": alert.resource.value,
-        "name": alert.name,
-        "status": alert.status,
-        "headline": alert.headline,
-        "reason": alert.reason,
-        "team": alert.team,
-        "instance_type": alert.instance_type,
-        "instance_count": alert.instance_count,
-        "duration_seconds": alert.duration_seconds,
-        "ended_at": alert.ended_at.isoformat() if alert.ended_at else None,
-        "utilization": dict(alert.utilization),
-        "context": dict(alert.context),
-        "links": links(alert),
-        "subject": subject(alert),
-        "text": text_body(alert),
-    }
+    return alert_document(
+        {
+            "schema": ALERT_SCHEMA,
+            "incident": alert.incident,
+            "kind": alert.kind.value,
+            "severity": alert.severity.value,
+            "account": alert.account,
+            "region": alert.region,
+            "resource_type": alert.resource.value,
+            "name": alert.name,
+            "status": alert.status,
+            "headline": alert.headline,
+            "reason": alert.reason,
+            "team": alert.team,
+            "instance_type": alert.instance_type,
+            "instance_count": alert.instance_count,
+            "duration_seconds": alert.duration_seconds,
+            "ended_at": alert.ended_at.isoformat() if alert.ended_at else None,
+            "utilization": dict(alert.utilization),
+            "context": dict(alert.context),
+            "links": links(alert),
+            "subject": subject(alert),
+            "text": text_body(alert),
+        }
+    )

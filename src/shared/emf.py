@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from shared.alerts import Alert
+from shared.egress import metric_properties
 from shared.models import SageMakerEvent
 from shared.observability import METRICS_NAMESPACE
 from shared.reports import USAGE_KEYS
@@ -34,10 +37,13 @@ def emit_job(job: SageMakerEvent, assessment: Assessment) -> None:
         value = assessment.usage.percent.get(metric)
         if value is not None:
             record.add_metric(_UTILIZATION_METRICS[key], MetricUnit.Percent, value)
-    record.add_metadata("JobName", job.name)
-    record.add_metadata("Region", job.region)
-    record.add_metadata("Verdict", assessment.verdict.value)
-    record.add_metadata("InstanceTypes", sorted({g.instance_type for g in job.instance_groups}))
+    _properties(
+        record,
+        JobName=job.name,
+        Region=job.region,
+        Verdict=assessment.verdict.value,
+        InstanceTypes=sorted({g.instance_type for g in job.instance_groups}),
+    )
     record.flush_metrics()
 
 
@@ -47,5 +53,10 @@ def emit_alert(alert: Alert) -> None:
     record.add_dimension("JobType", alert.resource.value)
     record.add_dimension("AlertKind", alert.kind.value)
     record.add_metric("Alerts", MetricUnit.Count, 1)
-    record.add_metadata("Name", alert.name)
+    _properties(record, Name=alert.name)
     record.flush_metrics()
+
+
+def _properties(record: EphemeralMetrics, **properties: Any) -> None:
+    for key, value in metric_properties(properties).items():
+        record.add_metadata(key, value)

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from shared.alerts import (
-    REASON_LIMIT,
     Alert,
     AlertKind,
     Severity,
@@ -19,7 +18,6 @@ from shared.alerts import (
     failure_alert,
     links,
     payload,
-    sanitize,
     subject,
     text_body,
     utilization_alert,
@@ -27,6 +25,7 @@ from shared.alerts import (
 from shared.alerts import (
     _incident as incident_key,
 )
+from shared.egress import REASON_LIMIT, sanitize
 from shared.models import ResourceKind
 from shared.parser import parse_event
 from shared.reports import parse_report
