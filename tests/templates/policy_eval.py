@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from samtranslator.translator.transform import transform
+from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
 
 from sagewatch.template import load
 
@@ -75,7 +75,7 @@ def _sam_rendered(path: Path) -> str:
     with pytest.MonkeyPatch.context() as patch:
         # The translator needs a Region for ARNs (partition "aws"); nothing is called.
         patch.setenv("AWS_DEFAULT_REGION", REGION)
-        rendered = transform(_packaged(template), {}, _NoManagedPolicyLookups())  # type: ignore[arg-type]
+        rendered = transform(_packaged(template), {}, _NoManagedPolicyLookups())
     return json.dumps(rendered)
 
 
@@ -145,8 +145,9 @@ class Rendered:
         return self._conditions[name]
 
     def _decide(self, expression: Any) -> bool:
-        if isinstance(expression, dict) and set(expression) == {"Condition"}:
-            return self.condition(expression["Condition"])
+        if isinstance(expression, dict) and set(expression) in ({"Condition"}, {"Fn::Condition"}):
+            # `!Condition X` is {"Condition": "X"}; sagewatch.template.load spells it Fn::Condition.
+            return self.condition(next(iter(expression.values())))
         found = _intrinsic(expression)
         if found is None:
             raise Unsupported(f"not a condition: {expression!r}")
@@ -359,13 +360,11 @@ class Request:
 
 def _glob(pattern: str, *, case_sensitive: bool = True) -> re.Pattern[str]:
     """IAM wildcards: * any run of characters (including "/" and ":"), ? one character."""
-    body = "".join(
-        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern
-    )  # fmt: skip
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(f"^{body}$", 0 if case_sensitive else re.IGNORECASE)
 
 
-def _like(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+def like(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
     return _glob(pattern, case_sensitive=case_sensitive).match(value) is not None
 
 
@@ -392,10 +391,10 @@ def _operator_matches(operator: str, policy_value: str, value: str) -> bool:
     if operator == "StringEqualsIgnoreCase":
         return policy_value.lower() == value.lower()
     if operator == "StringLike":
-        return _like(policy_value, value)
+        return like(policy_value, value)
     # ArnEquals and ArnLike behave the same: wildcards allowed in every ARN segment.
     if operator in ("ArnEquals", "ArnLike"):
-        return _like(policy_value, value)
+        return like(policy_value, value)
     if operator == "Bool":
         return policy_value.lower() == value.lower()
     raise Unsupported(f"condition operator {operator}")
@@ -448,16 +447,18 @@ def _statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
         return False
     if "Action" in statement:
         actions = as_strings(statement["Action"])
-        action_hit = any(_like(a, request.action, case_sensitive=False) for a in actions)
+        action_hit = any(like(a, request.action, case_sensitive=False) for a in actions)
     else:
         actions = as_strings(statement.get("NotAction"))
-        action_hit = not any(_like(a, request.action, case_sensitive=False) for a in actions)
+        action_hit = not any(like(a, request.action, case_sensitive=False) for a in actions)
     if not action_hit:
         return False
     if "Resource" in statement:
-        resource_hit = any(_like(r, request.resource) for r in as_strings(statement["Resource"]))
+        resource_hit = any(like(r, request.resource) for r in as_strings(statement["Resource"]))
     elif "NotResource" in statement:
-        resource_hit = not any(_like(r, request.resource) for r in as_strings(statement["NotResource"]))  # fmt: skip
+        resource_hit = not any(
+            like(r, request.resource) for r in as_strings(statement["NotResource"])
+        )
     else:
         resource_hit = True  # e.g. an EventBusPolicy statement may leave Resource out
     if not resource_hit:
