@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.alerting import Alerter
 from shared.config import AlerterSettings
-from shared.observability import logger, tracer
+from shared.observability import logger, traced
 
 
 @cache
@@ -16,6 +16,6 @@ def _alerter() -> Alerter:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _alerter().handle(event, context)

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.config import EnricherSettings
 from shared.enrichment import Enricher
-from shared.observability import logger, tracer
+from shared.observability import logger, traced
 
 
 @cache
@@ -16,7 +16,7 @@ def _enricher() -> Enricher:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = _enricher().run(event.get("Records", []), context)
     logger.info("batch enriched", extra=result.count())

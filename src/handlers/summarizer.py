@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.alerting import Summarizer
 from shared.config import AlerterSettings
-from shared.observability import logger, tracer
+from shared.observability import logger, traced
 
 
 @cache
@@ -16,7 +16,7 @@ def _summarizer() -> Summarizer:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failed = _summarizer().run(event.get("Records", []), context)
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from shared.alerts import Alert
 from shared.egress import metric_properties
 from shared.models import SageMakerEvent
 from shared.observability import METRICS_NAMESPACE
 from shared.reports import USAGE_KEYS
 from shared.utilization import Assessment, Verdict
+
+if TYPE_CHECKING:  # the enricher never builds alerts: keep them out of its cold start
+    from shared.alerts import Alert
 
 _UTILIZATION_METRICS = {key: f"{metric.value}Normalized" for metric, key in USAGE_KEYS.items()}
 

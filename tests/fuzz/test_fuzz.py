@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sagewatch.fakes import MemoryLedger, MemoryStore, NoMetrics, Recorder
 from sagewatch.template import EVENTS
 from shared.alerting import Alerter
 from shared.config import AlerterSettings, EnricherSettings
@@ -18,7 +19,6 @@ from shared.errors import InvalidEvent
 from shared.models import SageMakerEvent
 from shared.parser import parse_event
 from shared.utilization import Thresholds
-from tests.fakes import MemoryLedger, MemoryStore, NoMetrics, Recorder
 
 SAMPLES = [json.loads(path.read_text()) for path in sorted(EVENTS.glob("*.json"))]
 STATUS_KEYS = [

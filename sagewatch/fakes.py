@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the AWS adapters, for tests that run thousands of events."""
+"""In-memory stand-ins for the AWS adapters, for fuzz tests and the benchmark."""
 
 from __future__ import annotations
 
