@@ -21,7 +21,7 @@ class MemoryStore(BasePersistenceLayer):
     """Powertools idempotency records in a dict, with the DynamoDB layer's put condition."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.records: dict[str, DataRecord] = {}
 
     def _get_record(self, idempotency_key: str) -> DataRecord:

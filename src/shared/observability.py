@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger
 
@@ -23,5 +23,4 @@ def traced(handler: Handler) -> Handler:
         return handler
     from aws_lambda_powertools import Tracer
 
-    wrapped: Handler = Tracer(service=SERVICE).capture_lambda_handler(handler)
-    return wrapped
+    return cast(Handler, Tracer(service=SERVICE).capture_lambda_handler(handler))
