@@ -96,6 +96,7 @@ class EmbeddedAws:
         from moto import mock_aws
 
         _fix_moto_event_template()
+        _index_moto_metric_data()
         install_fault_dispatcher()
         fake = {
             "AWS_ACCESS_KEY_ID": "testing",
@@ -561,6 +562,63 @@ def load_events(paths: Iterable[Path]) -> list[Any]:
                 raise ValueError(f"{file}: {error}") from None
             events += document if isinstance(document, list) else [document]
     return events
+
+
+_STATS: dict[str, Callable[[list[float]], float]] = {
+    "Average": lambda v: sum(v) / len(v),
+    "Sum": sum,
+    "Minimum": min,
+    "Maximum": max,
+    "SampleCount": lambda v: float(len(v)),
+}
+
+
+def _index_moto_metric_data() -> None:
+    """moto 5.2's GetMetricData scans every datapoint for every query and period (quadratic in a
+    fleet day). Replace it, for plain MetricStat queries, with an indexed implementation of the
+    same semantics: exact namespace, name and dimensions; period buckets from StartTime."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    original = CloudWatchBackend.get_metric_data
+    if getattr(original, "_sagewatch_indexed", False):
+        return
+
+    def get_metric_data(
+        self: Any, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime,
+        scan_by: str = "TimestampAscending",
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        if any(q.get("MetricStat", {}).get("Stat") not in _STATS for q in queries):
+            return original(self, queries, start_time, end_time, scan_by)
+        start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
+        if start >= end:
+            return original(self, queries, start_time, end_time, scan_by)  # moto's own errors
+        index: dict[tuple[Any, ...], list[Any]] = {}
+        for datum in self.get_all_metrics():
+            if hasattr(datum, "value") and start <= datum.timestamp < end:
+                dims = tuple(sorted((d.name, d.value) for d in datum.dimensions))
+                index.setdefault((datum.namespace, datum.name, dims), []).append(datum)
+        results = []
+        for query in queries:
+            stat, metric = query["MetricStat"], query["MetricStat"]["Metric"]
+            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+            period = int(stat["Period"])
+            buckets: dict[int, list[float]] = {}
+            for datum in index.get((metric["Namespace"], metric["MetricName"], dims), []):
+                slot = int((datum.timestamp - start).total_seconds()) // period
+                buckets.setdefault(slot, []).append(float(datum.value))
+            slots = sorted(buckets, reverse=scan_by == "TimestampDescending")
+            if query.get("ReturnData", True):
+                results.append({
+                    "id": query["Id"],
+                    "label": query.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
+                    "values": [_STATS[stat["Stat"]](buckets[slot]) for slot in slots],
+                    "timestamps": [start + timedelta(seconds=slot * period) for slot in slots],
+                    "status_code": "Complete",
+                })  # fmt: skip
+        return results
+
+    get_metric_data._sagewatch_indexed = True  # type: ignore[attr-defined]
+    CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
 
 
 def _fix_moto_event_template() -> None:

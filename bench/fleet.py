@@ -1,0 +1,181 @@
+"""A generated, realistic fleet day from a seeded RNG: SageMaker events with real lifecycles and
+the host metrics of every job, in the shapes of events/ and docs/metrics-format.md."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
+REGION = "us-east-1"
+TRAINING_STEPS = ["Starting", "Starting", "Downloading", "Training", "Training", "Uploading"]
+GPU_TYPES = ["ml.g5.2xlarge", "ml.g4dn.xlarge", "ml.p3.2xlarge"]
+CPU_TYPES = ["ml.m5.xlarge", "ml.c5.2xlarge", "ml.m5.4xlarge"]
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    seed: int = 7
+    accounts: int = 5
+    training: int = 600
+    processing: int = 200
+    transform: int = 100
+    tuning: int = 2
+    children_per_tuning: int = 100  # a burst: all children end within a minute
+    pipelines: int = 30
+    endpoints: int = 20
+    failure_rate: float = 0.06
+    duplicate_rate: float = 0.03
+
+
+@dataclass
+class Fleet:
+    events: list[dict[str, Any]]
+    series: list[dict[str, Any]]
+    jobs: int  # training (incl. tuning children), processing and transform jobs
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Builder:
+    def __init__(self, spec: FleetSpec) -> None:
+        self.spec = spec
+        self.rng = random.Random(spec.seed)
+        self.events: list[dict[str, Any]] = []
+        self.series: list[dict[str, Any]] = []
+        self.accounts = [f"{100000000000 + n * 111111111:012d}" for n in range(spec.accounts)]
+        self.jobs = 0
+
+    def envelope(self, account: str, detail_type: str, when: datetime, detail: dict[str, Any]) -> None:
+        event = {
+            "version": "0", "id": str(uuid.UUID(int=self.rng.getrandbits(128))),
+            "detail-type": detail_type, "source": "aws.sagemaker", "account": account,
+            "time": _iso(when), "region": REGION, "resources": [], "detail": detail,
+        }  # fmt: skip
+        self.events.append(event)
+        if self.rng.random() < self.spec.duplicate_rate:  # SageMaker's repeated deliveries
+            self.events.append(event | {"id": str(uuid.UUID(int=self.rng.getrandbits(128)))})
+
+    def metrics(self, namespace: str, host: str, start: datetime, end: datetime, gpu: bool) -> None:
+        busy = self.rng.choice([0.5, 5, 40, 75])  # idle, under-used, ok, busy (percent per unit)
+        values = {"CPUUtilization": busy * 4, "MemoryUtilization": 30, "DiskUtilization": 10}
+        if gpu:
+            values |= {"GPUUtilization": busy, "GPUMemoryUtilization": busy}
+        for metric, value in values.items():
+            self.series.append(
+                {"namespace": namespace, "metric": metric, "dimensions": {"Host": host},
+                 "start": _iso(start), "end": _iso(end), "every_seconds": 900, "value": value}
+            )  # fmt: skip
+
+    def training(self, name: str, account: str, start: datetime, minutes: int, **extra: Any) -> None:
+        self.jobs += 1
+        gpu = self.rng.random() < 0.5
+        instance = self.rng.choice(GPU_TYPES if gpu else CPU_TYPES)
+        count = self.rng.choice([1, 1, 1, 2, 4])
+        end = start + timedelta(minutes=minutes)
+        failed = self.rng.random() < self.spec.failure_rate
+        base = {
+            "TrainingJobName": name, "CreationTime": _ms(start - timedelta(minutes=3)),
+            "TrainingStartTime": _ms(start), "Tags": {"team": f"team-{account[-2:]}"},
+            "ResourceConfig": {"InstanceType": instance, "InstanceCount": count},
+            "HyperParameters": {"epochs": "10"}, **extra,
+        }  # fmt: skip
+        step = (end - start) / len(TRAINING_STEPS)
+        for n, secondary in enumerate(TRAINING_STEPS):
+            detail = base | {"TrainingJobStatus": "InProgress", "SecondaryStatus": secondary}
+            self.envelope(account, "SageMaker Training Job State Change", start + step * n, detail)
+        final = base | {
+            "TrainingJobStatus": "Failed" if failed else "Completed",
+            "SecondaryStatus": "Failed" if failed else "Completed",
+            "TrainingEndTime": _ms(end),
+            **({"FailureReason": "AlgorithmError: ExitCode 1"} if failed else {}),
+        }
+        self.envelope(account, "SageMaker Training Job State Change", end, final)
+        for host in range(1, count + 1):
+            self.metrics("/aws/sagemaker/TrainingJobs", f"{name}/algo-{host}", start, end, gpu)
+
+    def processing(self, name: str, account: str, start: datetime, minutes: int) -> None:
+        self.jobs += 1
+        end = start + timedelta(minutes=minutes)
+        count = self.rng.choice([1, 2])
+        base = {
+            "ProcessingJobName": name, "CreationTime": _ms(start), "ProcessingStartTime": _ms(start),
+            "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": count}},
+        }  # fmt: skip
+        for n in range(3):
+            when = start + (end - start) / 3 * n
+            self.envelope(account, "SageMaker Processing Job State Change", when,
+                          base | {"ProcessingJobStatus": "InProgress"})  # fmt: skip
+        self.envelope(account, "SageMaker Processing Job State Change", end,
+                      base | {"ProcessingJobStatus": "Completed", "ProcessingEndTime": _ms(end)})  # fmt: skip
+        for host in range(1, count + 1):
+            self.metrics("/aws/sagemaker/ProcessingJobs", f"{name}/algo-{host}", start, end, False)
+
+    def transform(self, name: str, account: str, start: datetime, minutes: int) -> None:
+        self.jobs += 1
+        end = start + timedelta(minutes=minutes)
+        base = {
+            "TransformJobName": name, "CreationTime": _ms(start), "TransformStartTime": _ms(start),
+            "TransformResources": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1},
+        }  # fmt: skip
+        self.envelope(account, "SageMaker Transform Job State Change", start,
+                      base | {"TransformJobStatus": "InProgress"})  # fmt: skip
+        self.envelope(account, "SageMaker Transform Job State Change", end,
+                      base | {"TransformJobStatus": "Completed", "TransformEndTime": _ms(end)})  # fmt: skip
+        host = f"{name}/i-{self.rng.getrandbits(48):012x}"
+        self.metrics("/aws/sagemaker/TransformJobs", host, start, end, False)
+
+    def build(self) -> Fleet:
+        spec, rng = self.spec, self.rng
+        for n in range(spec.training):
+            start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
+            self.training(f"train-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 180))
+        for n in range(spec.processing):
+            start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
+            self.processing(f"proc-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 90))
+        for n in range(spec.transform):
+            start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
+            self.transform(f"xform-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 60))
+        for n in range(spec.tuning):
+            account, start = rng.choice(self.accounts), DAY + timedelta(hours=6 + n)
+            tuning_arn = f"arn:aws:sagemaker:{REGION}:{account}:hyper-parameter-tuning-job/hpo-{n}"
+            for child in range(spec.children_per_tuning):
+                child_start = start + timedelta(seconds=rng.randrange(0, 60))
+                self.training(f"hpo-{n}-{child:03d}", account, child_start, 60, TuningJobArn=tuning_arn)
+            self.envelope(account, "SageMaker HyperParameter Tuning Job State Change",
+                          start + timedelta(minutes=62),
+                          {"HyperParameterTuningJobName": f"hpo-{n}",
+                           "HyperParameterTuningJobStatus": "Completed"})  # fmt: skip
+        for n in range(spec.pipelines):
+            account = rng.choice(self.accounts)
+            start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
+            arn = f"arn:aws:sagemaker:{REGION}:{account}:pipeline/pipe-{n}"
+            execution = f"{arn}/execution/{n:012d}"
+            status = "Failed" if rng.random() < spec.failure_rate else "Succeeded"
+            for current in ("Executing", status):
+                self.envelope(account, "SageMaker Model Building Pipeline Execution Status Change",
+                              start, {"pipelineArn": arn, "pipelineExecutionArn": execution,
+                                      "currentPipelineExecutionStatus": current,
+                                      "executionStartTime": _iso(start)})  # fmt: skip
+        for n in range(spec.endpoints):
+            account = rng.choice(self.accounts)
+            start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
+            for status in ("CREATING", "IN_SERVICE", "UPDATING", "IN_SERVICE"):
+                self.envelope(account, "SageMaker Endpoint State Change", start,
+                              {"EndpointName": f"endpoint-{n}", "EndpointStatus": status,
+                               "LastModifiedTime": _ms(start)})  # fmt: skip
+        self.events.sort(key=lambda e: e["time"])
+        return Fleet(self.events, self.series, self.jobs)
+
+
+def generate(spec: FleetSpec) -> Fleet:
+    return _Builder(spec).build()
