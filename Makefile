@@ -52,6 +52,10 @@ security: $(CHECKOV)
 pytest: $(VENV)/.dev
 	$(BIN)/pytest
 
+# Not part of make test: invocations, calls, cost per 1,000 jobs, cold start, CPU (README).
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench
+
 # sam build needs python3.11 on PATH (the Lambda runtime); pure-Python deps build for arm64.
 build: $(VENV)/.dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --template-file template.yaml

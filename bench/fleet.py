@@ -20,13 +20,13 @@ CPU_TYPES = ["ml.m5.xlarge", "ml.c5.2xlarge", "ml.m5.4xlarge"]
 class FleetSpec:
     seed: int = 7
     accounts: int = 5
-    training: int = 600
-    processing: int = 200
-    transform: int = 100
-    tuning: int = 2
+    training: int = 250
+    processing: int = 80
+    transform: int = 40
+    tuning: int = 1
     children_per_tuning: int = 100  # a burst: all children end within a minute
-    pipelines: int = 30
-    endpoints: int = 20
+    pipelines: int = 15
+    endpoints: int = 10
     failure_rate: float = 0.06
     duplicate_rate: float = 0.03
 
@@ -55,7 +55,9 @@ class _Builder:
         self.accounts = [f"{100000000000 + n * 111111111:012d}" for n in range(spec.accounts)]
         self.jobs = 0
 
-    def envelope(self, account: str, detail_type: str, when: datetime, detail: dict[str, Any]) -> None:
+    def envelope(
+        self, account: str, detail_type: str, when: datetime, detail: dict[str, Any]
+    ) -> None:
         event = {
             "version": "0", "id": str(uuid.UUID(int=self.rng.getrandbits(128))),
             "detail-type": detail_type, "source": "aws.sagemaker", "account": account,
@@ -76,7 +78,9 @@ class _Builder:
                  "start": _iso(start), "end": _iso(end), "every_seconds": 900, "value": value}
             )  # fmt: skip
 
-    def training(self, name: str, account: str, start: datetime, minutes: int, **extra: Any) -> None:
+    def training(
+        self, name: str, account: str, start: datetime, minutes: int, **extra: Any
+    ) -> None:
         self.jobs += 1
         gpu = self.rng.random() < 0.5
         instance = self.rng.choice(GPU_TYPES if gpu else CPU_TYPES)
@@ -107,16 +111,17 @@ class _Builder:
         self.jobs += 1
         end = start + timedelta(minutes=minutes)
         count = self.rng.choice([1, 2])
+        cluster = {"InstanceType": "ml.m5.xlarge", "InstanceCount": count}
         base = {
-            "ProcessingJobName": name, "CreationTime": _ms(start), "ProcessingStartTime": _ms(start),
-            "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": count}},
+            "ProcessingJobName": name, "CreationTime": _ms(start),
+            "ProcessingStartTime": _ms(start), "ProcessingResources": {"ClusterConfig": cluster},
         }  # fmt: skip
+        kind = "SageMaker Processing Job State Change"
         for n in range(3):
-            when = start + (end - start) / 3 * n
-            self.envelope(account, "SageMaker Processing Job State Change", when,
-                          base | {"ProcessingJobStatus": "InProgress"})  # fmt: skip
-        self.envelope(account, "SageMaker Processing Job State Change", end,
-                      base | {"ProcessingJobStatus": "Completed", "ProcessingEndTime": _ms(end)})  # fmt: skip
+            running = base | {"ProcessingJobStatus": "InProgress"}
+            self.envelope(account, kind, start + (end - start) / 3 * n, running)
+        done = base | {"ProcessingJobStatus": "Completed", "ProcessingEndTime": _ms(end)}
+        self.envelope(account, kind, end, done)
         for host in range(1, count + 1):
             self.metrics("/aws/sagemaker/ProcessingJobs", f"{name}/algo-{host}", start, end, False)
 
@@ -127,10 +132,10 @@ class _Builder:
             "TransformJobName": name, "CreationTime": _ms(start), "TransformStartTime": _ms(start),
             "TransformResources": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1},
         }  # fmt: skip
-        self.envelope(account, "SageMaker Transform Job State Change", start,
-                      base | {"TransformJobStatus": "InProgress"})  # fmt: skip
-        self.envelope(account, "SageMaker Transform Job State Change", end,
-                      base | {"TransformJobStatus": "Completed", "TransformEndTime": _ms(end)})  # fmt: skip
+        kind = "SageMaker Transform Job State Change"
+        self.envelope(account, kind, start, base | {"TransformJobStatus": "InProgress"})
+        done = base | {"TransformJobStatus": "Completed", "TransformEndTime": _ms(end)}
+        self.envelope(account, kind, end, done)
         host = f"{name}/i-{self.rng.getrandbits(48):012x}"
         self.metrics("/aws/sagemaker/TransformJobs", host, start, end, False)
 
@@ -138,19 +143,27 @@ class _Builder:
         spec, rng = self.spec, self.rng
         for n in range(spec.training):
             start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
-            self.training(f"train-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 180))
+            self.training(
+                f"train-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 180)
+            )
         for n in range(spec.processing):
             start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
-            self.processing(f"proc-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 90))
+            self.processing(
+                f"proc-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 90)
+            )
         for n in range(spec.transform):
             start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
-            self.transform(f"xform-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 60))
+            self.transform(
+                f"xform-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 60)
+            )
         for n in range(spec.tuning):
             account, start = rng.choice(self.accounts), DAY + timedelta(hours=6 + n)
             tuning_arn = f"arn:aws:sagemaker:{REGION}:{account}:hyper-parameter-tuning-job/hpo-{n}"
             for child in range(spec.children_per_tuning):
                 child_start = start + timedelta(seconds=rng.randrange(0, 60))
-                self.training(f"hpo-{n}-{child:03d}", account, child_start, 60, TuningJobArn=tuning_arn)
+                self.training(
+                    f"hpo-{n}-{child:03d}", account, child_start, 60, TuningJobArn=tuning_arn
+                )
             self.envelope(account, "SageMaker HyperParameter Tuning Job State Change",
                           start + timedelta(minutes=62),
                           {"HyperParameterTuningJobName": f"hpo-{n}",

@@ -45,7 +45,7 @@ REGION = "us-east-1"
 ARCHIVE_LOG_GROUP = "/aws/events/sagewatch-archive"
 TABLE = "sagewatch-idempotency"
 ENRICHER_BATCH_SIZE = 100
-MAX_ROUNDS = 50
+MAX_ROUNDS = 10_000  # a safety stop: each round moves at least one message
 
 FUNCTIONS = {
     "enricher": "EnricherFunction",
@@ -275,7 +275,7 @@ class EmbeddedAws:
         } | raw
         when = parse_time(raw.get("time")) or datetime.now(UTC)
         envelope["time"] = when.timestamp()  # moto's targets render it back as ISO-8601
-        envelope["ingestion-time"] = datetime.now(UTC).timestamp()
+        envelope["ingestion-time"] = datetime.now(UTC).timestamp()  # moto's targets expect it
         bus: Any = events_backends[ACCOUNT][REGION].event_buses[self.bus_name]
         for rule in list(bus.rules.values()):
             rule.send_to_targets(
@@ -506,9 +506,12 @@ def replay(
     progress: Callable[[int], None] | None = None,
     duplicates: int = 1,
     faults: str | None = None,
+    run_every: int | None = None,
 ) -> dict[str, Any]:
     """Deliver every event `duplicates` times (each copy under its own event id, as SageMaker's
-    repeated deliveries are) with `faults` injected, run everything, and report."""
+    repeated deliveries are) with `faults` injected, run everything, and report. `run_every`
+    lets the functions work between deliveries (as in a long day) instead of once at the end
+    (as in a burst)."""
     with EmbeddedAws(parameters, faults) as aws:
         if metrics:
             aws.seed_metrics(metrics)
@@ -517,6 +520,8 @@ def replay(
                 aws.deliver(_redelivered(event, copy))
             if progress:
                 progress(index)
+            if run_every and index % run_every == 0:
+                aws.run()
         aws.run()
         return aws.summary() | {"faults_injected": dict(aws.injector.injected)}
 
@@ -622,15 +627,22 @@ def _index_moto_metric_data() -> None:
 
 
 def _fix_moto_event_template() -> None:
-    """moto 5.2's default target input template drops the envelope's "account" (EventBridge
-    delivers it); put it back so events from PutEvents reach targets whole."""
+    """moto 5.2 renders every event for a target that has no input transformer through a
+    default template that drops the envelope's "account" (EventBridge delivers the event whole),
+    building a JSONPath parser per field and event. Deliver the event itself instead."""
     from moto.events.utils import EventTemplateParser
 
-    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
-    if '"account"' not in template:
-        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
-            '"version": "0",', '"version": "0", "account": "<account>",'
-        )
+    original = EventTemplateParser.parse
+    if getattr(original, "_sagewatch_whole", False):
+        return
+
+    def parse(input_template: Any, input_paths_map: Any, event: dict[str, Any]) -> dict[str, Any]:
+        if input_template is None and not input_paths_map:
+            return {k: v for k, v in event.items() if k != "ingestion-time"}
+        return original(input_template, input_paths_map, event)  # type: ignore[arg-type]
+
+    parse._sagewatch_whole = True  # type: ignore[attr-defined]
+    EventTemplateParser.parse = staticmethod(parse)  # type: ignore[method-assign,assignment]
 
 
 @contextlib.contextmanager

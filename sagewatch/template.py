@@ -70,10 +70,40 @@ def resolve(value: Any, refs: dict[str, str], template: dict[str, Any] | None = 
         if set(value) == {"Fn::FindInMap"}:
             mapping, key, attribute = value["Fn::FindInMap"]
             return (template or load())["Mappings"][mapping][key][attribute]
+        if set(value) == {"Fn::If"}:
+            condition, when_true, when_false = value["Fn::If"]
+            chosen = when_true if _condition(condition, refs, template or load()) else when_false
+            return resolve(chosen, refs, template)
         return {k: resolve(v, refs, template) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve(v, refs, template) for v in value]
     return value
+
+
+def _condition(name: str, refs: dict[str, str], template: dict[str, Any]) -> bool:
+    """A template condition built from Equals, Not, And, Or and Condition over parameters."""
+
+    def evaluate(node: Any) -> Any:
+        if isinstance(node, dict):
+            ((function, argument),) = node.items()
+            if function == "Fn::Equals":
+                left, right = (evaluate(a) for a in argument)
+                return str(left) == str(right)
+            if function == "Fn::Not":
+                return not evaluate(argument[0])
+            if function == "Fn::And":
+                return all(evaluate(a) for a in argument)
+            if function == "Fn::Or":
+                return any(evaluate(a) for a in argument)
+            if function == "Condition":
+                return evaluate(template["Conditions"][argument])
+            if function == "Fn::Join":
+                separator, items = argument
+                return separator.join(str(i) for i in evaluate(items))
+            return resolve(node, refs, template)
+        return node
+
+    return bool(evaluate(template["Conditions"][name]))
 
 
 def bus_rules(account: str, template: dict[str, Any] | None = None) -> list[BusRule]:
