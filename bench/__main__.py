@@ -209,11 +209,12 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
         for n in range(events)
     ]
     settings = AlerterSettings(
-        "arn:aws:sns:us-east-1:123456789012:a", "t", "team", 3600, 0, 600, ""
-    )
+        {c: f"arn:aws:sns:us-east-1:123456789012:{c}" for c in ("email", "json", "chat")},
+        "t", "team", 3600, 0, 600, "", "us-east-1", "sagewatch",
+    )  # fmt: skip
     alerter = Alerter(
         settings,
-        publisher=Recorder(), ledger=MemoryLedger(), summaries=Recorder(), store=MemoryStore(),  # type: ignore[arg-type]
+        publishers=_publishers(), ledger=MemoryLedger(), summaries=Recorder(), store=MemoryStore(),  # type: ignore[arg-type]
     )  # fmt: skip
     enricher = Enricher(
         EnricherSettings("bus", "us-east-1", Thresholds(), "t", "q", 5, 0, 3600, "team"),
@@ -237,7 +238,7 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
                 {"messageId": str(n), "body": json.dumps(_burst(n, ledger))} for n in range(events)
             ]
             summarizer = Summarizer(
-                settings, publisher=Recorder(), ledger=ledger, store=MemoryStore()
+                settings, publishers=_publishers(), ledger=ledger, store=MemoryStore()
             )  # type: ignore[arg-type]
             summarize = _cpu(lambda: summarizer.run(windows)) / events
     finally:
@@ -246,6 +247,12 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
         "json_loads_ms": floor * 1000, "alerter_ms": alert * 1000, "enricher_ms": enrich * 1000,
         "summarizer_ms": summarize * 1000,
     }  # fmt: skip
+
+
+def _publishers() -> dict[str, Any]:
+    from sagewatch.fakes import Recorder
+
+    return dict.fromkeys(("email", "json", "chat"), Recorder())
 
 
 def _burst(n: int, ledger: Any) -> dict[str, Any]:

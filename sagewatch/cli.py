@@ -251,7 +251,7 @@ def _print_report(result: dict[str, Any]) -> None:
         color = {"high": "red", "medium": "yellow"}.get(severity or "", "cyan")
         out.print(
             Panel(
-                _safe(alert["text"]),
+                _safe(alert["email"]["body"]),
                 title=_safe(alert["subject"]),
                 title_align="left",
                 border_style=color,

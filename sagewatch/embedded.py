@@ -44,6 +44,8 @@ ACCOUNT = "123456789012"  # moto's default account plays the monitoring account
 REGION = "us-east-1"
 ARCHIVE_LOG_GROUP = "/aws/events/sagewatch-archive"
 TABLE = "sagewatch-idempotency"
+DASHBOARD = "sagewatch"
+CHANNELS = ("email", "json", "chat")  # the alert renderings, one SNS topic each
 ENRICHER_BATCH_SIZE = 100
 MAX_ROUNDS = 10_000  # a safety stop: each round moves at least one message
 
@@ -152,7 +154,7 @@ class EmbeddedAws:
             name: sqs.create_queue(QueueName=name)["QueueUrl"]
             for name in (
                 "enrichment-dlq", "summary-dlq", "target-dlq", "alerter-invocations",
-                "alerts-capture",
+                *(f"{channel}-capture" for channel in CHANNELS),
             )
         }  # fmt: skip
         # DelaySeconds left at 0: the embedded run does not wait (summaries run when all is idle).
@@ -180,10 +182,15 @@ class EmbeddedAws:
         invoke_config = resources["AlerterFunction"]["Properties"]["EventInvokeConfig"]
         self.alerter_attempts = 1 + int(invoke_config["MaximumRetryAttempts"])
 
-        self.topic_arn = sns.create_topic(Name="sagewatch-alerts")["TopicArn"]
-        sns.subscribe(
-            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=self._queue_arn("alerts-capture")
-        )
+        # One topic per rendering; a queue subscribed to each receives what a subscriber would.
+        self.topics = {
+            channel: sns.create_topic(Name=f"sagewatch-{channel}")["TopicArn"]
+            for channel in CHANNELS
+        }
+        for channel, topic in self.topics.items():
+            sns.subscribe(
+                TopicArn=topic, Protocol="sqs", Endpoint=self._queue_arn(f"{channel}-capture")
+            )
         table = resources["IdempotencyTable"]["Properties"]
         self.client("dynamodb").create_table(
             TableName=TABLE,
@@ -210,7 +217,8 @@ class EmbeddedAws:
             )
         refs = self.parameters | {
             "EventBus": self.bus_name,
-            "AlertTopic": self.topic_arn,
+            **{f"{channel.capitalize()}Topic": arn for channel, arn in self.topics.items()},
+            "Dashboard": DASHBOARD,
             "IdempotencyTable": TABLE,
             "EnrichmentDeadLetterQueue": self.queues["enrichment-dlq"],
             "SummaryQueue": self.queues["summary"],
@@ -423,21 +431,35 @@ class EmbeddedAws:
         return events
 
     def alerts(self) -> list[dict[str, Any]]:
+        """Every alert in its three renderings, as the subscribers of each topic receive them."""
+        received = {channel: self._received(f"{channel}-capture") for channel in CHANNELS}
+        chats = {
+            chat["metadata"]["additionalContext"]["incident"]: chat
+            for chat in (json.loads(m["Message"]) for m in received["chat"])
+        }
+        emails: dict[str, list[dict[str, Any]]] = {}
+        for message in received["email"]:  # the same subject twice: in publishing order
+            emails.setdefault(message["Subject"], []).append(message)
         alerts = []
-        for message in self._peek("alerts-capture"):
-            envelope = json.loads(message["Body"])
-            document = json.loads(envelope["Message"])
+        for message in received["json"]:
+            document = json.loads(message["Message"])
+            email = (emails.get(message["Subject"]) or [{}]).pop(0)
             alerts.append(
                 {
-                    "subject": envelope.get("Subject"),
-                    "text": document.get("text"),
+                    "subject": message["Subject"],
                     "attributes": {
-                        k: v.get("Value") for k, v in envelope.get("MessageAttributes", {}).items()
+                        k: v.get("Value") for k, v in message.get("MessageAttributes", {}).items()
                     },
-                    "payload": document,
+                    "email": {"subject": email.get("Subject"), "body": email.get("Message")},
+                    "chat": chats.get(document["incident"]),
+                    "json": document,
                 }
             )
         return alerts
+
+    def _received(self, queue: str) -> list[dict[str, Any]]:
+        """The SNS notifications an SQS subscriber got (non-raw delivery: the SNS envelope)."""
+        return [json.loads(message["Body"]) for message in self._peek(queue)]
 
     def reports(self, archived: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         return [

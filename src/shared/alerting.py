@@ -1,7 +1,9 @@
 """Alerter logic: which events alert, each incident published once, and storm control.
 
 Duplicates of one state change arrive under different event ids, so the idempotency key is the
-incident (account, region, resource, what happened), kept in DynamoDB by Powertools.
+incident (account, region, resource, what happened), kept in DynamoDB by Powertools. Deciding
+(and counting in a storm window) is done once per incident; publishing is done once per incident
+and topic, so a retry after a partly failed delivery sends only what is missing.
 Storm control: per account, Region and job type, the first `burst_threshold` failures of a
 window alert one by one; the rest are recorded and summarized in one alert when the window ends.
 """
@@ -15,16 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
-from shared.alerts import (
-    Alert,
-    AlertKind,
-    attributes,
-    burst_alert,
-    failure_alert,
-    payload,
-    subject,
-    utilization_alert,
-)
+from shared.alerts import Alert, AlertKind, burst_alert, failure_alert, utilization_alert
 from shared.aws import AlertPublisher, BurstLedger, SummaryQueue
 from shared.config import AlerterSettings
 from shared.emf import emit_alert
@@ -42,6 +35,7 @@ from shared.parser import (
     TRANSFORM,
     TUNING,
 )
+from shared.render import dashboard_link, render
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, UtilizationReport, parse_report
 from shared.router import Disposition, Router
 from shared.utilization import Verdict
@@ -78,51 +72,86 @@ def wasted(report: UtilizationReport) -> AlertBuilder:
     return lambda settings: utilization_alert(report, settings.team_tag_key)
 
 
-def sns_message(document: Mapping[str, Any]) -> str:
-    """Per-protocol bodies: people get the text, machines the versioned JSON document."""
-    machine = json.dumps(document, separators=(",", ":"), default=str)
-    text = str(document["text"])
-    return json.dumps(
-        {
-            "default": text,
-            "email": text,
-            "email-json": machine,
-            "sqs": machine,
-            "lambda": machine,
-            "https": machine,
-            "http": machine,
-            "sms": str(document["subject"]),
+class Delivery:
+    """Publishes an alert to one topic per rendering, each at most once per incident.
+
+    One topic per rendering, not one topic with per-protocol bodies: SNS sends message attributes
+    only with String-structured messages, and Amazon Q Developer subscribes over HTTPS, where
+    machines want the JSON document. So every topic gets a plain message and the same attributes,
+    and subscription filter policies work the same on all three."""
+
+    def __init__(
+        self,
+        settings: AlerterSettings,
+        publishers: Mapping[str, AlertPublisher] | None = None,
+        store: BasePersistenceLayer | None = None,
+    ) -> None:
+        self.dashboard_url = (
+            dashboard_link(settings.region, settings.dashboard_name)
+            if settings.dashboard_name
+            else None
+        )
+        self.publishers = dict(publishers or {}) or {
+            channel: AlertPublisher(arn) for channel, arn in settings.topics.items()
         }
-    )
+        self.once = Once(
+            self._publish,
+            key="delivery",
+            table=settings.idempotency_table,
+            expires_after_seconds=settings.dedup_seconds,
+            store=store,
+        )
 
+    def __call__(self, alert: Alert) -> dict[str, Any]:
+        """{"fresh": whether anything was sent now, "message_ids": per channel}."""
+        rendered = render(alert, self.dashboard_url)
+        messages = {
+            "email": rendered.text,
+            "json": json.dumps(rendered.document, separators=(",", ":"), default=str),
+            "chat": json.dumps(rendered.chat, separators=(",", ":")),
+        }
+        results = {
+            channel: self.once(
+                {
+                    "delivery": f"{alert.incident}|{channel}",
+                    "channel": channel,
+                    "subject": rendered.subject,
+                    "message": messages[channel],
+                    "attributes": rendered.attributes,
+                }
+            )
+            for channel in self.publishers
+        }
+        return {
+            "fresh": any(not result.get("duplicate") for result in results.values()),
+            "message_ids": {channel: result["message_id"] for channel, result in results.items()},
+        }
 
-def publish_document(publisher: AlertPublisher, document: Mapping[str, Any]) -> str:
-    return publisher.publish(
-        str(document["subject"]), sns_message(document), document["attributes"]
-    )
-
-
-def _document(alert: Alert) -> dict[str, Any]:
-    return payload(alert) | {"attributes": attributes(alert)}
+    def _publish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        publisher = self.publishers[payload["channel"]]
+        message_id = publisher.publish(
+            payload["subject"], payload["message"], payload["attributes"]
+        )
+        return {"message_id": message_id}
 
 
 class Alerter:
     def __init__(
         self,
         settings: AlerterSettings,
-        publisher: AlertPublisher | None = None,
+        publishers: Mapping[str, AlertPublisher] | None = None,  # per rendering (tests)
         ledger: BurstLedger | None = None,
         summaries: SummaryQueue | None = None,
         clock: Callable[[], float] = time.time,
         store: BasePersistenceLayer | None = None,
     ) -> None:
         self.settings = settings
-        self.publisher = publisher or AlertPublisher(settings.topic_arn)
+        self.deliver = Delivery(settings, publishers, store)
         self.ledger = ledger or BurstLedger(settings.idempotency_table)
         self.summaries = summaries or SummaryQueue(settings.summary_queue_url)
         self.clock = clock
-        self.once = Once(
-            self._alert,
+        self.decide = Once(
+            self._decide,
             key="incident",
             table=settings.idempotency_table,
             expires_after_seconds=settings.dedup_seconds,
@@ -132,7 +161,8 @@ class Alerter:
     def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
         """`InvalidEvent` propagates: Lambda retries, then the on-failure destination keeps it.
         So does any other error (store, SNS): retried, never dropped, never sent twice."""
-        self.once.bind(lambda_context)
+        self.decide.bind(lambda_context)
+        self.deliver.once.bind(lambda_context)
         try:
             dispatch = alertable.dispatch(raw)
         except InvalidEvent as error:
@@ -142,16 +172,21 @@ class Alerter:
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
             return {"outcome": dispatch.disposition.value}
         alert = dispatch.result(self.settings)
-        result = self.once(_document(alert) | {"burst": self._burst(alert)})
-        outcome = "duplicate" if result.get("duplicate") else result["outcome"]
-        if outcome == "alerted":
-            emit_alert(alert)
-        logger.info(
-            f"alert {outcome}", extra={"incident": alert.incident, "subject": subject(alert)}
+        decision = self.decide(
+            {"incident": alert.incident, "name": alert.name, "burst": self._burst(alert)}
         )
-        return {"outcome": outcome, "incident": alert.incident} | (
-            {"message_id": result["message_id"]} if outcome == "alerted" else {}
-        )
+        result: dict[str, Any] = {"outcome": decision["outcome"], "incident": alert.incident}
+        if decision["outcome"] == "alerted":
+            delivered = self.deliver(alert)
+            result["message_ids"] = delivered["message_ids"]
+            if delivered["fresh"]:
+                emit_alert(alert)
+            else:
+                result["outcome"] = "duplicate"
+        elif decision.get("duplicate"):
+            result["outcome"] = "duplicate"
+        logger.info(f"alert {result['outcome']}", extra={"incident": alert.incident})
+        return result
 
     def _burst(self, alert: Alert) -> dict[str, Any] | None:
         """The storm-control window this failure falls in (None: not counted)."""
@@ -169,10 +204,9 @@ class Alerter:
             "window_seconds": window,
         }
 
-    def _alert(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Done once per incident: counted in its burst window, then published or held back."""
+    def _decide(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Done once per incident: counted in its burst window, then alerted or held back."""
         burst = payload["burst"]
-        document = {key: value for key, value in payload.items() if key != "burst"}
         if burst is not None:
             expires = (
                 burst["window_start"] + 2 * burst["window_seconds"] + self.settings.dedup_seconds
@@ -183,7 +217,7 @@ class Alerter:
             if count > self.settings.burst_threshold and not summarized:
                 self.summaries.schedule(burst)  # every time: the summary itself is sent once
                 return {"outcome": "suppressed", "burst": burst["bucket"]}
-        return {"outcome": "alerted", "message_id": publish_document(self.publisher, document)}
+        return {"outcome": "alerted"}
 
 
 class Summarizer:
@@ -192,24 +226,17 @@ class Summarizer:
     def __init__(
         self,
         settings: AlerterSettings,
-        publisher: AlertPublisher | None = None,
+        publishers: Mapping[str, AlertPublisher] | None = None,
         ledger: BurstLedger | None = None,
         store: BasePersistenceLayer | None = None,
     ) -> None:
         self.settings = settings
-        self.publisher = publisher or AlertPublisher(settings.topic_arn)
+        self.deliver = Delivery(settings, publishers, store)
         self.ledger = ledger or BurstLedger(settings.idempotency_table)
-        self.once = Once(
-            self._send,
-            key="incident",
-            table=settings.idempotency_table,
-            expires_after_seconds=settings.dedup_seconds,
-            store=store,
-        )
 
     def run(self, records: Sequence[Mapping[str, Any]], lambda_context: Any = None) -> list[str]:
         """Message ids to retry (SQS partial batch response)."""
-        self.once.bind(lambda_context)
+        self.deliver.once.bind(lambda_context)
         failed = []
         for record in records:
             try:
@@ -225,15 +252,12 @@ class Summarizer:
             return
         names, _ = window
         alert = burst_alert(burst, names, self.settings.burst_threshold)
-        result = self.once(_document(alert))
-        if not result.get("duplicate"):
+        # Marked first: later failures of the window alert one by one; the summary, retried if
+        # publishing fails, is still sent once per topic.
+        self.ledger.mark_summarized(alert.incident)
+        if self.deliver(alert)["fresh"]:
             emit_alert(alert)
             logger.info("burst summarized", extra={"incident": alert.incident, "jobs": len(names)})
 
-    def _send(self, payload: dict[str, Any]) -> dict[str, Any]:
-        # Marked first: a failed publish is retried (and kept by the DLQ), never sent twice.
-        self.ledger.mark_summarized(str(payload["incident"]))  # later failures alert one by one
-        return {"message_id": publish_document(self.publisher, payload)}
 
-
-__all__ = ["Alerter", "Summarizer", "alertable", "publish_document", "sns_message"]
+__all__ = ["Alerter", "Delivery", "Summarizer", "alertable"]

@@ -1,30 +1,26 @@
-"""One alert model, built from a failure or a utilization verdict, rendered for people and machines.
+"""One alert model, built from a failure, a Model Monitor finding or a utilization verdict.
 
-What leaves the account is decided here: names, statuses, a sanitized failure reason, timing,
-hardware, utilization and one allow-listed tag. Never Environment, HyperParameters or request
-parameters — the models those would come from do not even carry them.
+What an alert can say is decided here: names, statuses, a sanitized failure reason, timing,
+hardware, utilization, waste and one allow-listed tag. Never Environment, HyperParameters or
+request parameters — the models those would come from do not even carry them.
+`shared.render` turns an alert into email, chat and machine renderings.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import quote
 
-from shared.egress import alert_document, for_email, sanitize
+from shared.egress import sanitize
 from shared.models import ResourceKind, SageMakerEvent
-from shared.reports import UtilizationReport
-
-ALERT_SCHEMA = "sagewatch.alert/v1"
-SUBJECT_LIMIT = 99  # SNS: "less than 100 characters"
+from shared.reports import UtilizationReport, Waste
 
 
 class AlertKind(StrEnum):
     FAILURE = "failure"
+    VIOLATIONS = "violations"  # a Model Monitor execution found constraint violations
     UNDER_USED = "under-used"
     IDLE = "idle"
 
@@ -37,6 +33,7 @@ class Severity(StrEnum):
 
 _SEVERITY = {
     AlertKind.FAILURE: Severity.HIGH,
+    AlertKind.VIOLATIONS: Severity.MEDIUM,
     AlertKind.IDLE: Severity.MEDIUM,
     AlertKind.UNDER_USED: Severity.LOW,
 }
@@ -59,16 +56,14 @@ class Alert:
     duration_seconds: float | None = None
     ended_at: datetime | None = None
     utilization: tuple[tuple[str, float | None], ...] = ()
+    waste: Waste | None = None
     context: tuple[tuple[str, str], ...] = ()  # e.g. pipeline, failed step, endpoint config
     summary: bool = False  # stands for many resources: links go to lists, not to one job
+    thread: str = ""  # what chat threads group by, when not the resource itself
 
     @property
     def severity(self) -> Severity:
         return _SEVERITY[self.kind]
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 def incident_key(
@@ -166,9 +161,6 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
     job = report.job
     kind = AlertKind.IDLE if report.verdict.value == "idle" else AlertKind.UNDER_USED
     instance_type, count = _hardware(job)
-    context = []
-    if report.instance_hours is not None:
-        context.append(("instance-hours", f"{report.instance_hours:g}"))
     return Alert(
         kind=kind,
         incident=_incident(job, kind.value),
@@ -185,7 +177,7 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
         duration_seconds=job.duration_seconds,
         ended_at=job.ended_at,
         utilization=tuple(report.utilization.items()),
-        context=tuple(context),
+        waste=report.waste,
     )
 
 
@@ -216,177 +208,4 @@ def burst_alert(
             ("summarized here", str(max(len(names) - individually, 0))),
             ("jobs", shown),
         ),
-    )
-
-
-# --- rendering -------------------------------------------------------------------------------
-
-_CONSOLE_PATHS = {
-    ResourceKind.TRAINING: "jobs",
-    ResourceKind.PROCESSING: "processing-jobs",
-    ResourceKind.TRANSFORM: "transform-jobs",
-    ResourceKind.TUNING: "hyper-tuning-jobs",
-    ResourceKind.ENDPOINT: "endpoints",
-}
-_LOG_GROUPS = {
-    ResourceKind.TRAINING: "/aws/sagemaker/TrainingJobs",
-    ResourceKind.PROCESSING: "/aws/sagemaker/ProcessingJobs",
-    ResourceKind.TRANSFORM: "/aws/sagemaker/TransformJobs",
-    ResourceKind.TUNING: "/aws/sagemaker/TrainingJobs",
-}
-
-
-def _console(region: str) -> str:
-    if region.startswith("cn-"):
-        return f"https://{region}.console.amazonaws.cn"
-    if region.startswith("us-gov-"):
-        return f"https://{region}.console.amazonaws-us-gov.com"
-    return f"https://{region}.console.aws.amazon.com"
-
-
-def _logs_url(base: str, region: str, group: str, stream_prefix: str | None = None) -> str:
-    # The console encodes the fragment's path twice ('/' → %2F → $252F), its query once ($3F).
-    def twice(text: str) -> str:
-        return quote(quote(text, safe=""), safe="").replace("%", "$")
-
-    url = f"{base}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{twice(group)}"
-    return url + f"$3FlogStreamNameFilter$3D{twice(stream_prefix)}" if stream_prefix else url
-
-
-def links(alert: Alert) -> dict[str, str]:
-    base, region, name = _console(alert.region), alert.region, alert.name
-    result: dict[str, str] = {}
-    if alert.summary:
-        if path := _CONSOLE_PATHS.get(alert.resource):
-            result["console"] = f"{base}/sagemaker/home?region={region}#/{path}"
-        if group := _LOG_GROUPS.get(alert.resource):
-            result["logs"] = _logs_url(base, region, group)
-        return result
-    if path := _CONSOLE_PATHS.get(alert.resource):
-        result["console"] = f"{base}/sagemaker/home?region={region}#/{path}/{quote(name)}"
-    elif alert.resource is ResourceKind.PIPELINE_EXECUTION:
-        result["console"] = f"{base}/sagemaker/home?region={region}#/pipelines"
-    if alert.resource is ResourceKind.ENDPOINT:
-        result["logs"] = _logs_url(base, region, f"/aws/sagemaker/Endpoints/{name}")
-    elif group := _LOG_GROUPS.get(alert.resource):
-        result["logs"] = _logs_url(base, region, group, name)
-    return result
-
-
-def subject(alert: Alert) -> str:
-    """ASCII, one line, under 100 characters; the name is shortened, never the facts around it."""
-    tag = {AlertKind.FAILURE: "FAILED", AlertKind.UNDER_USED: "UNDER-USED", AlertKind.IDLE: "IDLE"}
-    prefix = f"[sagewatch] {tag[alert.kind]} {alert.resource.label} "
-    suffix = f" ({alert.account} {alert.region})"
-    name = _ascii(alert.name)
-    room = SUBJECT_LIMIT - len(prefix) - len(suffix)
-    if len(name) > room:
-        name = name[: max(room - 3, 0)] + "..."
-    return _single_line(prefix + name + suffix)[:SUBJECT_LIMIT]
-
-
-def _single_line(text: str) -> str:
-    return re.sub(r"\s+", " ", "".join(ch for ch in text if ch.isprintable())).strip()
-
-
-def _duration(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    minutes = round(seconds / 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
-
-
-_NEXT_STEPS = {
-    AlertKind.UNDER_USED: "Consider a smaller or CPU instance type, or larger batches.",
-    AlertKind.IDLE: "The hardware did almost nothing: check the job's input and its instance type.",
-}
-_FAILURE_NEXT_STEPS = {
-    ResourceKind.ENDPOINT: "Check the endpoint's logs and health check, then update the endpoint.",
-    ResourceKind.PIPELINE_EXECUTION: "Open the failed step's logs, fix, and retry the execution.",
-}
-
-
-def _next_step(alert: Alert) -> str:
-    if alert.kind is AlertKind.FAILURE:
-        return _FAILURE_NEXT_STEPS.get(
-            alert.resource, "Open the logs below, fix the cause, and re-run."
-        )
-    return _NEXT_STEPS[alert.kind]
-
-
-def text_body(alert: Alert) -> str:
-    """Plain text an on-call engineer reads in ten seconds: what, where, why, what next."""
-    lines = [alert.headline[:1].upper() + alert.headline[1:], ""]
-    where = f"Account {alert.account} | Region {alert.region}"
-    if alert.team:
-        where += f" | Team {_single_line(alert.team)[:64]}"
-    lines.append(where)
-    lines.append(f"Status: {alert.status}")
-    for label, value in alert.context:
-        lines.append(f"{label.capitalize()}: {_single_line(value)}")
-    if alert.instance_type:
-        lines.append(f"Hardware: {alert.instance_type} x {alert.instance_count}")
-    ran = _duration(alert.duration_seconds)
-    if ran or alert.ended_at:
-        ended = alert.ended_at.strftime("%Y-%m-%d %H:%M UTC") if alert.ended_at else "unknown"
-        lines.append(f"Ran: {ran or 'unknown'}, ended {ended}")
-    measured = [(k, v) for k, v in alert.utilization if v is not None]
-    if measured:
-        lines.append(
-            "Utilization: "
-            + ", ".join(
-                f"{k.removesuffix('_percent').replace('_', ' ')} {_percent(v)}" for k, v in measured
-            )
-        )
-    if alert.reason:
-        lines += ["", "Why:", *("  " + line for line in for_email(alert.reason).splitlines())]
-    lines += ["", f"Next: {_next_step(alert)}"]
-    for label, url in links(alert).items():
-        lines.append(f"{label.capitalize()}: {url}")
-    return "\n".join(lines)
-
-
-def attributes(alert: Alert) -> dict[str, str]:
-    """SNS message attributes for subscription filter policies (low cardinality)."""
-    return {
-        "severity": alert.severity.value,
-        "kind": alert.kind.value,
-        "account": alert.account,
-        "region": alert.region,
-        "job_type": alert.resource.value,
-        "team": _single_line(alert.team)[:64] if alert.team else "",
-    }
-
-
-def payload(alert: Alert) -> dict[str, Any]:
-    """The versioned machine-readable document (SQS, Lambda and HTTPS subscribers)."""
-    return alert_document(
-        {
-            "schema": ALERT_SCHEMA,
-            "incident": alert.incident,
-            "kind": alert.kind.value,
-            "severity": alert.severity.value,
-            "account": alert.account,
-            "region": alert.region,
-            "resource_type": alert.resource.value,
-            "name": alert.name,
-            "status": alert.status,
-            "headline": alert.headline,
-            "reason": alert.reason,
-            "team": alert.team,
-            "instance_type": alert.instance_type,
-            "instance_count": alert.instance_count,
-            "duration_seconds": alert.duration_seconds,
-            "ended_at": alert.ended_at.isoformat() if alert.ended_at else None,
-            "utilization": dict(alert.utilization),
-            "context": dict(alert.context),
-            "links": links(alert),
-            "subject": subject(alert),
-            "text": text_body(alert),
-        }
     )

@@ -148,15 +148,16 @@ class AlertPublisher(_Adapter):
         self.topic_arn = topic_arn
 
     def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
+        """A plain (String-structured) message: SNS delivers message attributes, which filter
+        policies match, only with those."""
         response = self.api.publish(
             TopicArn=self.topic_arn,
             Subject=subject,
             Message=message,
-            MessageStructure="json",
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value}
                 for name, value in attributes.items()
-                if value
+                if value  # SNS rejects empty attribute values
             },
         )
         message_id = response.get("MessageId")

@@ -85,24 +85,31 @@ class EnricherSettings:
 
 @dataclass(frozen=True, slots=True)
 class AlerterSettings:
-    topic_arn: str
+    topics: dict[str, str]  # rendering (email, json, chat) → the SNS topic that carries it
     idempotency_table: str
     team_tag_key: str
     dedup_seconds: int
     burst_threshold: int  # failures alerted one by one per window; 0 turns storm control off
     burst_window_seconds: int
     summary_queue_url: str
+    region: str = ""
+    dashboard_name: str = ""  # the dashboard every alert links to ("" for none)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlerterSettings:
         env = os.environ if env is None else env
         threshold = int(_number(env, "BURST_THRESHOLD", 3, 0, 1000))
         return cls(
-            topic_arn=_required(env, "ALERT_TOPIC_ARN"),
+            topics={
+                channel: _required(env, f"{channel.upper()}_TOPIC_ARN")
+                for channel in ("email", "json", "chat")
+            },
             idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
             team_tag_key=_team_tag_key(env),
             dedup_seconds=_dedup_seconds(env),
             burst_threshold=threshold,
             burst_window_seconds=int(_number(env, "BURST_WINDOW_SECONDS", 600, 60, 900)),
             summary_queue_url=_required(env, "SUMMARY_QUEUE_URL") if threshold else "",
+            region=_required(env, "AWS_REGION"),
+            dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
         )

@@ -15,10 +15,10 @@ from typing import Any
 REASON_LIMIT = 1024
 
 ALERT_FIELDS = frozenset({
-    "schema", "incident", "kind", "severity", "account", "region", "resource_type", "name",
-    "status", "headline", "reason", "team", "instance_type", "instance_count",
-    "duration_seconds", "ended_at", "utilization", "context", "links", "subject", "text",
-    "attributes",
+    "schema", "incident", "thread_id", "kind", "severity", "account", "region", "resource_type",
+    "name", "status", "headline", "reason", "team", "instance_type", "instance_count",
+    "duration_seconds", "ended_at", "utilization", "waste", "context", "links", "next_step",
+    "subject", "text", "attributes",
 })  # fmt: skip
 METRIC_PROPERTIES = frozenset({"JobName", "Name", "Region", "Verdict", "InstanceTypes"})
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from shared.egress import metric_properties
 from shared.models import SageMakerEvent
 from shared.observability import METRICS_NAMESPACE
-from shared.reports import USAGE_KEYS
+from shared.reports import USAGE_KEYS, waste_of
 from shared.utilization import Assessment, Verdict
 
 if TYPE_CHECKING:  # the enricher never builds alerts: keep them out of its cold start
@@ -32,6 +32,10 @@ def emit_job(job: SageMakerEvent, assessment: Assessment) -> None:
     record.add_metric("Jobs", MetricUnit.Count, 1)
     if assessment.verdict in (Verdict.UNDER_USED, Verdict.IDLE):
         record.add_metric("UnderUsedJobs", MetricUnit.Count, 1)
+    if waste := waste_of(job, assessment):
+        record.add_metric("WastedInstanceHours", MetricUnit.Count, waste.wasted_instance_hours)
+        if waste.estimated_usd is not None:
+            record.add_metric("EstimatedWasteUSD", MetricUnit.Count, waste.estimated_usd)
     if (duration := job.duration_seconds) is not None:
         record.add_metric("JobDurationSeconds", MetricUnit.Seconds, duration)
         record.add_metric("InstanceHours", MetricUnit.Count, duration / 3600 * job.instance_count)

@@ -4,6 +4,7 @@ reached the call raises, so the event is retried rather than acted on twice or d
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -58,9 +59,11 @@ class Once:
             expires_after_seconds=expires_after_seconds,
             response_hook=_mark_duplicate,  # type: ignore[arg-type]
         )
+        # A persistence layer keeps the first configuration it is given: a shared (test) store is
+        # copied, so each Once keys its records its own way (the copies share the records).
         self._call = idempotent_function(
             data_keyword_argument="payload",
-            persistence_store=store or DynamoDBPersistenceLayer(table_name=table),
+            persistence_store=copy.copy(store) or DynamoDBPersistenceLayer(table_name=table),
             config=self.config,
         )(action)
 

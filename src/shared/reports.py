@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.egress import sanitize
 from shared.errors import InvalidEvent
 from shared.models import InstanceGroup, ResourceKind, SageMakerEvent
 from shared.parser import detail_of, envelope, outcome_of, parse_tags, parse_time
+from shared.prices import PRICE_TABLE_AS_OF, cost_estimate
 from shared.utilization import Assessment, Metric, Thresholds, Verdict
 
 SAGEWATCH_SOURCE = "sagewatch"
@@ -30,12 +32,43 @@ USAGE_KEYS = {
 
 
 @dataclass(frozen=True, slots=True)
+class Waste:
+    """Paid capacity a job left unused: its instance-hours × (1 − the utilization its verdict was
+    decided on), priced with the shipped on-demand table (an estimate; None without a price)."""
+
+    instance_hours: float
+    wasted_instance_hours: float
+    estimated_usd: float | None = None
+    price_as_of: str | None = None
+
+
+def waste_of(job: SageMakerEvent, assessment: Assessment) -> Waste | None:
+    """Only for under-used and idle jobs with a measured utilization and a known run time."""
+    percent, duration = assessment.deciding_percent, job.duration_seconds
+    if assessment.verdict not in (Verdict.UNDER_USED, Verdict.IDLE):
+        return None
+    if percent is None or duration is None or not job.instance_groups:
+        return None
+    unused = 1 - min(max(percent, 0.0), 100.0) / 100
+    hours = [(g.instance_type, duration / 3600 * g.count) for g in job.instance_groups]
+    instance_hours = sum(h for _, h in hours)
+    cost = cost_estimate(job.region, hours)
+    return Waste(
+        round(instance_hours, 2),
+        round(instance_hours * unused, 2),
+        None if cost is None else round(cost * unused, 2),
+        None if cost is None else PRICE_TABLE_AS_OF,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class UtilizationReport:
     job: SageMakerEvent
     verdict: Verdict
     utilization: Mapping[str, float | None]
     datapoints: int
     reasons: tuple[str, ...]
+    waste: Waste | None = None
 
     @property
     def instance_hours(self) -> float | None:
@@ -67,6 +100,7 @@ def job_snapshot(job: SageMakerEvent, team_tag_key: str) -> dict[str, Any]:
         "started": _iso(job.started_at),
         "ended": _iso(job.ended_at),
         "duration_seconds": job.duration_seconds,
+        "failure_reason": sanitize(job.failure_reason),
         "tags": {team_tag_key: team} if (team := job.tag(team_tag_key)) else {},
         "tuning_job_arn": job.tuning_job_arn,
         "source_event_id": job.event_id,
@@ -82,6 +116,7 @@ def report_detail(
         {key: assessment.usage.percent.get(metric) for metric, key in USAGE_KEYS.items()},
         assessment.usage.datapoints,
         assessment.reasons,
+        waste_of(job, assessment),
     )
     return {
         "schema_version": SCHEMA_VERSION,
@@ -89,6 +124,7 @@ def report_detail(
         "verdict": report.verdict.value,
         "utilization": dict(report.utilization),
         "instance_hours": report.instance_hours,
+        "waste": _waste_detail(report.waste),
         "datapoints": report.datapoints,
         "reasons": list(report.reasons),
         "thresholds": {
@@ -97,6 +133,29 @@ def report_detail(
             "min_duration_seconds": thresholds.min_duration_seconds,
         },
     }
+
+
+def _waste_detail(waste: Waste | None) -> dict[str, Any] | None:
+    if waste is None:
+        return None
+    return {
+        "instance_hours": waste.instance_hours,
+        "wasted_instance_hours": waste.wasted_instance_hours,
+        "estimated_usd": waste.estimated_usd,
+        "price_as_of": waste.price_as_of,
+    }
+
+
+def _parse_waste(raw: Any) -> Waste | None:
+    if not isinstance(raw, Mapping):
+        return None
+    usd = raw.get("estimated_usd")
+    return Waste(
+        float(raw["instance_hours"]),
+        float(raw["wasted_instance_hours"]),
+        None if usd is None else float(usd),
+        _string(raw.get("price_as_of")),
+    )
 
 
 def parse_report(raw: Any) -> UtilizationReport:
@@ -146,6 +205,7 @@ def _parse_report(raw: Any) -> UtilizationReport:
         instance_groups=groups,
         tags=parse_tags(job.get("tags")),
         tuning_job_arn=_string(job.get("tuning_job_arn")),
+        failure_reason=_string(job.get("failure_reason")),
     )
     utilization = detail.get("utilization")
     usage = {
@@ -159,6 +219,7 @@ def _parse_report(raw: Any) -> UtilizationReport:
         usage,
         int(detail.get("datapoints") or 0),
         tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
+        _parse_waste(detail.get("waste")),
     )
 
 

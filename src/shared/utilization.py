@@ -145,6 +145,11 @@ class Assessment:
     verdict: Verdict
     usage: Usage
     reasons: tuple[str, ...]
+    primary: Metric | None = None  # the metric the verdict was decided on
+
+    @property
+    def deciding_percent(self) -> float | None:
+        return None if self.primary is None else self.usage.percent.get(self.primary)
 
 
 def window(job: SageMakerEvent) -> tuple[datetime, datetime] | None:
@@ -341,11 +346,13 @@ def assess(job: SageMakerEvent, usage: Usage, thresholds: Thresholds) -> Assessm
                 f"mean {label} utilization {value:.1f}% is below the idle threshold "
                 f"{thresholds.idle_percent:g}%",
             ),
+            primary,
         )
     if value < thresholds.under_used_percent:
         return Assessment(
             Verdict.UNDER_USED,
             usage,
             (f"mean {label} utilization {value:.1f}% is below {thresholds.under_used_percent:g}%",),
+            primary,
         )
-    return Assessment(Verdict.OK, usage, (f"mean {label} utilization {value:.1f}%",))
+    return Assessment(Verdict.OK, usage, (f"mean {label} utilization {value:.1f}%",), primary)

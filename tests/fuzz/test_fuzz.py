@@ -88,7 +88,8 @@ def test_given_any_mutated_event_when_parsed_then_model_or_invalid_event(event: 
 
 
 ALERTER_SETTINGS = AlerterSettings(
-    topic_arn="arn:aws:sns:us-east-1:123456789012:alerts", idempotency_table="t",
+    topics={c: f"arn:aws:sns:us-east-1:123456789012:{c}" for c in ("email", "json", "chat")},
+    idempotency_table="t",
     team_tag_key="team", dedup_seconds=3600, burst_threshold=3, burst_window_seconds=600,
     summary_queue_url="https://q/summary",
 )  # fmt: skip
@@ -99,7 +100,8 @@ ALERTER_SETTINGS = AlerterSettings(
 def test_given_any_mutated_event_when_alerted_then_one_outcome_or_invalid_event(event: Any) -> None:
     sns, summaries = Recorder(), Recorder()
     alerter = Alerter(
-        ALERTER_SETTINGS, publisher=sns, ledger=MemoryLedger(), summaries=summaries,  # type: ignore[arg-type]
+        ALERTER_SETTINGS, publishers=dict.fromkeys(("email", "json", "chat"), sns),  # type: ignore[arg-type]
+        ledger=MemoryLedger(), summaries=summaries,  # type: ignore[arg-type]
         store=MemoryStore(),
     )  # fmt: skip
     try:
@@ -107,7 +109,7 @@ def test_given_any_mutated_event_when_alerted_then_one_outcome_or_invalid_event(
     except InvalidEvent:
         return
     assert result["outcome"] in {"alerted", "skipped", "unrouted"}
-    assert len(sns.items) == (result["outcome"] == "alerted")
+    assert len(sns.items) == 3 * (result["outcome"] == "alerted")  # email, JSON, chat
     for message in sns.items:
         assert len(message["subject"]) < 100
         assert CANARY not in json.dumps(message)

@@ -24,8 +24,10 @@ def test_given_failed_job_delivered_twice_when_alerted_then_one_sns_message(
     assert len(alerts) == 1
     assert alerts[0]["attributes"]["kind"] == "failure"
     assert alerts[0]["attributes"]["account"] == "777788889999"
-    assert alerts[0]["payload"]["schema"] == "sagewatch.alert/v1"
-    assert aws.observed.calls["sns.Publish"] == 1
+    assert alerts[0]["json"]["schema"] == "sagewatch.alert/v1"
+    assert aws.observed.calls["sns.Publish"] == 3  # once per rendering: email, JSON, chat
+    assert alerts[0]["email"]["subject"] == alerts[0]["subject"]
+    assert alerts[0]["chat"]["metadata"]["threadId"] == alerts[0]["json"]["thread_id"]
 
 
 def test_given_tuning_child_failure_when_alerted_then_skipped(aws: EmbeddedAws) -> None:

@@ -23,7 +23,7 @@ SETTINGS = AlerterSettings("arn:aws:sns:us-east-1:123456789012:t", "t", "team", 
 
 
 def _incidents(result: dict[str, Any]) -> list[str]:
-    return [alert["payload"]["incident"] for alert in result["alerts"]]
+    return [alert["json"]["incident"] for alert in result["alerts"]]
 
 
 def _produced_reports(result: dict[str, Any]) -> list[str]:
@@ -142,7 +142,7 @@ def test_given_alerts_parked_when_fixed_and_redriven_then_each_alert_sent_once(
         assert redriver.redrive(letters) == {"moved": len(letters), "kept": 0}
         aws.run()
 
-        assert sorted(a["payload"]["incident"] for a in aws.alerts()) == sorted(_incidents(clean))
+        assert sorted(a["json"]["incident"] for a in aws.alerts()) == sorted(_incidents(clean))
         assert redriver.letters() == []
 
 
@@ -164,10 +164,10 @@ def test_given_burst_of_failures_in_one_account_when_alerted_then_threshold_plus
 
     subjects = [alert["subject"] for alert in result["alerts"]]
     one_by_one = [s for s in subjects if "storm-job" in s]
-    summaries = [a for a in result["alerts"] if a["payload"]["name"].endswith("training jobs")]
+    summaries = [a for a in result["alerts"] if a["json"]["name"].endswith("training jobs")]
     assert len(one_by_one) == 3 + 2  # the threshold in 1111…, both in 4444…
     assert len(summaries) == 1
-    summary = summaries[0]["payload"]
+    summary = summaries[0]["json"]
     assert summary["account"] == "111122223333"
     assert summary["context"]["summarized here"] == "9"
     assert all(f"storm-job-{n:02d}" in summary["context"]["jobs"] for n in range(12))

@@ -46,13 +46,11 @@ def test_given_events_folder_when_replayed_then_one_alert_per_failure_incident(
     result: dict[str, Any],
 ) -> None:
     failures = [a for a in result["alerts"] if a["attributes"]["kind"] == "failure"]
-    incidents = {a["payload"]["incident"] for a in result["alerts"]}
+    incidents = {a["json"]["incident"] for a in result["alerts"]}
     assert len(failures) == FAILURE_INCIDENTS
     assert len(incidents) == len(result["alerts"])
     wasted = sorted(
-        (a["payload"]["name"], a["attributes"]["kind"])
-        for a in result["alerts"]
-        if a not in failures
+        (a["json"]["name"], a["attributes"]["kind"]) for a in result["alerts"] if a not in failures
     )
     assert wasted == [
         ("Vision-ResNet50-FT-20261120-0800", "under-used"),
@@ -92,8 +90,9 @@ def test_given_events_folder_when_replayed_then_json_has_the_documented_keys(
     } <= set(result)
     assert result["invocations"]["enricher"] >= 1
     alert = result["alerts"][0]
-    assert {"subject", "text", "attributes", "payload"} <= set(alert)
-    assert result["calls"]["sns.Publish"] == len(result["alerts"])
+    assert {"subject", "attributes", "email", "chat", "json"} <= set(alert)
+    assert result["calls"]["sns.Publish"] == 3 * len(result["alerts"])  # one per rendering
+    assert all(a["email"]["body"] and a["chat"] for a in result["alerts"])
 
 
 def _unseen(samples: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
@@ -140,7 +139,7 @@ def test_given_unseen_duplicated_shuffled_events_when_replayed_then_one_alert_pe
 
     failures = [a for a in result["alerts"] if a["attributes"]["kind"] == "failure"]
     assert len(failures) == FAILURE_INCIDENTS
-    assert len({a["payload"]["incident"] for a in result["alerts"]}) == len(result["alerts"])
+    assert len({a["json"]["incident"] for a in result["alerts"]}) == len(result["alerts"])
     assert len(_produced(result)) == FINISHED_JOBS
     assert result["dead_letters"] == []
     rendered = json.dumps(result["alerts"])

@@ -23,7 +23,9 @@ def test_given_template_ranges_when_compared_then_idle_can_never_reach_under_use
 
 def test_given_each_function_environment_when_parsed_then_settings_load_with_defaults() -> None:
     refs = parameter_defaults() | {
-        "EventBus": "sagewatch", "AlertTopic": "arn:aws:sns:us-east-1:123456789012:t",
+        "EventBus": "sagewatch", "EmailTopic": "arn:aws:sns:us-east-1:123456789012:e",
+        "JsonTopic": "arn:aws:sns:us-east-1:123456789012:j",
+        "ChatTopic": "arn:aws:sns:us-east-1:123456789012:c", "Dashboard": "sagewatch",
         "IdempotencyTable": "t", "EnrichmentDeadLetterQueue": "https://q/dlq",
         "SummaryQueue": "https://q/summary",
     }  # fmt: skip
@@ -32,7 +34,9 @@ def test_given_each_function_environment_when_parsed_then_settings_load_with_def
         load()["Mappings"]["Limits"]["Enrichment"]["MaxReceives"]
     )
     for function in ("AlerterFunction", "SummarizerFunction"):
-        settings = AlerterSettings.from_env(function_environment(function, refs))
+        settings = AlerterSettings.from_env(
+            function_environment(function, refs) | {"AWS_REGION": "us-east-1"}
+        )
         assert settings.burst_threshold == int(refs["BurstThreshold"])
 
 

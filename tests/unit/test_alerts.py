@@ -1,4 +1,5 @@
-"""shared.alerts: what leaves the account, for people (subject, text) and machines (payload)."""
+"""shared.alerts and shared.render: what leaves the account, for people (subject, text) and
+machines (the JSON document)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,14 @@ from typing import Any
 
 import pytest
 
-from shared.alerts import (
-    Alert,
-    AlertKind,
-    Severity,
-    attributes,
-    failure_alert,
-    links,
-    payload,
-    subject,
-    text_body,
-    utilization_alert,
-)
+from shared.alerts import Alert, AlertKind, Severity, failure_alert, utilization_alert
 from shared.alerts import (
     _incident as incident_key,
 )
 from shared.egress import REASON_LIMIT, sanitize
 from shared.models import ResourceKind
 from shared.parser import parse_event
+from shared.render import attributes, document, links, subject, text_body
 from shared.reports import parse_report
 
 LoadEvent = Callable[[str], dict[str, Any]]
@@ -66,7 +57,7 @@ def _rendered(alert: Alert) -> list[str]:
         subject(alert),
         text_body(alert),
         json.dumps(attributes(alert)),
-        json.dumps(payload(alert)),
+        json.dumps(document(alert, None)),
     ]
 
 
@@ -220,7 +211,7 @@ def test_given_under_used_report_when_alerted_then_body_shows_utilization_and_ho
     assert alert.kind is AlertKind.UNDER_USED
     assert alert.severity is Severity.LOW
     assert "gpu 7.5%" in body
-    assert "Instance-hours: 8" in body
+    assert "Wasted: 7.4 of 8 instance-hours, about $108.69 (estimate: on-demand list" in body
     assert "Team vision" in body
     assert "mean GPU utilization 7.5% is below 20%" in body
 
@@ -282,7 +273,7 @@ def test_given_hostile_reason_when_alerted_then_no_escape_or_carriage_return_in_
     assert alert.reason is not None
     assert len(alert.reason) <= REASON_LIMIT
     assert "exit code: 1" in body  # the useful end of the reason survives
-    assert json.loads(json.dumps(payload(alert)))["reason"] == alert.reason
+    assert json.loads(json.dumps(document(alert, None)))["reason"] == alert.reason
 
 
 def test_given_hostile_reason_when_alerted_then_no_control_char_but_newline_in_body(
@@ -454,14 +445,14 @@ def test_given_failing_sample_when_alerted_then_payload_is_json_with_subject_and
 ) -> None:
     alert = _failure(load_event, sample)
 
-    document = json.loads(json.dumps(payload(alert)))
+    doc = json.loads(json.dumps(document(alert, None)))
 
-    assert document["schema"] == "sagewatch.alert/v1"
-    assert document["incident"] == alert.incident
-    assert document["kind"] == "failure"
-    assert document["severity"] == "high"
-    assert document["subject"] == subject(alert)
-    assert document["text"] == text_body(alert)
+    assert doc["schema"] == "sagewatch.alert/v1"
+    assert doc["incident"] == alert.incident
+    assert doc["kind"] == "failure"
+    assert doc["severity"] == "high"
+    assert doc["subject"] == subject(alert)
+    assert doc["text"] == text_body(alert)
     assert attributes(alert)["account"] == alert.account
 
 

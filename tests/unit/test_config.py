@@ -15,7 +15,10 @@ ENRICHER_ENV = {
     "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/enrichment-dlq",
 }
 ALERTER_ENV = {
-    "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:999900001111:sagewatch-alerts",
+    "EMAIL_TOPIC_ARN": "arn:aws:sns:us-east-1:999900001111:sagewatch-email",
+    "JSON_TOPIC_ARN": "arn:aws:sns:us-east-1:999900001111:sagewatch-json",
+    "CHAT_TOPIC_ARN": "arn:aws:sns:us-east-1:999900001111:sagewatch-chat",
+    "AWS_REGION": "us-east-1",
     "IDEMPOTENCY_TABLE": "sagewatch-idempotency",
     "SUMMARY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/summary",
 }
@@ -39,16 +42,17 @@ def test_given_no_region_when_enricher_settings_loaded_then_config_error_naming_
         EnricherSettings.from_env({"EVENT_BUS_NAME": "sagewatch"})
 
 
+@pytest.mark.parametrize("name", ["EMAIL_TOPIC_ARN", "JSON_TOPIC_ARN", "CHAT_TOPIC_ARN"])
 @pytest.mark.parametrize("value", [None, "", "   "], ids=["unset", "empty", "blank"])
-def test_given_no_alert_topic_arn_when_alerter_settings_loaded_then_config_error_naming_it(
-    value: str | None,
+def test_given_no_topic_arn_when_alerter_settings_loaded_then_config_error_naming_it(
+    name: str, value: str | None
 ) -> None:
     env = dict(ALERTER_ENV)
-    env.pop("ALERT_TOPIC_ARN")
+    env.pop(name)
     if value is not None:
-        env["ALERT_TOPIC_ARN"] = value
+        env[name] = value
 
-    with pytest.raises(ConfigError, match="ALERT_TOPIC_ARN"):
+    with pytest.raises(ConfigError, match=name):
         AlerterSettings.from_env(env)
 
 
@@ -56,7 +60,7 @@ def test_given_no_idempotency_table_when_alerter_settings_loaded_then_config_err
     None
 ):
     with pytest.raises(ConfigError, match="IDEMPOTENCY_TABLE"):
-        AlerterSettings.from_env({"ALERT_TOPIC_ARN": ALERTER_ENV["ALERT_TOPIC_ARN"]})
+        AlerterSettings.from_env({k: v for k, v in ALERTER_ENV.items() if "TOPIC" in k})
 
 
 def test_given_required_settings_only_when_enricher_settings_loaded_then_default_thresholds() -> (
@@ -74,7 +78,12 @@ def test_given_required_settings_only_when_enricher_settings_loaded_then_default
 def test_given_required_settings_only_when_alerter_settings_loaded_then_defaults() -> None:
     settings = AlerterSettings.from_env(ALERTER_ENV)
 
-    assert settings.topic_arn == ALERTER_ENV["ALERT_TOPIC_ARN"]
+    assert settings.topics == {
+        "email": ALERTER_ENV["EMAIL_TOPIC_ARN"],
+        "json": ALERTER_ENV["JSON_TOPIC_ARN"],
+        "chat": ALERTER_ENV["CHAT_TOPIC_ARN"],
+    }
+    assert settings.dashboard_name == ""
     assert settings.idempotency_table == "sagewatch-idempotency"
     assert settings.team_tag_key == "team"
     assert settings.dedup_seconds == 172_800

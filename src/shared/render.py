@@ -1,0 +1,348 @@
+"""An alert in the three forms its readers need: email (subject and plain text), chat (the Amazon
+Q Developer custom notification schema, for Slack and Teams) and a versioned JSON document for
+machines, plus the SNS message attributes subscription filter policies match on.
+
+Every rendering is built from the same `Alert` and passes its free text through the sanitizer of
+its medium (`shared.egress`): nothing reaches a reader that the alert model does not carry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from shared.alerts import Alert, AlertKind
+from shared.egress import alert_document, for_email, for_markdown
+from shared.models import ResourceKind
+
+ALERT_SCHEMA = "sagewatch.alert/v1"
+SUBJECT_LIMIT = 99  # SNS: "less than 100 characters"
+CHAT_TITLE_LIMIT = 250
+CHAT_DESCRIPTION_LIMIT = 3000  # Slack shows at most 3,000 characters of a text block
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What the alerter publishes for one alert."""
+
+    subject: str
+    text: str  # email, SMS fallback and the `default` body
+    chat: dict[str, Any]  # Amazon Q Developer custom notification
+    document: dict[str, Any]  # sagewatch.alert/v1 for SQS, Lambda, HTTP(S) and email-json
+    attributes: dict[str, str]  # SNS message attributes (filter policies)
+
+
+def render(alert: Alert, dashboard_url: str | None = None) -> Rendered:
+    text = text_body(alert, dashboard_url)
+    title = subject(alert)
+    return Rendered(
+        subject=title,
+        text=text,
+        chat=chat_notification(alert, dashboard_url),
+        document=document(alert, dashboard_url, title, text),
+        attributes=attributes(alert),
+    )
+
+
+# --- links ----------------------------------------------------------------------------------
+
+_CONSOLE_PATHS = {
+    ResourceKind.TRAINING: "jobs",
+    ResourceKind.PROCESSING: "processing-jobs",
+    ResourceKind.TRANSFORM: "transform-jobs",
+    ResourceKind.TUNING: "hyper-tuning-jobs",
+    ResourceKind.ENDPOINT: "endpoints",
+}
+_LOG_GROUPS = {
+    ResourceKind.TRAINING: "/aws/sagemaker/TrainingJobs",
+    ResourceKind.PROCESSING: "/aws/sagemaker/ProcessingJobs",
+    ResourceKind.TRANSFORM: "/aws/sagemaker/TransformJobs",
+    ResourceKind.TUNING: "/aws/sagemaker/TrainingJobs",
+}
+
+
+def console(region: str) -> str:
+    if region.startswith("cn-"):
+        return f"https://{region}.console.amazonaws.cn"
+    if region.startswith("us-gov-"):
+        return f"https://{region}.console.amazonaws-us-gov.com"
+    return f"https://{region}.console.aws.amazon.com"
+
+
+def dashboard_link(region: str, name: str) -> str:
+    return f"{console(region)}/cloudwatch/home?region={region}#dashboards/dashboard/{quote(name)}"
+
+
+def _logs_url(base: str, region: str, group: str, stream_prefix: str | None = None) -> str:
+    # The console encodes the fragment's path twice ('/' → %2F → $252F), its query once ($3F).
+    def twice(text: str) -> str:
+        return quote(quote(text, safe=""), safe="").replace("%", "$")
+
+    url = f"{base}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{twice(group)}"
+    return url + f"$3FlogStreamNameFilter$3D{twice(stream_prefix)}" if stream_prefix else url
+
+
+def links(alert: Alert, dashboard_url: str | None = None) -> dict[str, str]:
+    """The job in the SageMaker console, its logs (in the workload account) and the dashboard."""
+    base, region, name = console(alert.region), alert.region, alert.name
+    result: dict[str, str] = {}
+    path = _CONSOLE_PATHS.get(alert.resource)
+    if alert.summary:
+        if path:
+            result["console"] = f"{base}/sagemaker/home?region={region}#/{path}"
+        if group := _LOG_GROUPS.get(alert.resource):
+            result["logs"] = _logs_url(base, region, group)
+    else:
+        if path:
+            result["console"] = f"{base}/sagemaker/home?region={region}#/{path}/{quote(name)}"
+        elif alert.resource is ResourceKind.PIPELINE_EXECUTION:
+            result["console"] = f"{base}/sagemaker/home?region={region}#/pipelines"
+        if alert.resource is ResourceKind.ENDPOINT:
+            result["logs"] = _logs_url(base, region, f"/aws/sagemaker/Endpoints/{name}")
+        elif group := _LOG_GROUPS.get(alert.resource):
+            result["logs"] = _logs_url(base, region, group, name)
+    if dashboard_url:
+        result["dashboard"] = dashboard_url
+    return result
+
+
+# --- shared wording -------------------------------------------------------------------------
+
+_TAGS = {
+    AlertKind.FAILURE: "FAILED",
+    AlertKind.VIOLATIONS: "VIOLATIONS",
+    AlertKind.UNDER_USED: "UNDER-USED",
+    AlertKind.IDLE: "IDLE",
+}
+_NEXT_STEPS = {
+    AlertKind.UNDER_USED: "Consider a smaller or CPU instance type, or larger batches.",
+    AlertKind.IDLE: "The hardware did almost nothing: check the job's input and its instance type.",
+    AlertKind.VIOLATIONS: (
+        "Read the execution's constraint_violations.json and compare the endpoint's recent "
+        "traffic with the baseline; retrain or update the baseline."
+    ),
+}
+_FAILURE_NEXT_STEPS = {
+    ResourceKind.ENDPOINT: "Check the endpoint's logs and health check, then update the endpoint.",
+    ResourceKind.PIPELINE_EXECUTION: "Open the failed step's logs, fix, and retry the execution.",
+}
+
+
+def next_step(alert: Alert) -> str:
+    if alert.kind is AlertKind.FAILURE:
+        return _FAILURE_NEXT_STEPS.get(
+            alert.resource, "Open the logs below, fix the cause, and re-run."
+        )
+    return _NEXT_STEPS[alert.kind]
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _single_line(text: str) -> str:
+    return re.sub(r"\s+", " ", "".join(ch for ch in text if ch.isprintable())).strip()
+
+
+def _duration(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def _team(alert: Alert) -> str | None:
+    team = _single_line(alert.team or "")[:64]
+    return team or None
+
+
+def _facts(alert: Alert) -> list[tuple[str, str]]:
+    """The labelled facts every rendering shows, in reading order (values are plain text)."""
+    facts = [("Status", alert.status)]
+    facts += [(label.capitalize(), _single_line(value)) for label, value in alert.context]
+    if alert.instance_type:
+        facts.append(("Hardware", f"{alert.instance_type} x {alert.instance_count}"))
+    ran = _duration(alert.duration_seconds)
+    if ran or alert.ended_at:
+        ended = alert.ended_at.strftime("%Y-%m-%d %H:%M UTC") if alert.ended_at else "unknown"
+        facts.append(("Ran", f"{ran or 'unknown'}, ended {ended}"))
+    measured = [(k, v) for k, v in alert.utilization if v is not None]
+    if measured:
+        facts.append(
+            (
+                "Utilization",
+                ", ".join(
+                    f"{k.removesuffix('_percent').replace('_', ' ')} {v:.1f}%" for k, v in measured
+                ),
+            )
+        )
+    if alert.waste:
+        facts.append(("Wasted", waste_sentence(alert)))
+    return facts
+
+
+def waste_sentence(alert: Alert) -> str:
+    waste = alert.waste
+    if waste is None:
+        return ""
+    text = f"{waste.wasted_instance_hours:g} of {waste.instance_hours:g} instance-hours"
+    if waste.estimated_usd is not None:
+        text += (
+            f", about ${waste.estimated_usd:,.2f} (estimate: on-demand list prices for "
+            f"{alert.region} as of {waste.price_as_of})"
+        )
+    return text
+
+
+# --- email ----------------------------------------------------------------------------------
+
+
+def subject(alert: Alert) -> str:
+    """ASCII, one line, under 100 characters; the name is shortened, never the facts around it."""
+    prefix = f"[sagewatch] {_TAGS[alert.kind]} {alert.resource.label} "
+    suffix = f" ({alert.account} {alert.region})"
+    name = _ascii(alert.name)
+    room = SUBJECT_LIMIT - len(prefix) - len(suffix)
+    if len(name) > room:
+        name = name[: max(room - 3, 0)] + "..."
+    return _single_line(prefix + name + suffix)[:SUBJECT_LIMIT]
+
+
+def text_body(alert: Alert, dashboard_url: str | None = None) -> str:
+    """Plain text an on-call engineer reads in ten seconds: what, where, why, what next."""
+    lines = [alert.headline[:1].upper() + alert.headline[1:], ""]
+    where = f"Account {alert.account} | Region {alert.region}"
+    if team := _team(alert):
+        where += f" | Team {team}"
+    lines.append(where)
+    lines += [f"{label}: {value}" for label, value in _facts(alert)]
+    if alert.reason:
+        lines += ["", "Why:", *("  " + line for line in for_email(alert.reason).splitlines())]
+    lines += ["", f"Next: {next_step(alert)}"]
+    lines += [f"{label.capitalize()}: {url}" for label, url in links(alert, dashboard_url).items()]
+    return "\n".join(lines)
+
+
+# --- chat (Amazon Q Developer in chat applications) -----------------------------------------
+
+_EMOJI = {
+    AlertKind.FAILURE: ":rotating_light:",
+    AlertKind.VIOLATIONS: ":warning:",
+    AlertKind.UNDER_USED: ":hourglass_flowing_sand:",
+    AlertKind.IDLE: ":zzz:",
+}
+_LINK_LABELS = {"console": "SageMaker console", "logs": "CloudWatch logs", "dashboard": "Dashboard"}
+
+
+def thread_id(alert: Alert) -> str:
+    """One chat thread per job, endpoint, pipeline execution or storm window: updates group."""
+    if alert.thread:
+        about = alert.thread
+    elif alert.summary or alert.resource is ResourceKind.PIPELINE_EXECUTION:
+        about = alert.incident
+    else:
+        about = "|".join((alert.account, alert.region, alert.resource.value, alert.name))
+    return "sagewatch-" + hashlib.sha256(about.encode()).hexdigest()[:32]
+
+
+def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[str, Any]:
+    """The custom notification schema (version 1.0, source custom); client-markdown text with
+    every untrusted value escaped so it cannot mention, link or format."""
+    where = f"*Account* {alert.account} · *Region* {alert.region}"
+    if team := _team(alert):
+        where += f" · *Team* {for_markdown(team)}"
+    lines = [where]
+    lines += [f"*{label}*: {for_markdown(value)}" for label, value in _facts(alert)]
+    if alert.reason:
+        lines += ["*Why*:", *(f"> {line}" for line in for_markdown(alert.reason).splitlines())]
+    description = "\n".join(lines)
+    if len(description) > CHAT_DESCRIPTION_LIMIT:
+        description = description[: CHAT_DESCRIPTION_LIMIT - 1].rstrip("\\") + "…"
+    steps = [next_step(alert)]
+    steps += [
+        f"[{_LINK_LABELS[label]}]({url})" for label, url in links(alert, dashboard_url).items()
+    ]
+    title = f"{_EMOJI[alert.kind]} {for_markdown(_single_line(alert.headline))}"
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "id": hashlib.sha256(alert.incident.encode()).hexdigest()[:32],
+        "content": {
+            "textType": "client-markdown",
+            "title": title[:CHAT_TITLE_LIMIT],
+            "description": description,
+            "nextSteps": steps,
+            "keywords": [alert.kind.value, alert.resource.value, alert.account, alert.region],
+        },
+        "metadata": {
+            "threadId": thread_id(alert),
+            "summary": subject(alert),
+            "eventType": f"sagewatch.{alert.kind.value}",
+            "additionalContext": attributes(alert) | {"incident": alert.incident},
+        },
+    }
+
+
+# --- machines -------------------------------------------------------------------------------
+
+
+def attributes(alert: Alert) -> dict[str, str]:
+    """SNS message attributes for subscription filter policies (low cardinality). An alert
+    without a team tag has no `team` attribute (match it with {"exists": false})."""
+    values = {
+        "severity": alert.severity.value,
+        "kind": alert.kind.value,
+        "account": alert.account,
+        "region": alert.region,
+        "job_type": alert.resource.value,
+        "team": _team(alert) or "",
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def document(
+    alert: Alert, dashboard_url: str | None, title: str | None = None, text: str | None = None
+) -> dict[str, Any]:
+    """The versioned machine-readable document (docs/alerts.md, docs/alert.schema.json)."""
+    waste = alert.waste
+    return alert_document(
+        {
+            "schema": ALERT_SCHEMA,
+            "incident": alert.incident,
+            "thread_id": thread_id(alert),
+            "kind": alert.kind.value,
+            "severity": alert.severity.value,
+            "account": alert.account,
+            "region": alert.region,
+            "resource_type": alert.resource.value,
+            "name": alert.name,
+            "status": alert.status,
+            "headline": alert.headline,
+            "reason": alert.reason,
+            "team": alert.team,
+            "instance_type": alert.instance_type,
+            "instance_count": alert.instance_count,
+            "duration_seconds": alert.duration_seconds,
+            "ended_at": alert.ended_at.isoformat() if alert.ended_at else None,
+            "utilization": dict(alert.utilization),
+            "waste": None
+            if waste is None
+            else {
+                "instance_hours": waste.instance_hours,
+                "wasted_instance_hours": waste.wasted_instance_hours,
+                "estimated_usd": waste.estimated_usd,
+                "price_as_of": waste.price_as_of,
+            },
+            "context": dict(alert.context),
+            "links": links(alert, dashboard_url),
+            "next_step": next_step(alert),
+            "subject": title or subject(alert),
+            "text": text or text_body(alert, dashboard_url),
+            "attributes": attributes(alert),
+        }
+    )
