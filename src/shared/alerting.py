@@ -17,7 +17,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
-from shared.alerts import Alert, AlertKind, burst_alert, failure_alert, utilization_alert
+from shared.alerts import (
+    Alert,
+    AlertKind,
+    burst_alert,
+    failure_alert,
+    utilization_alert,
+    violations_alert,
+)
 from shared.aws import AlertPublisher, BurstLedger, SummaryQueue
 from shared.config import AlerterSettings
 from shared.emf import emit_alert
@@ -47,7 +54,7 @@ alertable: Router[AlertBuilder] = Router("alerter")
 # A tuning job's children are ordinary training events carrying TuningJobArn: the tuning job
 # alerts once for all of them.
 @alertable.route(SAGEMAKER_SOURCE, TRAINING, when=lambda e: e.is_failure and not e.is_tuning_child)
-@alertable.route(SAGEMAKER_SOURCE, [PROCESSING, TRANSFORM, TUNING], when=lambda e: e.is_failure)
+@alertable.route(SAGEMAKER_SOURCE, [TRANSFORM, TUNING], when=lambda e: e.is_failure)
 @alertable.route(
     SAGEMAKER_SOURCE,
     [PIPELINE_EXECUTION, PIPELINE_STEP, ENDPOINT],
@@ -55,6 +62,16 @@ alertable: Router[AlertBuilder] = Router("alerter")
 )
 def failed(event: SageMakerEvent) -> AlertBuilder:
     return lambda settings: failure_alert(event, settings.team_tag_key)
+
+
+@alertable.route(
+    SAGEMAKER_SOURCE, PROCESSING, when=lambda e: e.is_failure or e.has_monitor_violations
+)
+def processed(event: SageMakerEvent) -> AlertBuilder:
+    """Processing jobs fail like any job; Model Monitor executions also find violations."""
+    if event.has_monitor_violations:
+        return lambda settings: violations_alert(event, settings.team_tag_key)
+    return failed(event)
 
 
 @alertable.route(

@@ -8,13 +8,14 @@ request parameters — the models those would come from do not even carry them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from shared.egress import sanitize
-from shared.models import ResourceKind, SageMakerEvent
+from shared.models import MONITOR_VIOLATIONS, ResourceKind, SageMakerEvent
 from shared.reports import UtilizationReport, Waste
 
 
@@ -60,6 +61,7 @@ class Alert:
     context: tuple[tuple[str, str], ...] = ()  # e.g. pipeline, failed step, endpoint config
     summary: bool = False  # stands for many resources: links go to lists, not to one job
     thread: str = ""  # what chat threads group by, when not the resource itself
+    subject_of: tuple[str, str] | None = None  # (what, name) the subject names, if not the resource
 
     @property
     def severity(self) -> Severity:
@@ -116,6 +118,41 @@ def failure_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         duration_seconds=event.duration_seconds if event.kind.is_job else None,
         ended_at=event.ended_at or event.time,
         context=tuple(context),
+    )
+
+
+def violations_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
+    """A Model Monitor execution that found constraint violations. One incident per schedule and
+    day: an hourly schedule that keeps finding them alerts once a day, not 24 times."""
+    schedule = event.monitoring_schedule or event.name
+    day = (event.ended_at or event.time or datetime.now(UTC)).date().isoformat()
+    found = re.search(r"(\d+) violations?", event.exit_message or "")
+    headline = f"Model Monitor schedule {schedule} found {found.group(1) if found else ''} "
+    headline = " ".join(headline.split()) + " constraint violations"
+    context = [("monitoring schedule", schedule)]
+    if event.monitored_endpoint:
+        headline += f" on endpoint {event.monitored_endpoint}"
+        context.append(("endpoint", event.monitored_endpoint))
+    context.append(("execution", event.name))
+    instance_type, count = _hardware(event)
+    return Alert(
+        kind=AlertKind.VIOLATIONS,
+        incident=incident_key(event.account, event.region, event.kind, schedule, "violations", day),
+        account=event.account,
+        region=event.region,
+        resource=event.kind,
+        name=event.name,
+        status=f"{event.status} ({MONITOR_VIOLATIONS})",
+        headline=headline,
+        reason=sanitize(event.exit_message),
+        team=event.tag(team_tag_key),
+        instance_type=instance_type,
+        instance_count=count,
+        duration_seconds=event.duration_seconds,
+        ended_at=event.ended_at or event.time,
+        context=tuple(context),
+        thread="|".join((event.account, event.region, "monitoring-schedule", schedule)),
+        subject_of=("monitoring schedule", schedule),
     )
 
 

@@ -28,7 +28,7 @@ _SECRET_ASSIGNMENT = re.compile(
     r"[\w.-]*)(\s*[=:]\s*[\"']?|[\"']\s*:\s*[\"'])[^\s\"',;}]+"
 )
 _ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_CHAT_UNSAFE = re.compile(r"[^\w\s.,:;()/+=$%'-]")
 _BROADCASTS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 
@@ -58,11 +58,19 @@ def for_email(text: str) -> str:
 
 
 def for_markdown(text: str) -> str:
-    """Chat (Slack/Teams markdown): no mentions, broadcasts, links or formatting from the text."""
-    clean = sanitize(text) or ""
+    """Free text for chat (Slack and Teams markdown) as a code block: shown verbatim, never
+    formatted or linked. It cannot close the block (backticks are replaced), mention anyone or
+    inject Slack's <!channel>-style control sequences (&, < and > are entities)."""
+    clean = (sanitize(text) or "").replace("`", "\u02cb")
     clean = clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    clean = _MARKDOWN_SPECIALS.sub(r"\\\1", clean)
-    return _BROADCASTS.sub(lambda m: "@\u2060" + m.group(1), clean)  # word joiner: no ping
+    clean = _BROADCASTS.sub(lambda m: "@\u2060" + m.group(1), clean)  # word joiner: no ping
+    return f"```\n{clean}\n```"
+
+
+def chat_plain(text: str) -> str:
+    """A short value (a name, a status, a figure) for chat prose: only letters, digits, spaces
+    and punctuation that no chat markdown gives a meaning, so it renders as it reads."""
+    return _CHAT_UNSAFE.sub("", sanitize(text, limit=256) or "").replace("\n", " ")
 
 
 def for_terminal(text: Any) -> str:

@@ -58,6 +58,11 @@ _LABELS = {
 STOPPED_BY_SAGEMAKER = frozenset({"MaxRuntimeExceeded", "MaxWaitTimeExceeded"})
 
 
+# How a Model Monitor execution's ExitMessage starts when it found violations (ProcessingJobStatus
+# stays "Completed"): "CompletedWithViolations: Job completed successfully with 3 violations."
+MONITOR_VIOLATIONS = "CompletedWithViolations"
+
+
 class Outcome(StrEnum):
     IN_PROGRESS = "in-progress"
     SUCCEEDED = "succeeded"
@@ -102,6 +107,9 @@ class SageMakerEvent:
     api_event_name: str | None = None
     caller_arn: str | None = None
     child_counts: tuple[tuple[str, int], ...] = ()
+    exit_message: str | None = None
+    monitoring_schedule: str | None = None  # a Model Monitor execution's schedule
+    monitored_endpoint: str | None = None  # and the endpoint it watches
 
     @property
     def is_terminal(self) -> bool:
@@ -117,6 +125,16 @@ class SageMakerEvent:
             self.kind is ResourceKind.TRAINING  # only training jobs report a SecondaryStatus
             and self.outcome is Outcome.STOPPED
             and self.secondary_status in STOPPED_BY_SAGEMAKER
+        )
+
+    @property
+    def has_monitor_violations(self) -> bool:
+        """A Model Monitor execution that completed and found constraint violations (the job
+        status is Completed; the exit message says so)."""
+        return (
+            self.kind is ResourceKind.PROCESSING
+            and self.outcome is Outcome.SUCCEEDED
+            and (self.exit_message or "").startswith(MONITOR_VIOLATIONS)
         )
 
     @property

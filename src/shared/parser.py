@@ -185,6 +185,11 @@ def _required_name(detail: Mapping[str, Any], key: str) -> str:
     return name
 
 
+def _name(value: str | None) -> str | None:
+    """An optional name: one longer than any SageMaker name is not one (dropped)."""
+    return value if value is not None and len(value) <= MAX_NAME_LENGTH else None
+
+
 def _outcome(status: str | None, table: Mapping[str, Outcome] = _JOB_OUTCOMES) -> Outcome:
     return table.get(status or "", Outcome.UNKNOWN)
 
@@ -240,6 +245,7 @@ def _job(
     def parse(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
         status = _text(detail.get(status_key)) or ""
         reason = _text(detail.get("FailureReason")) or _text(detail.get("ExitMessage"))
+        schedule, endpoint = _monitoring(detail)
         return SageMakerEvent(
             **common,
             kind=_KINDS[common["detail_type"]],
@@ -255,9 +261,24 @@ def _job(
             instance_groups=_instance_groups(resources(detail)),
             tags=parse_tags(detail.get("Tags")),
             tuning_job_arn=_text(detail.get("TuningJobArn")),
+            exit_message=_text(detail.get("ExitMessage")),
+            monitoring_schedule=schedule,
+            monitored_endpoint=endpoint,
         )
 
     return parse
+
+
+def _monitoring(detail: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """A Model Monitor execution's schedule and endpoint. Environment may hold secrets: only the
+    two names SageMaker itself sets there are read, nothing else of it."""
+    environment = detail.get("Environment")
+    environment = environment if isinstance(environment, Mapping) else {}
+    schedule_arn = _text(detail.get("MonitoringScheduleArn"))
+    schedule = _text(environment.get("sagemaker_monitoring_schedule_name")) or (
+        schedule_arn.rsplit("/", 1)[-1] if schedule_arn else None  # lower-cased in the ARN
+    )
+    return _name(schedule), _name(_text(environment.get("sagemaker_endpoint_name")))
 
 
 def _nested(*path: str) -> Callable[[Any], Any]:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.alerts import Alert, AlertKind
-from shared.egress import alert_document, for_email, for_markdown
+from shared.egress import alert_document, chat_plain, for_email, for_markdown
 from shared.models import ResourceKind
 
 ALERT_SCHEMA = "sagewatch.alert/v1"
@@ -204,9 +204,10 @@ def waste_sentence(alert: Alert) -> str:
 
 def subject(alert: Alert) -> str:
     """ASCII, one line, under 100 characters; the name is shortened, never the facts around it."""
-    prefix = f"[sagewatch] {_TAGS[alert.kind]} {alert.resource.label} "
+    what, name = alert.subject_of or (alert.resource.label, alert.name)
+    prefix = f"[sagewatch] {_TAGS[alert.kind]} {what} "
     suffix = f" ({alert.account} {alert.region})"
-    name = _ascii(alert.name)
+    name = _ascii(name)
     room = SUBJECT_LIMIT - len(prefix) - len(suffix)
     if len(name) > room:
         name = name[: max(room - 3, 0)] + "..."
@@ -255,19 +256,22 @@ def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[st
     every untrusted value escaped so it cannot mention, link or format."""
     where = f"*Account* {alert.account} · *Region* {alert.region}"
     if team := _team(alert):
-        where += f" · *Team* {for_markdown(team)}"
-    lines = [where]
-    lines += [f"*{label}*: {for_markdown(value)}" for label, value in _facts(alert)]
-    if alert.reason:
-        lines += ["*Why*:", *(f"> {line}" for line in for_markdown(alert.reason).splitlines())]
-    description = "\n".join(lines)
-    if len(description) > CHAT_DESCRIPTION_LIMIT:
-        description = description[: CHAT_DESCRIPTION_LIMIT - 1].rstrip("\\") + "…"
+        where += f" · *Team* {chat_plain(team)}"
+    lines = [where, *(f"*{label}*: {chat_plain(value)}" for label, value in _facts(alert))]
+    description = "\n".join(lines)[: CHAT_DESCRIPTION_LIMIT - 100]
+    reason = alert.reason or ""
+    while reason:  # the reason, shortened until its (escaped) block fits
+        why = "\n*Why*:\n" + for_markdown(reason)
+        overflow = len(description) + len(why) - CHAT_DESCRIPTION_LIMIT
+        if overflow <= 0:
+            description += why
+            break
+        reason = reason[: len(reason) - overflow - 1].rstrip() + "…" if len(reason) > 20 else ""
     steps = [next_step(alert)]
     steps += [
         f"[{_LINK_LABELS[label]}]({url})" for label, url in links(alert, dashboard_url).items()
     ]
-    title = f"{_EMOJI[alert.kind]} {for_markdown(_single_line(alert.headline))}"
+    title = f"{_EMOJI[alert.kind]} {chat_plain(alert.headline)}"
     return {
         "version": "1.0",
         "source": "custom",

@@ -22,6 +22,11 @@ ALLOWED = {  # where a canary may legitimately surface: the alert's own facts
     "TrainingJobName", "ProcessingJobName", "TransformJobName", "HyperParameterTuningJobName",
     "EndpointName", "stepName", "pipelineArn", "pipelineExecutionArn",
     "pipelineExecutionDisplayName", "FailureReason", "failureReason", "ExitMessage", "team",
+    # Model Monitor: the schedule and endpoint names SageMaker sets (the rest of Environment
+    # must never surface)
+    "MonitoringScheduleArn", *(MONITOR_NAMES := {
+        "sagemaker_monitoring_schedule_name", "sagemaker_endpoint_name"
+    }),
 }  # fmt: skip
 CANARY = re.compile(r"canary(\d+)x")
 
@@ -85,7 +90,11 @@ def test_given_secret_bearing_fields_when_replayed_then_none_of_them_leaves(
 ) -> None:
     result, planted = planted_replay
     secret_fields = {"Environment", "HyperParameters", "StaticHyperParameters", "requestParameters"}
-    secret_tokens = {t for t, path in planted.items() if secret_fields & set(path)}
+    secret_tokens = {
+        t
+        for t, path in planted.items()
+        if secret_fields & set(path) and path[-1] not in MONITOR_NAMES  # names SageMaker sets
+    }
     out = json.dumps(result["alerts"]) + json.dumps(result["metrics"])
     assert secret_tokens
     assert not [t for t in secret_tokens if t in out]

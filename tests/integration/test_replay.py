@@ -14,7 +14,7 @@ from sagewatch.template import EVENTS
 pytestmark = pytest.mark.integration
 
 FAILURE_INCIDENTS = 9  # failing samples, minus the tuning child and the pipeline's second event
-FINISHED_JOBS = 13  # terminal training/processing/transform jobs, the duplicate counted once
+FINISHED_JOBS = 14  # terminal training/processing/transform jobs, the duplicate counted once
 CANARY = "canary-secret-"
 REPORT_SAMPLE_ID = json.loads((EVENTS / "utilization-report-under-used.json").read_text())["id"]
 
@@ -55,6 +55,7 @@ def test_given_events_folder_when_replayed_then_one_alert_per_failure_incident(
     assert wasted == [
         ("Vision-ResNet50-FT-20261120-0800", "under-used"),
         ("forecasting-feature-build-20261120-0700", "idle"),
+        ("model-monitoring-202611200900-6c1f2e9a8b7d4c3e5f0a1b2c", "violations"),
         # vision-vit-huge-pretrain was idle too, but it hit its maximum runtime: one failure alert
         ("vision-yolo-train-20261120-0330", "under-used"),  # the report sample itself
     ]

@@ -66,6 +66,7 @@ EXPECTED_ALERTER = {
     "training-failed", "training-failed-eu-other-account", "training-failed-hostile-reason",
     "training-stopped-max-runtime", "transform-failed", "tuning-failed",
     "tuning-child-training-failed", "utilization-report-under-used",
+    "processing-monitor-violations",
 }  # fmt: skip
 EXPECTED_ENRICHER = {
     "training-completed-gpu", "training-completed-gpu-duplicate",
@@ -73,6 +74,7 @@ EXPECTED_ENRICHER = {
     "training-failed-hostile-reason", "training-heterogeneous-cluster",
     "training-stopped-by-user", "training-stopped-max-runtime", "processing-completed",
     "processing-failed", "transform-completed", "transform-failed", "tuning-child-training-failed",
+    "processing-monitor-violations",
 }  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.egress import (
     ALERT_FIELDS,
     alert_document,
+    chat_plain,
     for_email,
     for_markdown,
     for_terminal,
@@ -37,15 +38,31 @@ def test_given_hostile_text_when_rendered_for_email_then_plain_printable_and_mas
     assert "AKIAABCDEFGHIJKLMNOP" not in text
 
 
-def test_given_hostile_text_when_rendered_for_chat_then_no_mention_link_or_markup() -> None:
+def test_given_hostile_text_when_rendered_for_chat_then_one_closed_code_block_no_mention() -> None:
     text = for_markdown(HOSTILE)
+
+    assert text.startswith("```\n")
+    assert text.endswith("\n```")
+    inside = text[4:-4]
+    assert "`" not in inside  # cannot close the block: markup and links inside stay inert text
     assert "<!channel>" not in text
     assert "<@U024BE7LH>" not in text
     assert "@here" not in text
-    assert "[x](" not in text
-    assert "**bold**" not in text
     assert "&lt;" in text  # shown as text, not parsed
     assert "hunter2" not in text
+
+
+def test_given_hostile_value_when_made_chat_plain_then_only_inert_characters_remain() -> None:
+    text = chat_plain(HOSTILE)
+
+    assert not set(text) & set("*_~`<>[]!@#|&\x1b\n\r\t") - {"_"}
+    assert "hunter2" not in text
+    assert "red" in text
+    assert "next" in text
+    assert (
+        chat_plain("vision-team (ml.g5.xlarge x 2), $1.25")
+        == "vision-team (ml.g5.xlarge x 2), $1.25"
+    )
 
 
 def test_given_escape_sequences_when_rendered_for_terminal_then_none_remains() -> None:
