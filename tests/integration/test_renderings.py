@@ -1,0 +1,148 @@
+"""Every alert of a replay in its three renderings: the JSON document valid against
+docs/alert.schema.json, the chat notification against Amazon Q's documented schema, the email
+within SNS limits; and SNS subscription filter policies routing alerts by their attributes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from sagewatch.embedded import CHANNELS, EmbeddedAws, load_events, replay
+from sagewatch.template import EVENTS, ROOT
+
+pytestmark = pytest.mark.integration
+
+ALERT_SCHEMA = json.loads((ROOT / "docs" / "alert.schema.json").read_text())
+CHAT_SCHEMA = json.loads(
+    (
+        Path(__file__).resolve().parents[1] / "schemas" / "amazon-q-custom-notification.schema.json"
+    ).read_text()
+)
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _storm(count: int) -> Iterable[dict[str, Any]]:
+    failed = json.loads((EVENTS / "training-failed.json").read_text())
+    for n in range(count):
+        event = copy.deepcopy(failed)
+        event["id"] = f"storm-{n}"
+        event["detail"]["TrainingJobName"] = f"storm-job-{n:02d}"
+        yield event
+
+
+@pytest.fixture(scope="module")
+def alerts(demo_metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """events/ with the demo metrics (every kind of alert), plus a storm (a summary alert)."""
+    return list(replay([*load_events([EVENTS]), *_storm(6)], demo_metrics)["alerts"])
+
+
+def test_given_replay_when_alerts_rendered_then_every_kind_is_present(
+    alerts: list[dict[str, Any]],
+) -> None:
+    kinds = {alert["json"]["kind"] for alert in alerts}
+    assert kinds == {"failure", "violations", "under-used", "idle"}
+    assert any(alert["json"]["context"].get("summarized here") for alert in alerts)
+
+
+def test_given_every_alert_when_json_rendering_validated_then_it_matches_the_schema(
+    alerts: list[dict[str, Any]],
+) -> None:
+    validator = _validator(ALERT_SCHEMA)
+    for alert in alerts:
+        errors = [error.message for error in validator.iter_errors(alert["json"])]
+        assert errors == [], alert["subject"]
+
+
+def test_given_every_alert_when_chat_rendering_validated_then_amazon_q_accepts_its_shape(
+    alerts: list[dict[str, Any]],
+) -> None:
+    validator = _validator(CHAT_SCHEMA)
+    for alert in alerts:
+        assert alert["chat"] is not None, alert["subject"]
+        errors = [error.message for error in validator.iter_errors(alert["chat"])]
+        assert errors == [], alert["subject"]
+        assert alert["chat"]["metadata"]["threadId"] == alert["json"]["thread_id"]
+        assert alert["chat"]["metadata"]["additionalContext"]["kind"] == alert["json"]["kind"]
+
+
+def test_given_every_alert_when_email_rendering_read_then_it_is_the_documents_text(
+    alerts: list[dict[str, Any]],
+) -> None:
+    for alert in alerts:
+        assert alert["email"]["subject"] == alert["json"]["subject"]
+        assert len(alert["email"]["subject"]) < 100
+        assert alert["email"]["body"] == alert["json"]["text"]
+        assert "Dashboard: https://" in alert["email"]["body"]
+
+
+def test_given_schema_when_a_field_is_unknown_or_mistyped_then_validation_fails(
+    alerts: list[dict[str, Any]],
+) -> None:
+    validator = _validator(ALERT_SCHEMA)
+    document = alerts[0]["json"]
+    assert not validator.is_valid(document | {"environment": {"DB_PASSWORD": "x"}})
+    assert not validator.is_valid(document | {"kind": "catastrophe"})
+    assert not validator.is_valid({k: v for k, v in document.items() if k != "incident"})
+
+
+# --- routing by SNS subscription filter policies ---------------------------------------------
+
+POLICIES = {  # what a team would put on its subscription (MessageAttributes scope, the default)
+    "one-account": {"account": ["111122223333"]},
+    "team-vision": {"team": ["vision"]},
+    "waste-only": {"kind": ["under-used", "idle"]},
+    "untagged": {"team": [{"exists": False}]},
+    "forecasting-failures": {"team": ["forecasting"], "severity": ["high"]},
+}
+
+
+def _matches(policy: dict[str, list[Any]], attributes: dict[str, str]) -> bool:
+    """The policies above, evaluated as SNS documents them (every key matches; exists false:
+    absent)."""
+    for key, allowed in policy.items():
+        if allowed == [{"exists": False}]:
+            if key in attributes:
+                return False
+        elif attributes.get(key) not in allowed:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_given_filtered_subscriptions_when_replayed_then_each_gets_only_its_alerts(
+    channel: str, demo_metrics: dict[str, Any]
+) -> None:
+    with EmbeddedAws() as aws:
+        sqs, sns = aws.client("sqs"), aws.client("sns")
+        queues = {}
+        for name, policy in POLICIES.items():
+            url = sqs.create_queue(QueueName=f"{channel}-{name}")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            sns.subscribe(
+                TopicArn=aws.topics[channel],
+                Protocol="sqs",
+                Endpoint=arn["Attributes"]["QueueArn"],
+                Attributes={"FilterPolicy": json.dumps(policy)},
+            )
+            queues[name] = url
+        for event in load_events([EVENTS]):
+            aws.deliver(event)
+        aws.seed_metrics(demo_metrics)
+        aws.run()
+        everything = aws.alerts()
+
+        for name, url in queues.items():
+            received = [json.loads(m["Body"]) for m in aws.redriver().receive_all(url)]
+            expected = [a for a in everything if _matches(POLICIES[name], a["attributes"])]
+            assert 0 < len(expected) < len(everything), name
+            assert sorted(m["Subject"] for m in received) == sorted(a["subject"] for a in expected)
