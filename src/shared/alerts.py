@@ -237,8 +237,8 @@ def burst_alert(
         name=f"{len(names)} {resource.label}s",
         status="Failed",
         headline=f"{len(names)} {resource.label}s failed within {minutes} minutes",
-        ended_at=start,
         summary=True,
+        subject_of=("", f"{len(names)} {resource.label}s within {minutes} min"),
         context=(
             ("window", f"{start:%Y-%m-%d %H:%M} UTC + {minutes} min"),
             ("alerted one by one", str(min(individually, len(names)))),

@@ -271,7 +271,8 @@ def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[st
     steps += [
         f"[{_LINK_LABELS[label]}]({url})" for label, url in links(alert, dashboard_url).items()
     ]
-    title = f"{_EMOJI[alert.kind]} {chat_plain(alert.headline)}"
+    headline = chat_plain(alert.headline)
+    title = f"{_EMOJI[alert.kind]} {headline[:1].upper()}{headline[1:]}"
     return {
         "version": "1.0",
         "source": "custom",

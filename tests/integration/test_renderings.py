@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,14 @@ def test_given_filtered_subscriptions_when_replayed_then_each_gets_only_its_aler
             expected = [a for a in everything if _matches(POLICIES[name], a["attributes"])]
             assert 0 < len(expected) < len(everything), name
             assert sorted(m["Subject"] for m in received) == sorted(a["subject"] for a in expected)
+
+
+def test_given_docs_sample_alerts_when_compared_then_each_is_what_the_replay_sends(
+    alerts: list[dict[str, Any]],
+) -> None:
+    docs = (ROOT / "docs" / "alerts.md").read_text()
+    samples = re.findall(r"```text\n(.*?)\n```", docs, flags=re.DOTALL)
+    bodies = {alert["email"]["body"] for alert in alerts}
+    assert len(samples) == 4  # failure, violations, under-used, idle
+    for sample in samples:
+        assert sample in bodies, sample.splitlines()[0]
