@@ -149,11 +149,11 @@ def test_given_filtered_subscriptions_when_replayed_then_each_gets_only_its_aler
             assert sorted(m["Subject"] for m in received) == sorted(a["subject"] for a in expected)
 
 
+@pytest.mark.parametrize("doc", ["docs/alerts.md", "README.md"])
 def test_given_docs_sample_alerts_when_compared_then_each_is_what_the_replay_sends(
-    alerts: list[dict[str, Any]],
+    alerts: list[dict[str, Any]], doc: str
 ) -> None:
-    docs = (ROOT / "docs" / "alerts.md").read_text()
-    samples = re.findall(r"```text\n(.*?)\n```", docs, flags=re.DOTALL)
+    samples = re.findall(r"```text\n(.*?)\n```", (ROOT / doc).read_text(), flags=re.DOTALL)
     bodies = {alert["email"]["body"] for alert in alerts}
     assert len(samples) == 4  # failure, violations, under-used, idle
     for sample in samples:
