@@ -9,7 +9,7 @@ TEMPLATES := template.yaml workload-template.yaml
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo test lint typecheck templates security pytest build bench clean
+.PHONY: demo dashboard-preview test lint typecheck templates security pytest build bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 
 demo: $(VENV)/.runtime
 	$(BIN)/sagewatch demo
+
+# template.yaml's dashboard drawn with the demo's data (no AWS account needed).
+dashboard-preview: $(VENV)/.runtime
+	$(BIN)/sagewatch dashboard --preview docs/dashboard.svg
 
 test: $(VENV)/.dev lint typecheck templates security pytest
 

@@ -106,6 +106,39 @@ def demo() -> None:
 
 
 @app.command()
+def dashboard(
+    preview: Annotated[
+        Path,
+        typer.Option(
+            "--preview", help="Write the dashboard drawn with the demo's data: FILE.svg or .html."
+        ),
+    ],
+) -> None:
+    """Preview template.yaml's CloudWatch dashboard with the demo's data (events/, demo metrics)."""
+    from sagewatch import dashboard as board
+
+    if preview.suffix.lower() not in (".svg", ".html"):
+        raise _fail(f"--preview {preview}: the file name must end in .svg or .html")
+    if not EVENTS.is_dir():
+        raise _fail(f"{EVENTS} not found: run the preview from a checkout")
+    events = embedded.load_events([EVENTS])
+    events.sort(key=lambda e: str(e.get("time", "")) if isinstance(e, dict) else "")
+    data = board.demo_data(events, _read_json(DEMO_METRICS, "demo metrics"))
+    svg = board.render_svg(board.dashboard_body(), data)
+    text = board.render_html(svg) if preview.suffix.lower() == ".html" else svg
+    try:
+        preview.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"--preview {preview}: {error.strerror or error}") from None
+    widgets = svg.count('<g class="widget"')
+    out.print(
+        f"wrote {escape(str(preview))}: {widgets} widgets drawn with the demo's data",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def invoke(
     function: Annotated[str, typer.Argument(help="enricher or alerter")],
     event: Annotated[
