@@ -44,6 +44,7 @@ ACCOUNT = "123456789012"  # moto's default account plays the monitoring account
 REGION = "us-east-1"
 ARCHIVE_LOG_GROUP = "/aws/events/sagewatch-archive"
 TABLE = "sagewatch-idempotency"
+FLEET_TABLE = "sagewatch-fleet"
 DASHBOARD = "sagewatch"
 CHANNELS = ("email", "json", "chat")  # the alert renderings, one SNS topic each
 ENRICHER_BATCH_SIZE = 100
@@ -53,7 +54,9 @@ FUNCTIONS = {
     "enricher": "EnricherFunction",
     "alerter": "AlerterFunction",
     "summarizer": "SummarizerFunction",
+    "fleet": "FleetFunction",
 }
+ASYNC_FUNCTIONS = ("alerter", "fleet")  # invoked by rules: Lambda's async retries apply
 
 
 @dataclass
@@ -153,7 +156,8 @@ class EmbeddedAws:
         self.queues = {
             name: sqs.create_queue(QueueName=name)["QueueUrl"]
             for name in (
-                "enrichment-dlq", "summary-dlq", "target-dlq", "alerter-invocations",
+                "enrichment-dlq", "summary-dlq", "target-dlq",
+                *(f"{function}-invocations" for function in ASYNC_FUNCTIONS),
                 *(f"{channel}-capture" for channel in CHANNELS),
             )
         }  # fmt: skip
@@ -180,7 +184,7 @@ class EmbeddedAws:
             ]
         )
         invoke_config = resources["AlerterFunction"]["Properties"]["EventInvokeConfig"]
-        self.alerter_attempts = 1 + int(invoke_config["MaximumRetryAttempts"])
+        self.async_attempts = 1 + int(invoke_config["MaximumRetryAttempts"])
 
         # One topic per rendering; a queue subscribed to each receives what a subscriber would.
         self.topics = {
@@ -191,18 +195,19 @@ class EmbeddedAws:
             sns.subscribe(
                 TopicArn=topic, Protocol="sqs", Endpoint=self._queue_arn(f"{channel}-capture")
             )
-        table = resources["IdempotencyTable"]["Properties"]
-        self.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=table["KeySchema"],
-            AttributeDefinitions=table["AttributeDefinitions"],
-            BillingMode=table["BillingMode"],
-        )
+        for name, logical_id in ((TABLE, "IdempotencyTable"), (FLEET_TABLE, "FleetTable")):
+            table = resources[logical_id]["Properties"]
+            self.client("dynamodb").create_table(
+                TableName=name,
+                KeySchema=table["KeySchema"],
+                AttributeDefinitions=table["AttributeDefinitions"],
+                BillingMode=table["BillingMode"],
+            )
 
         arns = {
             "ArchiveLogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{ARCHIVE_LOG_GROUP}",
             "EnrichmentQueue": self._queue_arn("enrichment"),
-            "AlerterFunction": self._queue_arn("alerter-invocations"),
+            **{FUNCTIONS[f]: self._queue_arn(f"{f}-invocations") for f in ASYNC_FUNCTIONS},
         }
         for rule in cfn.bus_rules(ACCOUNT):
             events.put_rule(
@@ -220,6 +225,7 @@ class EmbeddedAws:
             **{f"{channel.capitalize()}Topic": arn for channel, arn in self.topics.items()},
             "Dashboard": DASHBOARD,
             "IdempotencyTable": TABLE,
+            "FleetTable": FLEET_TABLE,
             "EnrichmentDeadLetterQueue": self.queues["enrichment-dlq"],
             "SummaryQueue": self.queues["summary"],
         }
@@ -294,7 +300,7 @@ class EmbeddedAws:
         """Invoke functions until no queue has work left. Summaries of burst windows run when
         everything else is idle: that is when the (not waited for) window has passed."""
         for _ in range(MAX_ROUNDS):
-            if self._drain_alerter() + self._drain_enrichment():
+            if sum(map(self._drain_async, ASYNC_FUNCTIONS)) + self._drain_enrichment():
                 continue
             if not self._drain_batches("summary", "summarizer", 10):
                 return
@@ -355,21 +361,19 @@ class EmbeddedAws:
                 )
         return len(messages)
 
-    def _drain_alerter(self) -> int:
-        messages = self._receive("alerter-invocations", 10)
+    def _drain_async(self, function: str) -> int:
+        queue = f"{function}-invocations"
+        messages = self._receive(queue, 10)
         sqs = self.client("sqs")
         for message in messages:
-            event = json.loads(message["Body"])
-            self._invoke_async("alerter", event)
-            sqs.delete_message(
-                QueueUrl=self.queues["alerter-invocations"], ReceiptHandle=message["ReceiptHandle"]
-            )
+            self._invoke_async(function, json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=self.queues[queue], ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
 
     def _invoke_async(self, function: str, event: dict[str, Any]) -> None:
         """Lambda's async invocation: retries, then the on-failure destination (an SQS DLQ)."""
         error: Exception | None = None
-        for _ in range(self.alerter_attempts):
+        for _ in range(self.async_attempts):
             try:
                 self.invoke(function, event)
                 return
@@ -382,7 +386,7 @@ class EmbeddedAws:
                 "requestId": str(uuid.uuid4()),
                 "functionArn": FakeLambdaContext(function).invoked_function_arn,
                 "condition": "RetriesExhausted",
-                "approximateInvokeCount": self.alerter_attempts,
+                "approximateInvokeCount": self.async_attempts,
             },
             "requestPayload": event,
             "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
@@ -476,7 +480,10 @@ class EmbeddedAws:
             {kind: self.queues[kind] for kind in (ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ)},
             {"enrichment": self.queues["enrichment"], "summary": self.queues["summary"]},
             lambda arn, body: sqs.send_message(
-                QueueUrl=self.queues["alerter-invocations"], MessageBody=body
+                QueueUrl=self.queues[
+                    f"{arn.rsplit(':', 1)[-1].removeprefix('sagewatch-')}-invocations"
+                ],
+                MessageBody=body,
             ),
             self.enrichment_max_receives,
         )

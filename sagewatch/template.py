@@ -62,14 +62,18 @@ def _target_id(arn: Any) -> str:
 
 
 def resolve(value: Any, refs: dict[str, str], template: dict[str, Any] | None = None) -> Any:
-    """Replace `{"Ref": name}` with refs[name] and `Fn::FindInMap` with the template's Mappings
-    everywhere in value (KeyError if unknown)."""
+    """Replace `{"Ref": name}` with refs[name], and resolve `Fn::FindInMap`, `Fn::Join` and
+    `Fn::If`, everywhere in value (KeyError if unknown)."""
     if isinstance(value, dict):
         if set(value) == {"Ref"}:
             return refs[value["Ref"]]
         if set(value) == {"Fn::FindInMap"}:
             mapping, key, attribute = value["Fn::FindInMap"]
             return (template or load())["Mappings"][mapping][key][attribute]
+        if set(value) == {"Fn::Join"}:
+            separator, items = value["Fn::Join"]
+            items = resolve(items, refs, template)  # a list parameter's ref is its text
+            return separator.join(items.split(",") if isinstance(items, str) else map(str, items))
         if set(value) == {"Fn::If"}:
             condition, when_true, when_false = value["Fn::If"]
             chosen = when_true if _condition(condition, refs, template or load()) else when_false

@@ -27,6 +27,7 @@ from shared.alerts import (
 )
 from shared.aws import AlertPublisher, BurstLedger, SummaryQueue
 from shared.config import AlerterSettings
+from shared.delivery import Delivery
 from shared.emf import emit_alert
 from shared.errors import InvalidEvent
 from shared.idempotency import RETRYABLE, Once
@@ -42,7 +43,6 @@ from shared.parser import (
     TRANSFORM,
     TUNING,
 )
-from shared.render import dashboard_link, render
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, UtilizationReport, parse_report
 from shared.router import Disposition, Router
 from shared.utilization import Verdict
@@ -87,69 +87,6 @@ def processed(event: SageMakerEvent) -> AlertBuilder:
 )
 def wasted(report: UtilizationReport) -> AlertBuilder:
     return lambda settings: utilization_alert(report, settings.team_tag_key)
-
-
-class Delivery:
-    """Publishes an alert to one topic per rendering, each at most once per incident.
-
-    One topic per rendering, not one topic with per-protocol bodies: SNS sends message attributes
-    only with String-structured messages, and Amazon Q Developer subscribes over HTTPS, where
-    machines want the JSON document. So every topic gets a plain message and the same attributes,
-    and subscription filter policies work the same on all three."""
-
-    def __init__(
-        self,
-        settings: AlerterSettings,
-        publishers: Mapping[str, AlertPublisher] | None = None,
-        store: BasePersistenceLayer | None = None,
-    ) -> None:
-        self.dashboard_url = (
-            dashboard_link(settings.region, settings.dashboard_name)
-            if settings.dashboard_name
-            else None
-        )
-        self.publishers = dict(publishers or {}) or {
-            channel: AlertPublisher(arn) for channel, arn in settings.topics.items()
-        }
-        self.once = Once(
-            self._publish,
-            key="delivery",
-            table=settings.idempotency_table,
-            expires_after_seconds=settings.dedup_seconds,
-            store=store,
-        )
-
-    def __call__(self, alert: Alert) -> dict[str, Any]:
-        """{"fresh": whether anything was sent now, "message_ids": per channel}."""
-        rendered = render(alert, self.dashboard_url)
-        messages = {
-            "email": rendered.text,
-            "json": json.dumps(rendered.document, separators=(",", ":"), default=str),
-            "chat": json.dumps(rendered.chat, separators=(",", ":")),
-        }
-        results = {
-            channel: self.once(
-                {
-                    "delivery": f"{alert.incident}|{channel}",
-                    "channel": channel,
-                    "subject": rendered.subject,
-                    "message": messages[channel],
-                    "attributes": rendered.attributes,
-                }
-            )
-            for channel in self.publishers
-        }
-        return {
-            "fresh": any(not result.get("duplicate") for result in results.values()),
-            "message_ids": {channel: result["message_id"] for channel, result in results.items()},
-        }
-
-    def _publish(self, payload: dict[str, Any]) -> dict[str, Any]:
-        publisher = self.publishers[payload["channel"]]
-        message_id = publisher.publish(
-            payload["subject"], payload["message"], payload["attributes"]
-        )
-        return {"message_id": message_id}
 
 
 class Alerter:
@@ -277,4 +214,4 @@ class Summarizer:
             logger.info("burst summarized", extra={"incident": alert.incident, "jobs": len(names)})
 
 
-__all__ = ["Alerter", "Delivery", "Summarizer", "alertable"]
+__all__ = ["Alerter", "Summarizer", "alertable"]

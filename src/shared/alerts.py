@@ -15,7 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 from shared.egress import sanitize
+from shared.fleet import Change, Endpoint
 from shared.models import MONITOR_VIOLATIONS, ResourceKind, SageMakerEvent
+from shared.prices import PRICE_TABLE_AS_OF, cost_estimate
 from shared.reports import UtilizationReport, Waste
 
 
@@ -24,6 +26,7 @@ class AlertKind(StrEnum):
     VIOLATIONS = "violations"  # a Model Monitor execution found constraint violations
     UNDER_USED = "under-used"
     IDLE = "idle"
+    OPS = "ops"  # sagewatch's own coverage: a workload account fell silent, or came back
 
 
 class Severity(StrEnum):
@@ -37,6 +40,7 @@ _SEVERITY = {
     AlertKind.VIOLATIONS: Severity.MEDIUM,
     AlertKind.IDLE: Severity.MEDIUM,
     AlertKind.UNDER_USED: Severity.LOW,
+    AlertKind.OPS: Severity.HIGH,
 }
 
 
@@ -245,4 +249,84 @@ def burst_alert(
             ("summarized here", str(max(len(names) - individually, 0))),
             ("jobs", shown),
         ),
+    )
+
+
+def silence_alert(change: Change, now: float) -> Alert:
+    """A workload account (in one Region, or anywhere if never heard) stopped sending heartbeats,
+    or is heard again. One incident per silence: its start is part of the key."""
+    where = change.region or "any Region"
+    since = datetime.fromtimestamp(change.since, tz=UTC)
+    context = [("expected", f"a heartbeat every {change.interval_minutes} min")]
+    if change.last_seen is not None:
+        last = datetime.fromtimestamp(change.last_seen, tz=UTC)
+        context.append(("last heartbeat", f"{last:%Y-%m-%d %H:%M} UTC"))
+    else:
+        context.append(("last heartbeat", "never"))
+    if change.silent:
+        quiet = round((now - change.since) / 60) if change.last_seen is not None else None
+        headline = f"workload account {change.account} is silent in {where}" + (
+            f" ({quiet} minutes without a heartbeat)" if quiet is not None else ""
+        )
+    else:
+        headline = f"workload account {change.account} is heard again in {where}"
+    return Alert(
+        kind=AlertKind.OPS,
+        incident=incident_key(
+            change.account,
+            change.region or "*",
+            ResourceKind.ACCOUNT,
+            change.account,
+            "silent" if change.silent else "recovered",
+            str(int(change.since)),
+        ),
+        account=change.account,
+        region=change.region or "*",
+        resource=ResourceKind.ACCOUNT,
+        name=change.account,
+        status="silent" if change.silent else "recovered",
+        headline=headline,
+        ended_at=since,
+        context=tuple(context),
+        thread="|".join((change.account, change.region or "*", "silence", str(int(change.since)))),
+        subject_of=("account", f"{change.account} {'silent' if change.silent else 'heard again'}"),
+    )
+
+
+def idle_endpoint_alert(
+    account: str, region: str, endpoint: Endpoint, hours: float, day: str, team: str | None = None
+) -> Alert:
+    """An endpoint in service that served no request for `hours`: its instances cost anyway."""
+    hardware = [v for v in endpoint.variants if v.instance_type and not v.serverless]
+    count = sum(v.instance_count for v in hardware)
+    hourly = cost_estimate(region, [(v.instance_type or "", v.instance_count) for v in hardware])
+    context = [
+        (
+            "variants",
+            ", ".join(f"{v.name}: {v.instance_type} x {v.instance_count}" for v in hardware),
+        )
+    ]
+    if hourly is not None:
+        context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {PRICE_TABLE_AS_OF})"))
+    types = sorted({v.instance_type for v in hardware if v.instance_type})
+    return Alert(
+        kind=AlertKind.IDLE,
+        incident=incident_key(account, region, ResourceKind.ENDPOINT, endpoint.name, "idle", day),
+        account=account,
+        region=region,
+        resource=ResourceKind.ENDPOINT,
+        name=endpoint.name,
+        status="InService",
+        headline=f"endpoint {endpoint.name} served no request in {hours:g} hours",
+        reason=f"no invocations on any variant in the last {hours:g} hours",
+        team=team,
+        instance_type=" + ".join(types) or None,
+        instance_count=count,
+        waste=Waste(
+            round(count * hours, 2),
+            round(count * hours, 2),
+            None if hourly is None else round(hourly * hours, 2),
+            None if hourly is None else PRICE_TABLE_AS_OF,
+        ),
+        context=tuple(context),
     )

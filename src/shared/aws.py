@@ -3,6 +3,7 @@ so importing this module needs no credentials and tests can pass a stub or a mot
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -247,3 +248,226 @@ class SummaryQueue(_Adapter):
 
     def schedule(self, burst: Mapping[str, Any]) -> None:
         self.api.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(dict(burst)))
+
+
+class FleetTable(_Adapter):
+    """Per workload account and Region: the last heartbeat, whether its silence was alerted, and
+    the endpoints of its last inventory snapshot (with when each was first seen)."""
+
+    service = "dynamodb"
+
+    def __init__(self, table: str, dynamodb: Any = None) -> None:
+        super().__init__(dynamodb)
+        self.table = table
+
+    def put_heartbeat(
+        self, account: str, region: str, at: float, interval: int, labels: Mapping[str, str]
+    ) -> None:
+        """Later heartbeats win (deliveries come out of order); the silence mark is kept."""
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.update_item(  # an older heartbeat arriving late changes nothing
+                TableName=self.table,
+                Key={"id": {"S": f"source|{account}|{region}"}},
+                UpdateExpression=("SET #a = :a, #r = :r, #t = :t, #i = :i, #p = :p, #e = :e"),
+                ConditionExpression="attribute_not_exists(#t) OR #t < :t",
+                ExpressionAttributeNames={
+                    "#a": "account",
+                    "#r": "region",
+                    "#t": "last_seen",
+                    "#i": "interval_minutes",
+                    "#p": "project",
+                    "#e": "environment",
+                },
+                ExpressionAttributeValues={
+                    ":a": {"S": account},
+                    ":r": {"S": region},
+                    ":t": {"N": str(at)},
+                    ":i": {"N": str(interval)},
+                    ":p": {"S": labels.get("project", "unknown")},
+                    ":e": {"S": labels.get("environment", "unknown")},
+                },
+            )
+
+    def sources(self) -> tuple[list[dict[str, Any]], dict[str, float]]:
+        """Every source's record, and the configured accounts marked as never heard."""
+        sources, never_heard = [], {}
+        for item in self._scan():
+            key = item["id"]["S"]
+            if key.startswith("source|"):
+                sources.append(
+                    {
+                        "account": item["account"]["S"],
+                        "region": item["region"]["S"],
+                        "last_seen": float(item["last_seen"]["N"]),
+                        "interval_minutes": int(item["interval_minutes"]["N"]),
+                        "silent_since": float(item["silent_since"]["N"])
+                        if "silent_since" in item
+                        else None,
+                    }
+                )
+            elif key.startswith("expected|"):
+                never_heard[key.split("|", 1)[1]] = float(item["since"]["N"])
+        return sources, never_heard
+
+    def mark(self, account: str, region: str | None, silent_since: float | None) -> None:
+        """Record (or clear) the silence a change alerted about."""
+        if region is None:
+            key = {"id": {"S": f"expected|{account}"}}
+            if silent_since is None:
+                self.api.delete_item(TableName=self.table, Key=key)
+            else:
+                self.api.put_item(
+                    TableName=self.table, Item=key | {"since": {"N": str(silent_since)}}
+                )
+            return
+        key = {"id": {"S": f"source|{account}|{region}"}}
+        if silent_since is None:
+            self.api.update_item(
+                TableName=self.table, Key=key, UpdateExpression="REMOVE silent_since"
+            )
+        else:
+            self.api.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="SET silent_since = :s",
+                ExpressionAttributeValues={":s": {"N": str(silent_since)}},
+            )
+
+    def put_inventory(
+        self, account: str, region: str, at: float, endpoints: str, first_seen: str
+    ) -> None:
+        self.api.put_item(
+            TableName=self.table,
+            Item={
+                "id": {"S": f"inventory|{account}|{region}"},
+                "account": {"S": account},
+                "region": {"S": region},
+                "collected_at": {"N": str(at)},
+                "endpoints": {"S": endpoints},
+                "first_seen": {"S": first_seen},
+            },
+        )
+
+    def inventory(self, account: str, region: str) -> dict[str, Any] | None:
+        item = self.api.get_item(
+            TableName=self.table, Key={"id": {"S": f"inventory|{account}|{region}"}}
+        ).get("Item")
+        return None if not item else {k: next(iter(v.values())) for k, v in item.items()}
+
+    def inventories(self) -> list[dict[str, Any]]:
+        return [
+            {k: next(iter(v.values())) for k, v in item.items()}
+            for item in self._scan()
+            if item["id"]["S"].startswith("inventory|")
+        ]
+
+    def _scan(self) -> Iterable[dict[str, Any]]:
+        for page in self.api.get_paginator("scan").paginate(
+            TableName=self.table, ConsistentRead=True
+        ):
+            yield from page.get("Items", [])
+
+
+class EndpointActivity(_Adapter):
+    """Invocations of endpoint variants in linked accounts (GetMetricData with AccountId)."""
+
+    service = "cloudwatch"
+
+    def invocations(
+        self, account: str, endpoint: str, variants: Sequence[str], start: datetime, end: datetime
+    ) -> float | None:
+        """Invocations summed over the variants and the window; None when the account does not
+        share its metrics with this one."""
+        period = 3600
+        queries = [
+            {
+                "Id": f"v{i}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SageMaker",
+                        "MetricName": "Invocations",
+                        "Dimensions": [
+                            {"Name": "EndpointName", "Value": endpoint},
+                            {"Name": "VariantName", "Value": variant},
+                        ],
+                    },
+                    "Period": period,
+                    "Stat": "Sum",
+                },
+                "AccountId": account,
+            }
+            for i, variant in enumerate(variants)
+        ]
+        total, kwargs = 0.0, {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
+        while True:
+            response = self.api.get_metric_data(**kwargs)
+            for result in response.get("MetricDataResults", []):
+                if result.get("StatusCode") == "Forbidden":
+                    return None
+                total += sum(result.get("Values", []))
+            if not response.get("NextToken"):
+                return total
+            kwargs["NextToken"] = response["NextToken"]
+
+
+class RefreshRequester:
+    """Puts an inventory refresh request on workload accounts' default buses (their bus policy
+    lets this account put exactly that event)."""
+
+    def __init__(self, clients: Any = None) -> None:
+        self._clients = clients  # region → events client (tests); else created per Region
+
+    def client(self, region: str) -> Any:
+        if self._clients is not None:
+            return self._clients(region)
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "events",
+            region_name=region,
+            config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        )
+
+    def request(
+        self,
+        targets: Iterable[tuple[str, str]],
+        detail: Mapping[str, Any],
+        source: str,
+        detail_type: str,
+    ) -> list[tuple[str, str]]:
+        """The (account, region) pairs whose request was not accepted."""
+        by_region: dict[str, list[str]] = {}
+        for account, region in targets:
+            by_region.setdefault(region, []).append(account)
+        failed = []
+        for region, accounts in sorted(by_region.items()):
+            client = self.client(region)
+            for offset in range(0, len(accounts), PUT_EVENTS_MAX_ENTRIES):
+                chunk = accounts[offset : offset + PUT_EVENTS_MAX_ENTRIES]
+                response = client.put_events(
+                    Entries=[
+                        {
+                            "Source": source,
+                            "DetailType": detail_type,
+                            "Detail": json.dumps(dict(detail)),
+                            "EventBusName": default_bus_arn(account, region),
+                        }
+                        for account in chunk
+                    ]
+                )
+                for account, entry in zip(chunk, response.get("Entries", []), strict=False):
+                    if entry.get("ErrorCode"):
+                        failed.append((account, region))
+        return failed
+
+
+def default_bus_arn(account: str, region: str) -> str:
+    partition = (
+        "aws-cn"
+        if region.startswith("cn-")
+        else "aws-us-gov"
+        if region.startswith("us-gov-")
+        else "aws"
+    )
+    return f"arn:{partition}:events:{region}:{account}:event-bus/default"

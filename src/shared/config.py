@@ -113,3 +113,45 @@ class AlerterSettings:
             region=_required(env, "AWS_REGION"),
             dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
         )
+
+
+def _accounts(env: Mapping[str, str]) -> frozenset[str]:
+    raw = [a.strip() for a in env.get("WORKLOAD_ACCOUNT_IDS", "").split(",") if a.strip()]
+    if bad := [a for a in raw if not (a.isdigit() and len(a) == 12)]:
+        raise ConfigError(f"WORKLOAD_ACCOUNT_IDS has {bad[0]!r}, not a 12-digit account id")
+    return frozenset(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSettings:
+    """The fleet function: heartbeats, inventory snapshots, watchdog, idle endpoints, refresh."""
+
+    table: str
+    topics: dict[str, str]
+    idempotency_table: str
+    region: str  # endpoint metrics are readable only in this Region (OAM links are Regional)
+    configured_accounts: frozenset[str]  # expected to send heartbeats even if never heard
+    forget_after_seconds: int  # a source silent this long is no longer expected (unless configured)
+    idle_endpoint_hours: int
+    dedup_seconds: int
+    dashboard_name: str = ""
+    team_tag_key: str = "team"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FleetSettings:
+        env = os.environ if env is None else env
+        return cls(
+            table=_required(env, "FLEET_TABLE"),
+            topics={
+                channel: _required(env, f"{channel.upper()}_TOPIC_ARN")
+                for channel in ("email", "json", "chat")
+            },
+            idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
+            region=_required(env, "AWS_REGION"),
+            configured_accounts=_accounts(env),
+            forget_after_seconds=int(_number(env, "FORGET_SILENT_AFTER_DAYS", 7, 1, 90) * 86_400),
+            idle_endpoint_hours=int(_number(env, "IDLE_ENDPOINT_HOURS", 24, 1, 336)),
+            dedup_seconds=_dedup_seconds(env),
+            dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
+            team_tag_key=_team_tag_key(env),
+        )

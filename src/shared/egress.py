@@ -20,7 +20,9 @@ ALERT_FIELDS = frozenset({
     "duration_seconds", "ended_at", "utilization", "waste", "context", "links", "next_step",
     "subject", "text", "attributes",
 })  # fmt: skip
-METRIC_PROPERTIES = frozenset({"JobName", "Name", "Region", "Verdict", "InstanceTypes"})
+METRIC_PROPERTIES = frozenset(
+    {"JobName", "Name", "Region", "Verdict", "InstanceTypes", "Project", "Environment"}
+)
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
 _SECRET_ASSIGNMENT = re.compile(

@@ -14,6 +14,7 @@ from shared.utilization import Assessment, Verdict
 
 if TYPE_CHECKING:  # the enricher never builds alerts: keep them out of its cold start
     from shared.alerts import Alert
+    from shared.fleet import Snapshot
 
 _UTILIZATION_METRICS = {key: f"{metric.value}Normalized" for metric, key in USAGE_KEYS.items()}
 
@@ -60,6 +61,18 @@ def emit_alert(alert: Alert) -> None:
     record.add_dimension("AlertKind", alert.kind.value)
     record.add_metric("Alerts", MetricUnit.Count, 1)
     _properties(record, Name=alert.name)
+    record.flush_metrics()
+
+
+def emit_inventory(snapshot: Snapshot, metric_names: dict[str, str]) -> None:
+    """One record per snapshot: what each workload account runs now, per account."""
+    record = _record()
+    record.add_dimension("Account", snapshot.account)
+    for kpi, count in snapshot.counts.items():
+        record.add_metric(metric_names[kpi], MetricUnit.Count, count)
+    _properties(
+        record, Region=snapshot.region, Project=snapshot.project, Environment=snapshot.environment
+    )
     record.flush_metrics()
 
 

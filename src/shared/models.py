@@ -18,6 +18,7 @@ class ResourceKind(StrEnum):
     PIPELINE_EXECUTION = "pipeline-execution"
     PIPELINE_STEP = "pipeline-step"
     ENDPOINT = "endpoint"
+    ACCOUNT = "account"  # a workload account (operations alerts)
     API_CALL = "api-call"
     OTHER = "other"
 
@@ -49,6 +50,7 @@ _LABELS = {
     ResourceKind.PIPELINE_EXECUTION: "pipeline execution",
     ResourceKind.PIPELINE_STEP: "pipeline step",
     ResourceKind.ENDPOINT: "endpoint",
+    ResourceKind.ACCOUNT: "account",
     ResourceKind.API_CALL: "API call",
     ResourceKind.OTHER: "resource",
 }

@@ -117,6 +117,7 @@ _TAGS = {
     AlertKind.VIOLATIONS: "VIOLATIONS",
     AlertKind.UNDER_USED: "UNDER-USED",
     AlertKind.IDLE: "IDLE",
+    AlertKind.OPS: "OPS",
 }
 _NEXT_STEPS = {
     AlertKind.UNDER_USED: "Consider a smaller or CPU instance type, or larger batches.",
@@ -126,6 +127,16 @@ _NEXT_STEPS = {
         "traffic with the baseline; retrain or update the baseline."
     ),
 }
+_OPS_NEXT_STEPS = {
+    "silent": (
+        "Check the account's sagewatch stack (forwarding rules, heartbeat schedule, forwarding "
+        "dead-letter queue) and the bus policy here, or run `sagewatch doctor`."
+    ),
+    "recovered": "Events flow again; redrive what its forwarding dead-letter queue held back.",
+}
+_IDLE_ENDPOINT_STEP = (
+    "If nobody needs it, delete the endpoint, or move it to serverless or asynchronous inference."
+)
 _FAILURE_NEXT_STEPS = {
     ResourceKind.ENDPOINT: "Check the endpoint's logs and health check, then update the endpoint.",
     ResourceKind.PIPELINE_EXECUTION: "Open the failed step's logs, fix, and retry the execution.",
@@ -133,6 +144,10 @@ _FAILURE_NEXT_STEPS = {
 
 
 def next_step(alert: Alert) -> str:
+    if alert.kind is AlertKind.OPS:
+        return _OPS_NEXT_STEPS[alert.status]
+    if alert.kind is AlertKind.IDLE and alert.resource is ResourceKind.ENDPOINT:
+        return _IDLE_ENDPOINT_STEP
     if alert.kind is AlertKind.FAILURE:
         return _FAILURE_NEXT_STEPS.get(
             alert.resource, "Open the logs below, fix the cause, and re-run."
@@ -236,6 +251,7 @@ _EMOJI = {
     AlertKind.VIOLATIONS: ":warning:",
     AlertKind.UNDER_USED: ":hourglass_flowing_sand:",
     AlertKind.IDLE: ":zzz:",
+    AlertKind.OPS: ":satellite_antenna:",
 }
 _LINK_LABELS = {"console": "SageMaker console", "logs": "CloudWatch logs", "dashboard": "Dashboard"}
 

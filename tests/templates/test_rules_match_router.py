@@ -15,13 +15,19 @@ from shared.alerting import alertable
 from shared.enrichment import enrichable
 from shared.errors import InvalidEvent
 from shared.router import Disposition, Router
+from shared.watchdog import fleet_events
 
 RULES = {rule.logical_id: rule for rule in bus_rules(ACCOUNT)}
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "EnricherFunction": ("EnrichRule",),
     "AlerterFunction": ("AlertFailuresRule", "AlertUtilizationRule"),
+    "FleetFunction": ("FleetHeartbeatRule", "FleetInventoryRule"),
 }
-ROUTERS: dict[str, Router[Any]] = {"EnricherFunction": enrichable, "AlerterFunction": alertable}
+ROUTERS: dict[str, Router[Any]] = {
+    "EnricherFunction": enrichable,
+    "AlerterFunction": alertable,
+    "FleetFunction": fleet_events,
+}
 SAMPLES = sorted(EVENTS.glob("*.json"))
 
 
@@ -49,6 +55,8 @@ def test_given_template_when_rules_listed_then_each_consumer_has_its_rules_and_o
         "EnrichRule": ("EnrichmentQueue",),
         "AlertFailuresRule": ("AlerterFunction",),
         "AlertUtilizationRule": ("AlerterFunction",),
+        "FleetHeartbeatRule": ("FleetFunction",),
+        "FleetInventoryRule": ("FleetFunction",),
     }
 
 
@@ -90,6 +98,7 @@ def test_given_sample_when_matched_against_template_then_it_reaches_exactly_expe
     }
     expected = {"EnricherFunction"} if path.stem in EXPECTED_ENRICHER else set()
     expected |= {"AlerterFunction"} if path.stem in EXPECTED_ALERTER else set()
+    expected |= {"FleetFunction"} if path.stem in ("heartbeat", "inventory-snapshot") else set()
     assert _matches("ArchiveAllRule", event)
     assert reached == expected
 

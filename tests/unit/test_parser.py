@@ -641,6 +641,8 @@ def test_given_sagewatch_report_when_parsed_as_sagemaker_event_then_kind_other(
 EXPECTED_KINDS = {
     "cloudtrail-": ResourceKind.API_CALL,
     "endpoint-": ResourceKind.ENDPOINT,
+    "heartbeat": ResourceKind.OTHER,  # sagewatch's own events: archived, not SageMaker's
+    "inventory-": ResourceKind.OTHER,
     "pipeline-execution-": ResourceKind.PIPELINE_EXECUTION,
     "pipeline-step-": ResourceKind.PIPELINE_STEP,
     "processing-": ResourceKind.PROCESSING,

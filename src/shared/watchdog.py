@@ -1,0 +1,220 @@
+"""The fleet function's logic: record heartbeats and inventory snapshots, alert on silent
+workload accounts and idle endpoints, and ask the workload accounts for fresh inventories."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
+from shared.alerts import Alert, idle_endpoint_alert, silence_alert
+from shared.aws import AlertPublisher, EndpointActivity, FleetTable, RefreshRequester
+from shared.config import FleetSettings
+from shared.delivery import Delivery
+from shared.emf import emit_alert, emit_inventory
+from shared.errors import InvalidEvent
+from shared.fleet import (
+    HEARTBEAT_DETAIL_TYPE,
+    HEARTBEAT_SOURCE,
+    INVENTORY_SOURCE,
+    KPIS,
+    REFRESH_DETAIL_TYPE,
+    REFRESH_SOURCE,
+    SNAPSHOT_DETAIL_TYPE,
+    Endpoint,
+    Heartbeat,
+    Snapshot,
+    Source,
+    Variant,
+    parse_heartbeat,
+    parse_snapshot,
+    silence_changes,
+)
+from shared.observability import logger
+from shared.router import Disposition, Router
+
+Recorder = Callable[["Fleet"], dict[str, Any]]
+fleet_events: Router[Recorder] = Router("fleet")
+
+
+@fleet_events.route(HEARTBEAT_SOURCE, HEARTBEAT_DETAIL_TYPE, parse=parse_heartbeat)
+def heartbeat(beat: Heartbeat) -> Recorder:
+    return lambda fleet: fleet.record_heartbeat(beat)
+
+
+@fleet_events.route(INVENTORY_SOURCE, SNAPSHOT_DETAIL_TYPE, parse=parse_snapshot)
+def snapshot(inventory: Snapshot) -> Recorder:
+    return lambda fleet: fleet.record_snapshot(inventory)
+
+
+class Fleet:
+    def __init__(
+        self,
+        settings: FleetSettings,
+        table: FleetTable | None = None,
+        activity: EndpointActivity | None = None,
+        refresher: RefreshRequester | None = None,
+        publishers: Mapping[str, AlertPublisher] | None = None,
+        store: BasePersistenceLayer | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.table = table or FleetTable(settings.table)
+        self.activity = activity or EndpointActivity()
+        self.refresher = refresher or RefreshRequester()
+        self.deliver = Delivery(settings, publishers, store)
+        self.clock = clock
+        self.actions: dict[str, Callable[[], dict[str, Any]]] = {
+            "watch": self.watch,
+            "refresh": self.refresh,
+            "idle-endpoints": self.idle_endpoints,
+            "hourly": lambda: self.refresh() | self.idle_endpoints(),
+        }
+
+    def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
+        """A scheduled action ({"action": ...}) or a forwarded heartbeat or snapshot."""
+        self.deliver.once.bind(lambda_context)
+        if isinstance(raw, Mapping) and "action" in raw:
+            action = self.actions.get(str(raw["action"]))
+            if action is None:
+                raise InvalidEvent(
+                    f"unknown action {raw['action']!r}: one of {sorted(self.actions)}"
+                )
+            return action()
+        dispatch = fleet_events.dispatch(raw)
+        if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
+            return {"outcome": dispatch.disposition.value}
+        return dispatch.result(self)
+
+    # ---- records ---------------------------------------------------------------------------
+    def record_heartbeat(self, beat: Heartbeat) -> dict[str, Any]:
+        labels = {"project": beat.project, "environment": beat.environment}
+        self.table.put_heartbeat(
+            beat.account, beat.region, beat.at.timestamp(), beat.interval_minutes, labels
+        )
+        return {"outcome": "recorded", "account": beat.account, "region": beat.region}
+
+    def record_snapshot(self, inventory: Snapshot) -> dict[str, Any]:
+        """Kept for the idle-endpoint check (with when each endpoint was first seen) and turned
+        into per-account EMF metrics."""
+        previous = self.table.inventory(inventory.account, inventory.region) or {}
+        seen_before = json.loads(previous.get("first_seen") or "{}")
+        at = inventory.at.timestamp()
+        first_seen = {e.name: min(seen_before.get(e.name, at), at) for e in inventory.endpoints}
+        endpoints = [
+            {"name": e.name, "variants": [_variant(v) for v in e.variants]}
+            for e in inventory.endpoints
+        ]
+        self.table.put_inventory(
+            inventory.account, inventory.region, at, json.dumps(endpoints), json.dumps(first_seen)
+        )
+        emit_inventory(inventory, KPIS)
+        if inventory.errors:
+            logger.warning(
+                "inventory incomplete",
+                extra={"account": inventory.account, "errors": inventory.errors},
+            )
+        return {"outcome": "recorded", "account": inventory.account, "kpis": len(inventory.counts)}
+
+    # ---- scheduled actions -----------------------------------------------------------------
+    def watch(self) -> dict[str, Any]:
+        """Alert on each source that fell silent or came back, then remember it."""
+        now = self.clock()
+        records, never_heard = self.table.sources()
+        sources = [Source(**record) for record in records]
+        changes = silence_changes(
+            sources,
+            self.settings.configured_accounts,
+            never_heard,
+            now,
+            self.settings.forget_after_seconds,
+        )
+        for change in changes:
+            self._alert(silence_alert(change, now))
+            self.table.mark(change.account, change.region, change.since if change.silent else None)
+        return {
+            "outcome": "watched",
+            "sources": len(sources),
+            "silent": [f"{c.account}/{c.region or '*'}" for c in changes if c.silent],
+            "recovered": [f"{c.account}/{c.region or '*'}" for c in changes if not c.silent],
+        }
+
+    def refresh(self) -> dict[str, Any]:
+        """Ask every account heard from recently for a fresh inventory."""
+        now = self.clock()
+        records, _ = self.table.sources()
+        targets = sorted(
+            {
+                (r["account"], r["region"])
+                for r in records
+                if now - r["last_seen"] <= self.settings.forget_after_seconds
+            }
+        )
+        request = {"request_id": str(uuid.uuid4())}
+        failed = self.refresher.request(targets, request, REFRESH_SOURCE, REFRESH_DETAIL_TYPE)
+        if failed:
+            logger.warning("refresh not accepted", extra={"targets": failed})
+        return {"refresh_requested": len(targets) - len(failed), "refresh_failed": len(failed)}
+
+    def idle_endpoints(self) -> dict[str, Any]:
+        """Endpoints in service for at least the idle window that served no request in it
+        (this Region only: metrics are shared per Region)."""
+        now = self.clock()
+        hours = self.settings.idle_endpoint_hours
+        end = datetime.fromtimestamp(now, tz=UTC)
+        start = end - timedelta(hours=hours)
+        checked, idle = 0, []
+        for record in self.table.inventories():
+            if record["region"] != self.settings.region:
+                continue
+            first_seen = json.loads(record["first_seen"])
+            for item in json.loads(record["endpoints"]):
+                endpoint = _endpoint(item)
+                hardware = [v for v in endpoint.variants if v.instance_type and not v.serverless]
+                if not hardware or first_seen.get(endpoint.name, now) > start.timestamp():
+                    continue
+                checked += 1
+                calls = self.activity.invocations(
+                    record["account"], endpoint.name, [v.name for v in hardware], start, end
+                )
+                if calls == 0:
+                    idle.append(endpoint.name)
+                    self._alert(
+                        idle_endpoint_alert(
+                            record["account"],
+                            record["region"],
+                            endpoint,
+                            hours,
+                            end.date().isoformat(),
+                        )
+                    )
+        return {"endpoints_checked": checked, "idle_endpoints": idle}
+
+    def _alert(self, alert: Alert) -> None:
+        if self.deliver(alert)["fresh"]:
+            emit_alert(alert)
+            logger.info("fleet alert", extra={"incident": alert.incident})
+
+
+def _variant(variant: Variant) -> dict[str, Any]:
+    return {
+        "name": variant.name,
+        "instance_type": variant.instance_type,
+        "instance_count": variant.instance_count,
+        "serverless": variant.serverless,
+    }
+
+
+def _endpoint(item: Mapping[str, Any]) -> Endpoint:
+    return Endpoint(
+        str(item["name"]),
+        tuple(
+            Variant(v["name"], v["instance_type"], int(v["instance_count"]), bool(v["serverless"]))
+            for v in item["variants"]
+        ),
+    )
