@@ -1,0 +1,213 @@
+"""The fleet function on the embedded monitoring account: the silent-account watchdog with a
+controllable clock, idle endpoints, and what heartbeats and snapshots leave in the table."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from sagewatch.embedded import FLEET_TABLE, EmbeddedAws
+from sagewatch.template import EVENTS
+from shared.config import FleetSettings
+from shared.watchdog import Fleet
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+MINUTE = 60.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += minutes * MINUTE
+
+
+def _event(name: str, **changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    detail = changes.pop("detail", {})
+    event.update(changes)
+    event["detail"].update(detail)
+    return event
+
+
+def _heartbeat(account: str, at: datetime, region: str = "eu-west-1") -> dict[str, Any]:
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _event("heartbeat", account=account, region=region, time=stamp, id=f"hb-{stamp}")
+
+
+@pytest.fixture
+def aws() -> Iterator[EmbeddedAws]:
+    with EmbeddedAws({"WorkloadAccountIds": "999988887777"}) as embedded:
+        yield embedded
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fleet(aws: EmbeddedAws, clock: Clock) -> Fleet:
+    aws._set_env(aws.function_env["fleet"])
+    return Fleet(FleetSettings.from_env(), clock=clock)
+
+
+def _ops(aws: EmbeddedAws) -> list[tuple[str, str]]:
+    return [
+        (a["json"]["account"] + "/" + a["json"]["region"], a["json"]["status"])
+        for a in aws.alerts()
+        if a["json"]["kind"] == "ops"
+    ]
+
+
+def test_given_an_account_that_stops_sending_when_watched_then_one_silent_and_one_recovered_alert(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_heartbeat("444455556666", T0))
+    fleet.handle(_heartbeat("999988887777", T0))  # the configured account, heard
+    clock.advance(29)
+    fleet.handle(_heartbeat("999988887777", T0 + timedelta(minutes=29)))
+
+    assert fleet.handle({"action": "watch"})["silent"] == []  # 29 min: under two intervals
+    clock.advance(2)
+    first = fleet.handle({"action": "watch"})
+    again = fleet.handle({"action": "watch"})
+    clock.advance(10)
+    fleet.handle(_heartbeat("444455556666", T0 + timedelta(minutes=41)))
+    back = fleet.handle({"action": "watch"})
+
+    assert first["silent"] == ["444455556666/eu-west-1"]
+    assert again["silent"] == []  # alerted once, not every 5 minutes
+    assert back["recovered"] == ["444455556666/eu-west-1"]
+    assert _ops(aws) == [
+        ("444455556666/eu-west-1", "silent"),
+        ("444455556666/eu-west-1", "recovered"),
+    ]
+    silent = aws.alerts()[0]
+    assert (
+        silent["subject"] == "[sagewatch] OPS account 444455556666 silent (444455556666 eu-west-1)"
+    )
+    assert "31 minutes without a heartbeat" in silent["email"]["body"]
+    assert silent["attributes"]["kind"] == "ops"
+    assert silent["chat"]["metadata"]["threadId"] == aws.alerts()[1]["chat"]["metadata"]["threadId"]
+
+
+def test_given_a_configured_account_never_heard_when_watched_then_alerted_once_until_heard(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    first = fleet.handle({"action": "watch"})
+    clock.advance(5)
+    again = fleet.handle({"action": "watch"})
+    fleet.handle(_heartbeat("999988887777", T0 + timedelta(minutes=5), region="us-east-1"))
+    heard = fleet.handle({"action": "watch"})
+
+    assert first["silent"] == ["999988887777/*"]
+    assert again["silent"] == []
+    assert heard["recovered"] == ["999988887777/*"]
+    assert "last heartbeat: never" in aws.alerts()[0]["email"]["body"].lower()
+
+
+def test_given_an_unconfigured_account_silent_for_longer_than_the_memory_then_no_alert(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_heartbeat("999988887777", T0))
+    fleet.handle(_heartbeat("111122223333", T0))
+    clock.advance(8 * 24 * 60)  # ForgetSilentAfterDays is 7
+    fleet.handle(_heartbeat("999988887777", T0 + timedelta(days=8)))
+
+    result = fleet.handle({"action": "watch"})
+
+    assert result["silent"] == []  # a closed account stops being expected
+
+
+def test_given_heartbeats_out_of_order_when_recorded_then_the_latest_is_kept(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_heartbeat("444455556666", T0 + timedelta(minutes=20)))
+    fleet.handle(_heartbeat("444455556666", T0))  # late delivery of an older one
+    clock.advance(45)
+    silent = fleet.handle({"action": "watch"})["silent"]
+
+    assert "444455556666/eu-west-1" not in silent  # 25 min since the latest
+
+
+def _seed_invocations(aws: EmbeddedAws, endpoint: str, at: datetime, value: float) -> None:
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": endpoint},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "Timestamp": at,
+                "Value": value,
+                "Unit": "None",
+            }
+        ],
+    )
+
+
+def test_given_endpoints_in_service_when_one_served_nothing_for_a_day_then_it_alone_alerts_once(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    snapshot = _event("inventory-snapshot", time=T0.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    snapshot["detail"]["collected_at"] = T0.isoformat()
+    fleet.handle(snapshot)
+    clock.advance(60)
+    too_young = fleet.handle({"action": "idle-endpoints"})
+    clock.advance(25 * 60)
+    _seed_invocations(aws, "forecasting-demand-realtime", T0 + timedelta(hours=20), 42)
+    later = copy.deepcopy(snapshot)
+    later["detail"]["collected_at"] = (T0 + timedelta(hours=26)).isoformat()
+    fleet.handle(later)  # a newer snapshot keeps when each endpoint was first seen
+
+    checked = fleet.handle({"action": "idle-endpoints"})
+    again = fleet.handle({"action": "idle-endpoints"})
+
+    assert too_young["endpoints_checked"] == 0  # in service for less than 24 hours
+    assert checked["idle_endpoints"] == ["forecasting-whatif-sandbox"]
+    assert again["idle_endpoints"] == ["forecasting-whatif-sandbox"]
+    idle = [a for a in aws.alerts() if a["json"]["kind"] == "idle"]
+    assert len(idle) == 1  # once per endpoint and day
+    document = idle[0]["json"]
+    assert document["resource_type"] == "endpoint"
+    assert document["context"]["hourly cost"].startswith("$0.")  # one ml.m5.large
+    assert document["waste"]["wasted_instance_hours"] == 24
+    assert "Shadow" not in document["context"]["variants"]  # serverless: no idle hardware
+
+
+def test_given_a_snapshot_when_recorded_then_emf_counts_per_account(aws: EmbeddedAws) -> None:
+    aws.deliver(_event("inventory-snapshot"))
+    aws.run()
+
+    counts = {
+        m["name"]: m["value"]
+        for m in aws.observed.metrics
+        if m["dimensions"] == {"Account": "777788889999"}
+    }
+    assert counts["EndpointsInService"] == 2
+    assert counts["TrainingJobsFailed24h"] == 2
+    item = aws.client("dynamodb").get_item(
+        TableName=FLEET_TABLE, Key={"id": {"S": "inventory|777788889999|us-east-1"}}
+    )["Item"]
+    assert json.loads(item["endpoints"]["S"])[0]["name"] == "forecasting-demand-realtime"
+
+
+def test_given_an_unknown_action_when_invoked_then_a_clear_error(fleet: Fleet) -> None:
+    from shared.errors import InvalidEvent
+
+    with pytest.raises(InvalidEvent, match="unknown action 'nap'"):
+        fleet.handle({"action": "nap"})
