@@ -207,6 +207,139 @@ def redrive(
     _print_letters([letter.summary() for letter in letters], moved, dry_run, as_json)
 
 
+@app.command()
+def onboard(
+    account: Annotated[
+        str | None, typer.Option("--account", help="The workload account to onboard (checked).")
+    ] = None,
+    workload_region: Annotated[
+        str | None,
+        typer.Option("--workload-region", help="Its Region (default: the monitoring stack's)."),
+    ] = None,
+    project: Annotated[str, typer.Option("--project", help="Label for its alerts/KPIs.")] = "",
+    environment: Annotated[str, typer.Option("--environment", help="e.g. prod, dev.")] = "",
+    stack: Annotated[
+        str, typer.Option("--stack", help="The monitoring stack's name.")
+    ] = "sagewatch",
+    region: Annotated[str | None, typer.Option("--region", help="Its Region.")] = None,
+    aws: Annotated[
+        bool, typer.Option("--aws", help="Read the deployed stack (your credentials).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Print the `sam deploy` command that onboards one workload account (no Organizations)."""
+    from sagewatch.onboard import allowed_by_bus_policy, onboarding
+
+    if account is not None and not (account.isdigit() and len(account) == 12):
+        raise _fail(f"--account {account!r} is not a 12-digit account id")
+    try:
+        if aws:
+            import boto3
+
+            from sagewatch.redrive import stack_outputs
+
+            outputs = stack_outputs(stack, region)
+            events = boto3.session.Session(region_name=region).client("events")
+            policy = events.describe_event_bus(Name=outputs["EventBusName"]).get("Policy")
+            home = outputs["EventBusArn"].split(":")[3]
+        else:
+            with embedded.EmbeddedAws() as local:
+                outputs = local.outputs()
+                policy = (
+                    local.client("events").describe_event_bus(Name=local.bus_name).get("Policy")
+                )
+                home = embedded.REGION
+        plan = onboarding(
+            outputs,
+            workload_region or home,
+            labels={"Project": project, "Environment": environment},
+            account=account,
+            allowed_accounts=allowed_by_bus_policy(policy),
+        )
+    except Exception as error:  # credentials, a missing stack, access denied, not sagewatch
+        raise _fail(f"{type(error).__name__}: {error}") from None
+    if as_json:
+        sys.stdout.write(json.dumps(plan.as_json()) + "\n")
+        return
+    out.print("Run with the workload account's credentials, from a sagewatch checkout:\n")
+    out.print(Text(plan.command), soft_wrap=True)
+    for note in plan.notes:
+        out.print(Text(f"- {note}"))
+
+
+@app.command()
+def doctor(
+    account: Annotated[
+        str, typer.Option("--account", help="The workload account whose wiring to check.")
+    ] = "444455556666",
+    stack: Annotated[
+        str, typer.Option("--stack", help="The monitoring stack's name.")
+    ] = "sagewatch",
+    region: Annotated[str | None, typer.Option("--region", help="Its Region.")] = None,
+    aws: Annotated[
+        bool,
+        typer.Option("--aws", help="Check real AWS: your credentials for the monitoring account."),
+    ] = False,
+    workload_profile: Annotated[
+        str | None,
+        typer.Option("--workload-profile", help="AWS profile of the workload account (--aws)."),
+    ] = None,
+    workload_region: Annotated[
+        str | None, typer.Option("--workload-region", help="Its Region (default: --region).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Check one workload account's wiring to the monitoring account, end to end: what is wrong
+    and how to fix it. Without --aws, on the embedded AWS with an embedded workload account."""
+    from sagewatch.doctor import Doctor
+
+    if not (account.isdigit() and len(account) == 12):
+        raise _fail(f"--account {account!r} is not a 12-digit account id")
+    try:
+        if aws:
+            import boto3
+
+            from sagewatch.redrive import stack_outputs
+
+            monitoring = boto3.session.Session(region_name=region)
+            workload = boto3.session.Session(
+                profile_name=workload_profile, region_name=workload_region or region
+            )
+            findings = Doctor(
+                stack_outputs(stack, region),
+                account,
+                lambda service: monitoring.client(service),  # type: ignore[call-overload]
+                lambda service: workload.client(service),  # type: ignore[call-overload]
+            ).run()
+        else:
+            from sagewatch.workload import EmbeddedWorkload
+
+            with embedded.EmbeddedAws({"WorkloadAccountIds": account}) as local:
+                spoke = EmbeddedWorkload(local, account).deploy()
+                try:
+                    findings = Doctor(
+                        local.outputs(), account, local.client, spoke.client, wait=lambda: None
+                    ).run()
+                finally:
+                    spoke.close()
+    except Exception as error:  # credentials, a missing stack, access denied
+        raise _fail(f"{type(error).__name__}: {error}") from None
+    if as_json:
+        sys.stdout.write(json.dumps([f.as_json() for f in findings]) + "\n")
+    else:
+        table = Table(title=f"sagewatch doctor: account {account}")
+        for column in ("check", "status", "what was found", "how to fix it"):
+            table.add_column(column, overflow="fold")
+        colors = {"ok": "green", "fail": "red", "warn": "yellow", "skip": "dim"}
+        for f in findings:
+            table.add_row(
+                f.check, Text(f.status, style=colors[f.status]), _safe(f.detail), _safe(f.fix)
+            )
+        out.print(table)
+    if any(f.status == "fail" for f in findings):
+        raise typer.Exit(code=1)
+
+
 def _print_letters(
     letters: list[dict[str, Any]], moved: dict[str, int], dry_run: bool, as_json: bool
 ) -> None:

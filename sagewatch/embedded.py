@@ -45,7 +45,10 @@ REGION = "us-east-1"
 ARCHIVE_LOG_GROUP = "/aws/events/sagewatch-archive"
 TABLE = "sagewatch-idempotency"
 FLEET_TABLE = "sagewatch-fleet"
-DASHBOARD = "sagewatch"
+STACK = DASHBOARD = "sagewatch"  # the embedded stack's name (and its dashboard's)
+MOTO_CREDENTIALS = dict.fromkeys(
+    ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"), "testing"
+)  # moto's default account
 CHANNELS = ("email", "json", "chat")  # the alert renderings, one SNS topic each
 ENRICHER_BATCH_SIZE = 100
 MAX_ROUNDS = 10_000  # a safety stop: each round moves at least one message
@@ -143,13 +146,32 @@ class EmbeddedAws:
                     cached.cache_clear()
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+        """A client of the monitoring account, whatever credentials the environment holds (an
+        embedded workload account's code may be running)."""
+        session = boto3.session.Session(
+            **MOTO_CREDENTIALS,  # type: ignore[arg-type]
+            region_name=REGION,
+        )
+        return session.client(service)  # type: ignore[call-overload]
 
     # ---- provisioning from template.yaml ---------------------------------------------------
     def _provision(self) -> None:
         events, sqs, sns, logs = (self.client(s) for s in ("events", "sqs", "sns", "logs"))
         self.bus_name = self.parameters["EventBusName"]
-        events.create_event_bus(Name=self.bus_name)
+        self.bus_arn = events.create_event_bus(Name=self.bus_name)["EventBusArn"]
+        allowed = [a for a in self.parameters["WorkloadAccountIds"].split(",") if a.strip()]
+        if allowed:  # BusPolicyAccounts
+            statement = {
+                "Sid": "sagewatch-workload-accounts",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{a.strip()}:root" for a in allowed]},
+                "Action": "events:PutEvents",
+                "Resource": self.bus_arn,
+            }
+            events.put_permission(
+                EventBusName=self.bus_name,
+                Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+            )
         logs.create_log_group(logGroupName=ARCHIVE_LOG_GROUP)
 
         resources = cfn.load()["Resources"]
@@ -226,12 +248,25 @@ class EmbeddedAws:
             "Dashboard": DASHBOARD,
             "IdempotencyTable": TABLE,
             "FleetTable": FLEET_TABLE,
+            "RefreshRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/sagewatch-refresh",
+            "AWS::StackName": STACK,
             "EnrichmentDeadLetterQueue": self.queues["enrichment-dlq"],
             "SummaryQueue": self.queues["summary"],
         }
         self.function_env = {
             name: cfn.function_environment(logical_id, refs)
             for name, logical_id in FUNCTIONS.items()
+        }
+
+    def outputs(self) -> dict[str, str]:
+        """The monitoring stack's outputs, for this embedded stack (no OAM sink: moto has none)."""
+        return {
+            "EventBusArn": self.bus_arn,
+            "EventBusName": self.bus_name,
+            "WorkloadParameterOverrides": f"MonitoringBusArn={self.bus_arn}",
+            **{f"{c.capitalize()}TopicArn": arn for c, arn in self.topics.items()},
+            "ArchiveLogGroupName": ARCHIVE_LOG_GROUP,
+            "FleetTableName": FLEET_TABLE,
         }
 
     def _queue_arn(self, name: str) -> str:

@@ -3,6 +3,7 @@ template's own rule patterns and settings, never a copy of them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -62,14 +63,26 @@ def _target_id(arn: Any) -> str:
 
 
 def resolve(value: Any, refs: dict[str, str], template: dict[str, Any] | None = None) -> Any:
-    """Replace `{"Ref": name}` with refs[name], and resolve `Fn::FindInMap`, `Fn::Join` and
-    `Fn::If`, everywhere in value (KeyError if unknown)."""
+    """Replace `{"Ref": name}` with refs[name] (KeyError if unknown), resolve `Fn::FindInMap`,
+    `Fn::Join` and `Fn::If`, and `Fn::GetAtt` and `Fn::Sub` where refs know every name
+    ("Resource.Attribute" for an attribute), everywhere in value."""
     if isinstance(value, dict):
         if set(value) == {"Ref"}:
             return refs[value["Ref"]]
         if set(value) == {"Fn::FindInMap"}:
             mapping, key, attribute = value["Fn::FindInMap"]
             return (template or load())["Mappings"][mapping][key][attribute]
+        if set(value) == {"Fn::Sub"}:
+            text, variables = (
+                value["Fn::Sub"] if isinstance(value["Fn::Sub"], list) else (value["Fn::Sub"], {})
+            )
+            names = refs | {k: str(resolve(v, refs, template)) for k, v in variables.items()}
+            wanted = re.findall(r"\$\{([^}!]+)\}", text)
+            if not all(name in names for name in wanted):
+                return value  # left as is unless refs know every name
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: str(names[m[1]]), text)
+        if set(value) == {"Fn::GetAtt"}:  # left as is unless refs know it
+            return refs.get(".".join(value["Fn::GetAtt"]), value)
         if set(value) == {"Fn::Join"}:
             separator, items = value["Fn::Join"]
             items = resolve(items, refs, template)  # a list parameter's ref is its text

@@ -410,56 +410,78 @@ class EndpointActivity(_Adapter):
             kwargs["NextToken"] = response["NextToken"]
 
 
-class RefreshRequester:
-    """Puts an inventory refresh request on workload accounts' default buses (their bus policy
-    lets this account put exactly that event)."""
+class RefreshRequester(_Adapter):
+    """Asks workload accounts for a fresh inventory. EventBridge delivers to another account's
+    bus through rule targets (with a role), not through PutEvents naming that bus: so this keeps
+    rules on our own bus whose targets are the known accounts' default buses (five per rule, the
+    EventBridge limit), then puts one request on our bus. Each workload's bus policy lets this
+    account put exactly that event."""
 
-    def __init__(self, clients: Any = None) -> None:
-        self._clients = clients  # region → events client (tests); else created per Region
+    service = "events"
+    TARGETS_PER_RULE = 5
 
-    def client(self, region: str) -> Any:
-        if self._clients is not None:
-            return self._clients(region)
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            "events",
-            region_name=region,
-            config=Config(retries={"mode": "standard", "max_attempts": 5}),
-        )
+    def __init__(self, bus_name: str, role_arn: str, rule_prefix: str, events: Any = None) -> None:
+        super().__init__(events)
+        self.bus_name, self.role_arn, self.rule_prefix = bus_name, role_arn, rule_prefix
 
     def request(
-        self,
-        targets: Iterable[tuple[str, str]],
-        detail: Mapping[str, Any],
-        source: str,
-        detail_type: str,
-    ) -> list[tuple[str, str]]:
-        """The (account, region) pairs whose request was not accepted."""
-        by_region: dict[str, list[str]] = {}
-        for account, region in targets:
-            by_region.setdefault(region, []).append(account)
-        failed = []
-        for region, accounts in sorted(by_region.items()):
-            client = self.client(region)
-            for offset in range(0, len(accounts), PUT_EVENTS_MAX_ENTRIES):
-                chunk = accounts[offset : offset + PUT_EVENTS_MAX_ENTRIES]
-                response = client.put_events(
-                    Entries=[
-                        {
-                            "Source": source,
-                            "DetailType": detail_type,
-                            "Detail": json.dumps(dict(detail)),
-                            "EventBusName": default_bus_arn(account, region),
-                        }
-                        for account in chunk
-                    ]
-                )
-                for account, entry in zip(chunk, response.get("Entries", []), strict=False):
-                    if entry.get("ErrorCode"):
-                        failed.append((account, region))
-        return failed
+        self, targets: Sequence[tuple[str, str]], detail: Mapping[str, Any], source: str, kind: str
+    ) -> None:
+        self._sync(sorted(targets), {"source": [source], "detail-type": [kind]})
+        response = self.api.put_events(
+            Entries=[
+                {
+                    "Source": source,
+                    "DetailType": kind,
+                    "Detail": json.dumps(dict(detail)),
+                    "EventBusName": self.bus_name,
+                }
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            raise PublishError(f"refresh request not accepted: {response.get('Entries')}")
+
+    def _sync(self, targets: Sequence[tuple[str, str]], pattern: dict[str, list[str]]) -> None:
+        """Rules <prefix>-000, -001, ... with the targets in order; surplus rules removed."""
+        chunks = [
+            targets[i : i + self.TARGETS_PER_RULE]
+            for i in range(0, len(targets), self.TARGETS_PER_RULE)
+        ]
+        for index, chunk in enumerate(chunks):
+            name = f"{self.rule_prefix}-{index:03d}"
+            self.api.put_rule(
+                Name=name, EventBusName=self.bus_name, EventPattern=json.dumps(pattern)
+            )
+            wanted = {f"{account}-{region}": (account, region) for account, region in chunk}
+            current = self.api.list_targets_by_rule(Rule=name, EventBusName=self.bus_name)
+            stale = [t["Id"] for t in current.get("Targets", []) if t["Id"] not in wanted]
+            if stale:
+                self.api.remove_targets(Rule=name, EventBusName=self.bus_name, Ids=stale)
+            self.api.put_targets(
+                Rule=name,
+                EventBusName=self.bus_name,
+                Targets=[
+                    {
+                        "Id": target_id,
+                        "Arn": default_bus_arn(account, region),
+                        "RoleArn": self.role_arn,
+                        "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 900},
+                    }
+                    for target_id, (account, region) in wanted.items()
+                ],
+            )
+        index = len(chunks)
+        while True:  # fewer accounts than before: drop the rules no longer needed
+            name = f"{self.rule_prefix}-{index:03d}"
+            try:
+                current = self.api.list_targets_by_rule(Rule=name, EventBusName=self.bus_name)
+            except self.api.exceptions.ResourceNotFoundException:
+                return
+            ids = [t["Id"] for t in current.get("Targets", [])]
+            if ids:
+                self.api.remove_targets(Rule=name, EventBusName=self.bus_name, Ids=ids)
+            self.api.delete_rule(Name=name, EventBusName=self.bus_name)
+            index += 1
 
 
 def default_bus_arn(account: str, region: str) -> str:

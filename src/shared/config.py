@@ -134,6 +134,9 @@ class FleetSettings:
     forget_after_seconds: int  # a source silent this long is no longer expected (unless configured)
     idle_endpoint_hours: int
     dedup_seconds: int
+    event_bus_name: str = ""  # refresh requests leave from this bus, through rules
+    refresh_role_arn: str = ""  # the role those rules deliver to workload buses with
+    refresh_rule_prefix: str = "sagewatch-refresh"
     dashboard_name: str = ""
     team_tag_key: str = "team"
 
@@ -152,6 +155,9 @@ class FleetSettings:
             forget_after_seconds=int(_number(env, "FORGET_SILENT_AFTER_DAYS", 7, 1, 90) * 86_400),
             idle_endpoint_hours=int(_number(env, "IDLE_ENDPOINT_HOURS", 24, 1, 336)),
             dedup_seconds=_dedup_seconds(env),
+            event_bus_name=_required(env, "EVENT_BUS_NAME"),
+            refresh_role_arn=_required(env, "REFRESH_ROLE_ARN"),
+            refresh_rule_prefix=_required(env, "REFRESH_RULE_PREFIX"),
             dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
             team_tag_key=_team_tag_key(env),
         )

@@ -66,7 +66,9 @@ class Fleet:
         self.settings = settings
         self.table = table or FleetTable(settings.table)
         self.activity = activity or EndpointActivity()
-        self.refresher = refresher or RefreshRequester()
+        self.refresher = refresher or RefreshRequester(
+            settings.event_bus_name, settings.refresh_role_arn, settings.refresh_rule_prefix
+        )
         self.deliver = Delivery(settings, publishers, store)
         self.clock = clock
         self.actions: dict[str, Callable[[], dict[str, Any]]] = {
@@ -156,10 +158,8 @@ class Fleet:
             }
         )
         request = {"request_id": str(uuid.uuid4())}
-        failed = self.refresher.request(targets, request, REFRESH_SOURCE, REFRESH_DETAIL_TYPE)
-        if failed:
-            logger.warning("refresh not accepted", extra={"targets": failed})
-        return {"refresh_requested": len(targets) - len(failed), "refresh_failed": len(failed)}
+        self.refresher.request(targets, request, REFRESH_SOURCE, REFRESH_DETAIL_TYPE)
+        return {"refresh_requested": len(targets), "request_id": request["request_id"]}
 
     def idle_endpoints(self) -> dict[str, Any]:
         """Endpoints in service for at least the idle window that served no request in it

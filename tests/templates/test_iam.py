@@ -40,6 +40,8 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "sagemaker:ListTransformJobs",
         "sagemaker:ListHyperParameterTuningJobs",
         "sagemaker:ListEndpoints",
+        "sagemaker:ListApps",  # the inventory collector's Studio apps
+        "sagemaker:ListNotebookInstances",
         "sagemaker:ListEndpointConfigs",
         "sagemaker:ListModels",
         "sagemaker:ListPipelines",
