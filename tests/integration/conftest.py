@@ -9,6 +9,7 @@ import pytest
 
 from sagewatch.embedded import EmbeddedAws
 from sagewatch.template import EVENTS
+from sagewatch.workload import EmbeddedWorkload
 
 DEMO_METRICS = Path(__file__).resolve().parents[2] / "sagewatch" / "data" / "demo-metrics.json"
 
@@ -27,3 +28,17 @@ def aws() -> Iterator[EmbeddedAws]:
 @pytest.fixture(scope="session")
 def demo_metrics() -> dict[str, Any]:
     return json.loads(DEMO_METRICS.read_text())
+
+
+WORKLOAD_ACCOUNT = "444455556666"
+
+
+@pytest.fixture
+def wired() -> Iterator[tuple[EmbeddedAws, EmbeddedWorkload]]:
+    """The monitoring stack and one workload account whose forwarding it admits."""
+    with EmbeddedAws({"WorkloadAccountIds": WORKLOAD_ACCOUNT}) as aws:
+        workload = EmbeddedWorkload(aws, WORKLOAD_ACCOUNT).deploy()
+        try:
+            yield aws, workload
+        finally:
+            workload.close()

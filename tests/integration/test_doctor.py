@@ -4,7 +4,7 @@ each piece of wiring broken on purpose gets its own diagnosis and fix."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -16,21 +16,12 @@ from sagewatch.cli import app
 from sagewatch.doctor import Doctor, Finding
 from sagewatch.embedded import EmbeddedAws
 from sagewatch.workload import EmbeddedWorkload
+from tests.integration.conftest import WORKLOAD_ACCOUNT
 
 pytestmark = pytest.mark.integration
 
-ACCOUNT = "444455556666"
+ACCOUNT = WORKLOAD_ACCOUNT
 SINK = "arn:aws:oam:us-east-1:123456789012:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
-
-
-@pytest.fixture
-def wired() -> Iterator[tuple[EmbeddedAws, EmbeddedWorkload]]:
-    with EmbeddedAws({"WorkloadAccountIds": ACCOUNT}) as aws:
-        workload = EmbeddedWorkload(aws, ACCOUNT).deploy()
-        try:
-            yield aws, workload
-        finally:
-            workload.close()
 
 
 def _diagnose(

@@ -6,27 +6,17 @@ its snapshot comes back through the forwarding rule, answering that request."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from sagewatch import spoke
 from sagewatch.embedded import FLEET_TABLE, EmbeddedAws
 from sagewatch.workload import EmbeddedWorkload
+from tests.integration.conftest import WORKLOAD_ACCOUNT
 
 pytestmark = pytest.mark.integration
 
-ACCOUNT = "444455556666"
-
-
-@pytest.fixture
-def wired() -> Iterator[tuple[EmbeddedAws, EmbeddedWorkload]]:
-    with EmbeddedAws({"WorkloadAccountIds": ACCOUNT}) as aws:
-        workload = EmbeddedWorkload(aws, ACCOUNT).deploy()
-        try:
-            yield aws, workload
-        finally:
-            workload.close()
+ACCOUNT = WORKLOAD_ACCOUNT
 
 
 def _heard_from(aws: EmbeddedAws, workload: EmbeddedWorkload) -> None:
