@@ -242,10 +242,14 @@ class Doctor:
         )
         logs = self.monitoring("logs")
         group = self.outputs["ArchiveLogGroupName"]
+        since = int((time.time() - 60) * 1000)  # only this probe's minutes, not the archive
         for _ in range(self.probe_attempts):
             self.wait()
-            found = logs.filter_log_events(logGroupName=group, filterPattern=f'"{marker}"')
-            if found.get("events"):
+            pages = _paginate(
+                logs, "filter_log_events", "events",
+                logGroupName=group, filterPattern=f'"{marker}"', startTime=since,
+            )  # fmt: skip
+            if next(iter(pages), None) is not None:
                 return Finding("probe event", "ok", f"arrived in {group}")
         return Finding(
             "probe event",
@@ -257,13 +261,15 @@ class Doctor:
 
 
 def _paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterable[dict[str, Any]]:
-    """List calls with NextToken, whether or not the client offers a paginator for them."""
+    """List calls with NextToken (nextToken for Logs), whether or not the client offers a
+    paginator for them."""
     while True:
         page = getattr(client, operation)(**kwargs)
         yield from page.get(key, [])
-        if not page.get("NextToken"):
+        token_key = "nextToken" if "nextToken" in page else "NextToken"
+        if not page.get(token_key):
             return
-        kwargs["NextToken"] = page["NextToken"]
+        kwargs[token_key] = page[token_key]
 
 
 def _allows_put_events(iam: Any, role: str, bus: str) -> bool:

@@ -12,27 +12,16 @@ from types import ModuleType
 from typing import Any
 
 from sagewatch.template import WORKLOAD_TEMPLATE, load, resolve
+from shared import fleet
 
-# Events the workload stack puts on its default bus; SagewatchEventsRule forwards both.
-HEARTBEAT_SOURCE = "sagewatch.heartbeat"
-HEARTBEAT_DETAIL_TYPE = "sagewatch Heartbeat"
-INVENTORY_SOURCE = "sagewatch.inventory"
-INVENTORY_DETAIL_TYPE = "SageMaker Inventory Snapshot"
-# What the monitoring account puts on a workload account's default bus to ask for a snapshot.
-REFRESH_SOURCE = "sagewatch.monitoring"
-REFRESH_DETAIL_TYPE = "Inventory Refresh Requested"
+# The event contract is the monitoring side's (shared.fleet): one definition for both sides.
+HEARTBEAT_SOURCE, HEARTBEAT_DETAIL_TYPE = fleet.HEARTBEAT_SOURCE, fleet.HEARTBEAT_DETAIL_TYPE
+INVENTORY_SOURCE, INVENTORY_DETAIL_TYPE = fleet.INVENTORY_SOURCE, fleet.SNAPSHOT_DETAIL_TYPE
+REFRESH_SOURCE, REFRESH_DETAIL_TYPE = fleet.REFRESH_SOURCE, fleet.REFRESH_DETAIL_TYPE
 
 COLLECTOR_FUNCTION = "InventoryCollectorFunction"
 COLLECTOR_ROLE = "InventoryCollectorRole"
-KPI_NAMES = (
-    "endpoints_in_service",
-    "running_training_jobs",
-    "running_processing_jobs",
-    "training_jobs_completed_24h",
-    "training_jobs_failed_24h",
-    "studio_apps_in_service",
-    "notebook_instances_in_service",
-)
+KPI_NAMES = tuple(fleet.KPIS)
 
 
 def collector_source(path: Path = WORKLOAD_TEMPLATE) -> str:

@@ -32,6 +32,8 @@ def _construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
         return {"Ref": value}
     if suffix == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
+    if suffix == "Condition":  # a condition reference inside Fn::And/Or/Not/If
+        return {"Condition": value}
     return {f"Fn::{suffix}": value}
 
 

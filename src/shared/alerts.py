@@ -256,7 +256,6 @@ def silence_alert(change: Change, now: float) -> Alert:
     """A workload account (in one Region, or anywhere if never heard) stopped sending heartbeats,
     or is heard again. One incident per silence: its start is part of the key."""
     where = change.region or "any Region"
-    since = datetime.fromtimestamp(change.since, tz=UTC)
     context = [("expected", f"a heartbeat every {change.interval_minutes} min")]
     if change.last_seen is not None:
         last = datetime.fromtimestamp(change.last_seen, tz=UTC)
@@ -278,7 +277,8 @@ def silence_alert(change: Change, now: float) -> Alert:
             ResourceKind.ACCOUNT,
             change.account,
             "silent" if change.silent else "recovered",
-            str(int(change.since)),
+            # A source's silence starts at its last heartbeat; a never-heard account has one.
+            str(int(change.since)) if change.region else "never-heard",
         ),
         account=change.account,
         region=change.region or "*",
@@ -286,7 +286,6 @@ def silence_alert(change: Change, now: float) -> Alert:
         name=change.account,
         status="silent" if change.silent else "recovered",
         headline=headline,
-        ended_at=since,
         context=tuple(context),
         thread="|".join((change.account, change.region or "*", "silence", str(int(change.since)))),
         subject_of=("account", f"{change.account} {'silent' if change.silent else 'heard again'}"),

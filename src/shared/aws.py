@@ -334,19 +334,24 @@ class FleetTable(_Adapter):
             )
 
     def put_inventory(
-        self, account: str, region: str, at: float, endpoints: str, first_seen: str
+        self, account: str, region: str, at: float, endpoints: str, first_seen: str, expires: int
     ) -> None:
-        self.api.put_item(
-            TableName=self.table,
-            Item={
-                "id": {"S": f"inventory|{account}|{region}"},
-                "account": {"S": account},
-                "region": {"S": region},
-                "collected_at": {"N": str(at)},
-                "endpoints": {"S": endpoints},
-                "first_seen": {"S": first_seen},
-            },
-        )
+        """Later snapshots win (a late, older one changes nothing); expires with TTL."""
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.put_item(
+                TableName=self.table,
+                Item={
+                    "id": {"S": f"inventory|{account}|{region}"},
+                    "account": {"S": account},
+                    "region": {"S": region},
+                    "collected_at": {"N": str(at)},
+                    "endpoints": {"S": endpoints},
+                    "first_seen": {"S": first_seen},
+                    "expiration": {"N": str(expires)},
+                },
+                ConditionExpression="attribute_not_exists(collected_at) OR collected_at < :t",
+                ExpressionAttributeValues={":t": {"N": str(at)}},
+            )
 
     def inventory(self, account: str, region: str) -> dict[str, Any] | None:
         item = self.api.get_item(
@@ -457,7 +462,7 @@ class RefreshRequester(_Adapter):
             stale = [t["Id"] for t in current.get("Targets", []) if t["Id"] not in wanted]
             if stale:
                 self.api.remove_targets(Rule=name, EventBusName=self.bus_name, Ids=stale)
-            self.api.put_targets(
+            response = self.api.put_targets(
                 Rule=name,
                 EventBusName=self.bus_name,
                 Targets=[
@@ -470,6 +475,8 @@ class RefreshRequester(_Adapter):
                     for target_id, (account, region) in wanted.items()
                 ],
             )
+            if response.get("FailedEntryCount"):  # reported, not raised, by PutTargets
+                raise PublishError(f"refresh targets rejected: {response.get('FailedEntries')}")
         index = len(chunks)
         while True:  # fewer accounts than before: drop the rules no longer needed
             name = f"{self.rule_prefix}-{index:03d}"

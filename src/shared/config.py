@@ -137,6 +137,7 @@ class FleetSettings:
     event_bus_name: str = ""  # refresh requests leave from this bus, through rules
     refresh_role_arn: str = ""  # the role those rules deliver to workload buses with
     refresh_rule_prefix: str = "sagewatch-refresh"
+    oam_sink_arn: str = ""  # none: other accounts' endpoint metrics cannot be read here
     dashboard_name: str = ""
     team_tag_key: str = "team"
 
@@ -158,6 +159,7 @@ class FleetSettings:
             event_bus_name=_required(env, "EVENT_BUS_NAME"),
             refresh_role_arn=_required(env, "REFRESH_ROLE_ARN"),
             refresh_rule_prefix=_required(env, "REFRESH_RULE_PREFIX"),
+            oam_sink_arn=env.get("OAM_SINK_ARN", "").strip(),
             dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
             team_tag_key=_team_tag_key(env),
         )

@@ -65,14 +65,13 @@ def emit_alert(alert: Alert) -> None:
 
 
 def emit_inventory(snapshot: Snapshot, metric_names: dict[str, str]) -> None:
-    """One record per snapshot: what each workload account runs now, per account."""
+    """One record per snapshot: what each workload account runs now, per account and Region."""
     record = _record()
     record.add_dimension("Account", snapshot.account)
+    record.add_dimension("Region", snapshot.region)
     for kpi, count in snapshot.counts.items():
         record.add_metric(metric_names[kpi], MetricUnit.Count, count)
-    _properties(
-        record, Region=snapshot.region, Project=snapshot.project, Environment=snapshot.environment
-    )
+    _properties(record, Project=snapshot.project, Environment=snapshot.environment)
     record.flush_metrics()
 
 

@@ -17,7 +17,7 @@ from shared.aws import AlertPublisher, EndpointActivity, FleetTable, RefreshRequ
 from shared.config import FleetSettings
 from shared.delivery import Delivery
 from shared.emf import emit_alert, emit_inventory
-from shared.errors import InvalidEvent
+from shared.errors import InvalidEvent, RetryableError
 from shared.fleet import (
     HEARTBEAT_DETAIL_TYPE,
     HEARTBEAT_SOURCE,
@@ -35,9 +35,13 @@ from shared.fleet import (
     parse_snapshot,
     silence_changes,
 )
+from shared.idempotency import RETRYABLE
 from shared.observability import logger
 from shared.router import Disposition, Router
 
+# An inventory older than this is not trusted for idle endpoints: its collector stopped (the
+# longest CollectorMinutes is a day).
+STALE_INVENTORY_SECONDS = 2 * 86_400
 Recorder = Callable[["Fleet"], dict[str, Any]]
 fleet_events: Router[Recorder] = Router("fleet")
 
@@ -75,7 +79,7 @@ class Fleet:
             "watch": self.watch,
             "refresh": self.refresh,
             "idle-endpoints": self.idle_endpoints,
-            "hourly": lambda: self.refresh() | self.idle_endpoints(),
+            "hourly": self.hourly,
         }
 
     def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
@@ -113,7 +117,12 @@ class Fleet:
             for e in inventory.endpoints
         ]
         self.table.put_inventory(
-            inventory.account, inventory.region, at, json.dumps(endpoints), json.dumps(first_seen)
+            inventory.account,
+            inventory.region,
+            at,
+            json.dumps(endpoints),
+            json.dumps(first_seen),
+            expires=int(at + self.settings.forget_after_seconds),
         )
         emit_inventory(inventory, KPIS)
         if inventory.errors:
@@ -146,6 +155,23 @@ class Fleet:
             "recovered": [f"{c.account}/{c.region or '*'}" for c in changes if not c.silent],
         }
 
+    def hourly(self) -> dict[str, Any]:
+        """Both hourly steps, each whatever happens to the other; a failure raises at the end
+        (the retry repeats both: refresh requests are harmless twice, alerts are once-only)."""
+        result: dict[str, Any] = {}
+        errors = []
+        for step in (self.refresh, self.idle_endpoints):
+            try:
+                result |= step()
+            except RETRYABLE as error:
+                logger.error(
+                    "hourly step failed", extra={"step": step.__name__, "reason": str(error)}
+                )
+                errors.append(f"{step.__name__}: {error}")
+        if errors:
+            raise RetryableError("; ".join(errors))
+        return result
+
     def refresh(self) -> dict[str, Any]:
         """Ask every account heard from recently for a fresh inventory."""
         now = self.clock()
@@ -163,15 +189,18 @@ class Fleet:
 
     def idle_endpoints(self) -> dict[str, Any]:
         """Endpoints in service for at least the idle window that served no request in it
-        (this Region only: metrics are shared per Region)."""
+        (this Region only: metrics are shared per Region, through the OAM sink)."""
+        if not self.settings.oam_sink_arn:
+            return {"idle_endpoints_skipped": "no OAM sink: other accounts' metrics are unread"}
         now = self.clock()
         hours = self.settings.idle_endpoint_hours
         end = datetime.fromtimestamp(now, tz=UTC)
         start = end - timedelta(hours=hours)
-        checked, idle = 0, []
+        checked, idle, failed = 0, [], []
         for record in self.table.inventories():
-            if record["region"] != self.settings.region:
-                continue
+            fresh = now - float(record["collected_at"]) <= STALE_INVENTORY_SECONDS
+            if record["region"] != self.settings.region or not fresh:
+                continue  # another Region, or an account whose collector stopped reporting
             first_seen = json.loads(record["first_seen"])
             for item in json.loads(record["endpoints"]):
                 endpoint = _endpoint(item)
@@ -179,9 +208,17 @@ class Fleet:
                 if not hardware or first_seen.get(endpoint.name, now) > start.timestamp():
                     continue
                 checked += 1
-                calls = self.activity.invocations(
-                    record["account"], endpoint.name, [v.name for v in hardware], start, end
-                )
+                try:
+                    calls = self.activity.invocations(
+                        record["account"], endpoint.name, [v.name for v in hardware], start, end
+                    )
+                except RETRYABLE as error:  # one account's metrics failing: check the others
+                    logger.warning(
+                        "invocations unread",
+                        extra={"endpoint": endpoint.name, "reason": str(error)},
+                    )
+                    failed.append(endpoint.name)
+                    continue
                 if calls == 0:
                     idle.append(endpoint.name)
                     self._alert(
@@ -193,6 +230,8 @@ class Fleet:
                             end.date().isoformat(),
                         )
                     )
+        if failed:
+            raise RetryableError(f"invocations unread for {', '.join(failed)}")
         return {"endpoints_checked": checked, "idle_endpoints": idle}
 
     def _alert(self, alert: Alert) -> None:

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from sagewatch.embedded import FLEET_TABLE, EmbeddedAws
-from sagewatch.template import EVENTS
+from sagewatch.template import EVENTS, ROOT
 from shared.config import FleetSettings
 from shared.watchdog import Fleet
 
@@ -57,10 +58,20 @@ def clock() -> Clock:
     return Clock()
 
 
+SINK = "arn:aws:oam:us-east-1:123456789012:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+ALERT_SCHEMA = Draft202012Validator(json.loads((ROOT / "docs" / "alert.schema.json").read_text()))
+
+
 @pytest.fixture
 def fleet(aws: EmbeddedAws, clock: Clock) -> Fleet:
-    aws._set_env(aws.function_env["fleet"])
+    aws._set_env(aws.function_env["fleet"] | {"OAM_SINK_ARN": SINK})
     return Fleet(FleetSettings.from_env(), clock=clock)
+
+
+def _valid(aws: EmbeddedAws) -> None:
+    """Fleet alerts keep to the published JSON Schema like every other alert."""
+    for alert in aws.alerts():
+        assert list(ALERT_SCHEMA.iter_errors(alert["json"])) == [], alert["subject"]
 
 
 def _ops(aws: EmbeddedAws) -> list[tuple[str, str]]:
@@ -101,6 +112,7 @@ def test_given_an_account_that_stops_sending_when_watched_then_one_silent_and_on
     assert "31 minutes without a heartbeat" in silent["email"]["body"]
     assert silent["attributes"]["kind"] == "ops"
     assert silent["chat"]["metadata"]["threadId"] == aws.alerts()[1]["chat"]["metadata"]["threadId"]
+    _valid(aws)
 
 
 def test_given_a_configured_account_never_heard_when_watched_then_alerted_once_until_heard(
@@ -116,6 +128,7 @@ def test_given_a_configured_account_never_heard_when_watched_then_alerted_once_u
     assert again["silent"] == []
     assert heard["recovered"] == ["999988887777/*"]
     assert "last heartbeat: never" in aws.alerts()[0]["email"]["body"].lower()
+    _valid(aws)
 
 
 def test_given_an_unconfigured_account_silent_for_longer_than_the_memory_then_no_alert(
@@ -187,6 +200,31 @@ def test_given_endpoints_in_service_when_one_served_nothing_for_a_day_then_it_al
     assert document["context"]["hourly cost"].startswith("$0.")  # one ml.m5.large
     assert document["waste"]["wasted_instance_hours"] == 24
     assert "Shadow" not in document["context"]["variants"]  # serverless: no idle hardware
+    _valid(aws)
+
+
+def test_given_no_oam_sink_when_idle_endpoints_checked_then_skipped_with_the_reason(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    aws._set_env(aws.function_env["fleet"] | {"OAM_SINK_ARN": ""})
+    fleet = Fleet(FleetSettings.from_env(), clock=clock)
+
+    result = fleet.handle({"action": "idle-endpoints"})
+
+    assert "no OAM sink" in result["idle_endpoints_skipped"]
+
+
+def test_given_a_stale_inventory_when_idle_endpoints_checked_then_its_endpoints_are_not(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    snapshot = _event("inventory-snapshot", time=T0.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    snapshot["detail"]["collected_at"] = T0.isoformat()
+    fleet.handle(snapshot)
+    clock.advance(3 * 24 * 60)  # the collector stopped reporting three days ago
+
+    result = fleet.handle({"action": "idle-endpoints"})
+
+    assert result["endpoints_checked"] == 0
 
 
 def test_given_a_snapshot_when_recorded_then_emf_counts_per_account(aws: EmbeddedAws) -> None:
@@ -196,7 +234,7 @@ def test_given_a_snapshot_when_recorded_then_emf_counts_per_account(aws: Embedde
     counts = {
         m["name"]: m["value"]
         for m in aws.observed.metrics
-        if m["dimensions"] == {"Account": "777788889999"}
+        if m["dimensions"] == {"Account": "777788889999", "Region": "us-east-1"}
     }
     assert counts["EndpointsInService"] == 2
     assert counts["TrainingJobsFailed24h"] == 2

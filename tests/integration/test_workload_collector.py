@@ -19,6 +19,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from sagewatch import spoke
+from shared.models import STOPPED_BY_SAGEMAKER
 
 pytestmark = pytest.mark.integration
 
@@ -720,3 +721,13 @@ def test_given_a_small_limit_when_fitted_then_the_largest_kpi_is_halved_until_it
     assert fitted["kpis"]["big"] == {"count": 8, "items": ["x" * 100] * 2, "truncated": True}
     assert fitted["kpis"]["small"] == {"count": 2, "items": ["y"] * 2, "truncated": False}
     assert collector.size(fitted) <= 450
+
+
+@pytest.mark.parametrize("secondary", sorted(STOPPED_BY_SAGEMAKER))
+def test_given_a_job_stopped_by_sagemaker_when_counted_then_failed_as_the_alerter_says(
+    collector: ModuleType, secondary: str
+) -> None:
+    kpi = collector.REGISTRY["training_jobs_failed_24h"]()
+
+    assert kpi.counts({"TrainingJobStatus": "Stopped", "SecondaryStatus": secondary})
+    assert not kpi.counts({"TrainingJobStatus": "Stopped", "SecondaryStatus": "Stopped"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sagewatch.template import function_environment, load, parameter_defaults
 from shared.config import AlerterSettings, EnricherSettings
 from shared.utilization import Thresholds
@@ -25,7 +27,7 @@ def test_given_each_function_environment_when_parsed_then_settings_load_with_def
     refs = parameter_defaults() | {
         "EventBus": "sagewatch", "EmailTopic": "arn:aws:sns:us-east-1:123456789012:e",
         "JsonTopic": "arn:aws:sns:us-east-1:123456789012:j",
-        "ChatTopic": "arn:aws:sns:us-east-1:123456789012:c", "Dashboard": "sagewatch",
+        "ChatTopic": "arn:aws:sns:us-east-1:123456789012:c", "AWS::StackName": "sagewatch",
         "IdempotencyTable": "t", "EnrichmentDeadLetterQueue": "https://q/dlq",
         "SummaryQueue": "https://q/summary",
     }  # fmt: skip
@@ -51,3 +53,18 @@ def test_given_lambda_requirements_when_compared_then_pinned_to_the_tested_versi
     bundle, tested = pins("src/requirements.txt"), pins("constraints.txt")
     assert bundle
     assert {name: tested.get(name) for name in bundle} == bundle
+
+
+def test_given_the_template_after_the_sam_transform_when_linted_then_cfn_lint_finds_nothing() -> (
+    None
+):
+    """What CloudFormation really receives: cycles (a function's environment naming a resource
+    whose body names the function) and bad policies show only after the transform."""
+    from cfnlint.api import ManualArgs, lint
+
+    from sagewatch.template import TEMPLATE
+    from tests.templates.policy_eval import sam_rendered
+
+    matches = lint(json.dumps(sam_rendered(TEMPLATE)), config=ManualArgs(regions=["us-east-1"]))
+
+    assert [f"{m.rule.id} {m.message}" for m in matches] == []
