@@ -98,6 +98,7 @@ class EmbeddedAws:
         self.injector = FaultInjector(parse_spec(faults or ""))
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
+        self._clients: dict[str, Any] = {}
 
     # ---- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> EmbeddedAws:
@@ -148,11 +149,13 @@ class EmbeddedAws:
     def client(self, service: str) -> Any:
         """A client of the monitoring account, whatever credentials the environment holds (an
         embedded workload account's code may be running)."""
-        session = boto3.session.Session(
-            **MOTO_CREDENTIALS,  # type: ignore[arg-type]
-            region_name=REGION,
-        )
-        return session.client(service)  # type: ignore[call-overload]
+        if service not in self._clients:  # one each: clients are costly to make
+            session = boto3.session.Session(
+                **MOTO_CREDENTIALS,  # type: ignore[arg-type]
+                region_name=REGION,
+            )
+            self._clients[service] = session.client(service)  # type: ignore[call-overload]
+        return self._clients[service]
 
     # ---- provisioning from template.yaml ---------------------------------------------------
     def _provision(self) -> None:

@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.egress import sanitize
-from shared.fleet import Change, Endpoint
 from shared.models import MONITOR_VIOLATIONS, ResourceKind, SageMakerEvent
-from shared.prices import PRICE_TABLE_AS_OF, cost_estimate
+from shared.prices import cost_estimate, price_table_as_of
 from shared.reports import UtilizationReport, Waste
+
+if TYPE_CHECKING:  # the alerter never handles fleet events: keep them out of its cold start
+    from shared.fleet import Change, Endpoint
 
 
 class AlertKind(StrEnum):
@@ -305,8 +307,9 @@ def idle_endpoint_alert(
             ", ".join(f"{v.name}: {v.instance_type} x {v.instance_count}" for v in hardware),
         )
     ]
+    as_of = price_table_as_of()
     if hourly is not None:
-        context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {PRICE_TABLE_AS_OF})"))
+        context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {as_of})"))
     types = sorted({v.instance_type for v in hardware if v.instance_type})
     return Alert(
         kind=AlertKind.IDLE,
@@ -325,7 +328,7 @@ def idle_endpoint_alert(
             round(count * hours, 2),
             round(count * hours, 2),
             None if hourly is None else round(hourly * hours, 2),
-            None if hourly is None else PRICE_TABLE_AS_OF,
+            None if hourly is None else as_of,
         ),
         context=tuple(context),
     )

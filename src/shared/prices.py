@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Final
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +31,9 @@ def _document() -> dict[str, Any]:
 
 
 def price_table_as_of() -> str:
-    """ISO date of the snapshot the prices were taken from."""
+    """ISO date of the snapshot the prices were taken from (read on first use: the table is
+    not loaded at import, which every cold start pays)."""
     return str(_document()["as_of"])
-
-
-PRICE_TABLE_AS_OF: Final[str] = price_table_as_of()
 
 
 def hourly_price(region: str, instance_type: str) -> Price | None:
@@ -43,7 +41,7 @@ def hourly_price(region: str, instance_type: str) -> Price | None:
     value = _document()["regions"].get(region, {}).get(instance_type)
     if value is None:
         return None
-    return Price(float(value), region, instance_type, PRICE_TABLE_AS_OF)
+    return Price(float(value), region, instance_type, price_table_as_of())
 
 
 def cost_estimate(region: str, groups: Sequence[tuple[str, float]]) -> float | None:

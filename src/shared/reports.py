@@ -15,7 +15,7 @@ from shared.egress import sanitize
 from shared.errors import InvalidEvent
 from shared.models import InstanceGroup, ResourceKind, SageMakerEvent
 from shared.parser import detail_of, envelope, outcome_of, parse_tags, parse_time
-from shared.prices import PRICE_TABLE_AS_OF, cost_estimate
+from shared.prices import cost_estimate, price_table_as_of
 from shared.utilization import Assessment, Metric, Thresholds, Verdict
 
 SAGEWATCH_SOURCE = "sagewatch"
@@ -57,7 +57,7 @@ def waste_of(job: SageMakerEvent, assessment: Assessment) -> Waste | None:
         round(instance_hours, 2),
         round(instance_hours * unused, 2),
         None if cost is None else round(cost * unused, 2),
-        None if cost is None else PRICE_TABLE_AS_OF,
+        None if cost is None else price_table_as_of(),
     )
 
 
