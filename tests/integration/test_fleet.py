@@ -155,6 +155,12 @@ def test_given_heartbeats_out_of_order_when_recorded_then_the_latest_is_kept(
     assert "444455556666/eu-west-1" not in silent  # 25 min since the latest
 
 
+def _snapshot(at: datetime) -> dict[str, Any]:
+    snapshot = _event("inventory-snapshot", time=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    snapshot["detail"]["collected_at"] = at.isoformat()
+    return snapshot
+
+
 def _seed_invocations(aws: EmbeddedAws, endpoint: str, at: datetime, value: float) -> None:
     aws.client("cloudwatch").put_metric_data(
         Namespace="AWS/SageMaker",
@@ -176,8 +182,7 @@ def _seed_invocations(aws: EmbeddedAws, endpoint: str, at: datetime, value: floa
 def test_given_endpoints_in_service_when_one_served_nothing_for_a_day_then_it_alone_alerts_once(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
-    snapshot = _event("inventory-snapshot", time=T0.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    snapshot["detail"]["collected_at"] = T0.isoformat()
+    snapshot = _snapshot(T0)
     fleet.handle(snapshot)
     clock.advance(60)
     too_young = fleet.handle({"action": "idle-endpoints"})
@@ -217,8 +222,7 @@ def test_given_no_oam_sink_when_idle_endpoints_checked_then_skipped_with_the_rea
 def test_given_a_stale_inventory_when_idle_endpoints_checked_then_its_endpoints_are_not(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
-    snapshot = _event("inventory-snapshot", time=T0.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    snapshot["detail"]["collected_at"] = T0.isoformat()
+    snapshot = _snapshot(T0)
     fleet.handle(snapshot)
     clock.advance(3 * 24 * 60)  # the collector stopped reporting three days ago
 
