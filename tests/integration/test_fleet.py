@@ -253,3 +253,17 @@ def test_given_an_unknown_action_when_invoked_then_a_clear_error(fleet: Fleet) -
 
     with pytest.raises(InvalidEvent, match="unknown action 'nap'"):
         fleet.handle({"action": "nap"})
+
+
+def test_given_the_documented_ops_sample_when_reproduced_then_the_watchdog_sends_exactly_it(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_heartbeat("444455556666", T0))
+    clock.advance(47)
+    fleet.handle({"action": "watch"})
+    body = next(a for a in aws.alerts() if a["json"]["account"] == "444455556666")["email"]["body"]
+
+    for doc in ("README.md", "docs/alerts.md"):
+        text = (ROOT / doc).read_text()
+        sample = text.split("OPS account 444455556666 silent", 1)[1].split("```\n", 1)[1]
+        assert sample.split("\n```", 1)[0] == body, doc
