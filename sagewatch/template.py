@@ -66,8 +66,8 @@ def _target_id(arn: Any) -> str:
 
 def resolve(value: Any, refs: dict[str, str], template: dict[str, Any] | None = None) -> Any:
     """Replace `{"Ref": name}` with refs[name] (KeyError if unknown), resolve `Fn::FindInMap`,
-    `Fn::Join` and `Fn::If`, and `Fn::GetAtt` and `Fn::Sub` where refs know every name
-    ("Resource.Attribute" for an attribute), everywhere in value."""
+    `Fn::Join`, `Fn::Split`, `Fn::Select` and `Fn::If`, and `Fn::GetAtt` and `Fn::Sub` where
+    refs know every name ("Resource.Attribute" for an attribute), everywhere in value."""
     if isinstance(value, dict):
         if set(value) == {"Ref"}:
             return refs[value["Ref"]]
@@ -89,6 +89,14 @@ def resolve(value: Any, refs: dict[str, str], template: dict[str, Any] | None = 
             separator, items = value["Fn::Join"]
             items = resolve(items, refs, template)  # a list parameter's ref is its text
             return separator.join(items.split(",") if isinstance(items, str) else map(str, items))
+        if set(value) == {"Fn::Split"}:
+            separator, text = value["Fn::Split"]
+            text = resolve(text, refs, template)
+            return text.split(separator) if isinstance(text, str) else value
+        if set(value) == {"Fn::Select"}:
+            index, items = value["Fn::Select"]
+            items = resolve(items, refs, template)
+            return items[int(index)] if isinstance(items, list) else value
         if set(value) == {"Fn::If"}:
             condition, when_true, when_false = value["Fn::If"]
             chosen = when_true if _condition(condition, refs, template or load()) else when_false

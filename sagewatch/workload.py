@@ -156,7 +156,9 @@ class EmbeddedWorkload:
         events.put_rule(
             Name="InventoryRefreshRule",
             EventBusName="default",
-            EventPattern=json.dumps(refresh["EventPattern"]),
+            EventPattern=json.dumps(
+                cfn.resolve(refresh["EventPattern"], {"MonitoringBusArn": self.bus_arn})
+            ),
         )
         events.put_targets(
             Rule="InventoryRefreshRule",
@@ -166,7 +168,21 @@ class EmbeddedWorkload:
         _patch_cross_account_targets()
         _FORWARDERS[self.bus_arn] = self._hop
         _FORWARDERS[self.collector_arn] = self._collect
+        _FORWARDERS[self.default_bus_arn] = self._receive
         return self
+
+    @property
+    def default_bus_arn(self) -> str:
+        return f"arn:aws:events:{self.region}:{self.account}:event-bus/default"
+
+    def _receive(self, rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
+        """A monitoring-account rule delivers to this account's default bus. EventBridge keeps
+        the envelope (the account is the sender's); moto would put a new event of ours."""
+        from moto.events.models import events_backends
+
+        bus: Any = events_backends[self.account][self.region].event_buses["default"]
+        for receiving in list(bus.rules.values()):
+            receiving.send_to_targets(dict(event), transform_input=False)
 
     def _collect(self, rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
         """The inventory collector (the template's inline code) as Lambda runs it here: with
@@ -228,3 +244,4 @@ class EmbeddedWorkload:
     def close(self) -> None:
         _FORWARDERS.pop(self.bus_arn, None)
         _FORWARDERS.pop(self.collector_arn, None)
+        _FORWARDERS.pop(self.default_bus_arn, None)

@@ -332,3 +332,43 @@ def idle_endpoint_alert(
         ),
         context=tuple(context),
     )
+
+
+def idle_endpoints_alert(
+    account: str, region: str, endpoints: list[Endpoint], hours: float, day: str, listed: int = 20
+) -> Alert:
+    """Storm control for idle endpoints: past the threshold, one alert per account and day
+    names them all (the first `listed`, then how many more) instead of one alert each."""
+    hardware = [v for e in endpoints for v in e.variants if v.instance_type and not v.serverless]
+    count = sum(v.instance_count for v in hardware)
+    hourly = cost_estimate(region, [(v.instance_type or "", v.instance_count) for v in hardware])
+    names = [e.name for e in endpoints]
+    shown = ", ".join(names[:listed]) + (
+        f" and {len(names) - listed} more" if len(names) > listed else ""
+    )
+    context = [("endpoints", shown)]
+    as_of = price_table_as_of()
+    if hourly is not None:
+        context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {as_of})"))
+    what = f"{len(endpoints)} endpoints"
+    return Alert(
+        kind=AlertKind.IDLE,
+        incident=incident_key(account, region, ResourceKind.ENDPOINT, "*", "idle", day),
+        account=account,
+        region=region,
+        resource=ResourceKind.ENDPOINT,
+        name=what,
+        status="InService",
+        headline=f"{what} served no request in {hours:g} hours",
+        reason=f"no invocations on any variant of these endpoints in the last {hours:g} hours",
+        instance_count=count,
+        waste=Waste(
+            round(count * hours, 2),
+            round(count * hours, 2),
+            None if hourly is None else round(hourly * hours, 2),
+            None if hourly is None else as_of,
+        ),
+        context=tuple(context),
+        summary=True,
+        subject_of=("", f"{what} idle for {hours:g} h"),
+    )

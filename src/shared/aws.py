@@ -288,9 +288,11 @@ class FleetTable(_Adapter):
                 },
             )
 
-    def sources(self) -> tuple[list[dict[str, Any]], dict[str, float]]:
-        """Every source's record, and the configured accounts marked as never heard."""
-        sources, never_heard = [], {}
+    def sources(self) -> tuple[list[dict[str, Any]], dict[str, tuple[float, bool]]]:
+        """Every source's record, and the configured accounts not heard from yet: since when
+        they were missed, and whether that was alerted."""
+        sources: list[dict[str, Any]] = []
+        never_heard: dict[str, tuple[float, bool]] = {}
         for item in self._scan():
             key = item["id"]["S"]
             if key.startswith("source|"):
@@ -306,8 +308,24 @@ class FleetTable(_Adapter):
                     }
                 )
             elif key.startswith("expected|"):
-                never_heard[key.split("|", 1)[1]] = float(item["since"]["N"])
+                never_heard[key.split("|", 1)[1]] = (
+                    float(item["since"]["N"]),
+                    item.get("alerted", {"BOOL": True})["BOOL"],  # older marks were alerts
+                )
         return sources, never_heard
+
+    def expect(self, account: str, since: float) -> None:
+        """A configured account missed for the first time: its grace starts (no alert yet)."""
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.put_item(
+                TableName=self.table,
+                Item={
+                    "id": {"S": f"expected|{account}"},
+                    "since": {"N": str(since)},
+                    "alerted": {"BOOL": False},
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
 
     def mark(self, account: str, region: str | None, silent_since: float | None) -> None:
         """Record (or clear) the silence a change alerted about."""
@@ -317,7 +335,8 @@ class FleetTable(_Adapter):
                 self.api.delete_item(TableName=self.table, Key=key)
             else:
                 self.api.put_item(
-                    TableName=self.table, Item=key | {"since": {"N": str(silent_since)}}
+                    TableName=self.table,
+                    Item=key | {"since": {"N": str(silent_since)}, "alerted": {"BOOL": True}},
                 )
             return
         key = {"id": {"S": f"source|{account}|{region}"}}
@@ -377,42 +396,64 @@ class EndpointActivity(_Adapter):
     """Invocations of endpoint variants in linked accounts (GetMetricData with AccountId)."""
 
     service = "cloudwatch"
+    MAX_QUERIES = 500  # per GetMetricData call
+    MAX_POINTS = 100_800  # per GetMetricData call
+    PERIOD = 3600
 
     def invocations(
-        self, account: str, endpoint: str, variants: Sequence[str], start: datetime, end: datetime
-    ) -> float | None:
-        """Invocations summed over the variants and the window; None when the account does not
-        share its metrics with this one."""
-        period = 3600
-        queries = [
-            {
-                "Id": f"v{i}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/SageMaker",
-                        "MetricName": "Invocations",
-                        "Dimensions": [
-                            {"Name": "EndpointName", "Value": endpoint},
-                            {"Name": "VariantName", "Value": variant},
-                        ],
-                    },
-                    "Period": period,
-                    "Stat": "Sum",
-                },
-                "AccountId": account,
+        self,
+        account: str,
+        endpoints: Mapping[str, Sequence[str]],
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, float | None]:
+        """Invocations per endpoint, summed over its variants and the window, in as few calls as
+        the API's limits allow; None for all when the account does not share its metrics."""
+        pairs = [(name, variant) for name, variants in endpoints.items() for variant in variants]
+        points = max(1, int((end - start).total_seconds()) // self.PERIOD + 1)
+        per_call = max(1, min(self.MAX_QUERIES, self.MAX_POINTS // points))
+        totals: dict[str, float | None] = dict.fromkeys(endpoints, 0.0)
+        for offset in range(0, len(pairs), per_call):
+            chunk = pairs[offset : offset + per_call]
+            queries = [
+                _invocations_query(f"q{i}", account, name, variant)
+                for i, (name, variant) in enumerate(chunk)
+            ]
+            kwargs: dict[str, Any] = {
+                "MetricDataQueries": queries,
+                "StartTime": start,
+                "EndTime": end,
             }
-            for i, variant in enumerate(variants)
-        ]
-        total, kwargs = 0.0, {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
-        while True:
-            response = self.api.get_metric_data(**kwargs)
-            for result in response.get("MetricDataResults", []):
-                if result.get("StatusCode") == "Forbidden":
-                    return None
-                total += sum(result.get("Values", []))
-            if not response.get("NextToken"):
-                return total
-            kwargs["NextToken"] = response["NextToken"]
+            while True:
+                response = self.api.get_metric_data(**kwargs)
+                for result in response.get("MetricDataResults", []):
+                    if result.get("StatusCode") == "Forbidden":
+                        return dict.fromkeys(endpoints)
+                    name = chunk[int(result["Id"][1:])][0]
+                    totals[name] = (totals[name] or 0.0) + sum(result.get("Values", []))
+                if not response.get("NextToken"):
+                    break
+                kwargs["NextToken"] = response["NextToken"]
+        return totals
+
+
+def _invocations_query(query_id: str, account: str, endpoint: str, variant: str) -> dict[str, Any]:
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/SageMaker",
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": endpoint},
+                    {"Name": "VariantName", "Value": variant},
+                ],
+            },
+            "Period": EndpointActivity.PERIOD,
+            "Stat": "Sum",
+        },
+        "AccountId": account,
+    }
 
 
 class RefreshRequester(_Adapter):
@@ -428,11 +469,15 @@ class RefreshRequester(_Adapter):
     def __init__(self, bus_name: str, role_arn: str, rule_prefix: str, events: Any = None) -> None:
         super().__init__(events)
         self.bus_name, self.role_arn, self.rule_prefix = bus_name, role_arn, rule_prefix
+        self.account = role_arn.split(":")[4]  # this (the monitoring) account: the role's own
 
     def request(
         self, targets: Sequence[tuple[str, str]], detail: Mapping[str, Any], source: str, kind: str
     ) -> None:
-        self._sync(sorted(targets), {"source": [source], "detail-type": [kind]})
+        # `account`: a workload account may put any event on our bus, and must not be able to
+        # fan a forged request out to every other account.
+        pattern = {"source": [source], "detail-type": [kind], "account": [self.account]}
+        self._sync(sorted(targets), pattern)
         response = self.api.put_events(
             Entries=[
                 {

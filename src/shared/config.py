@@ -140,6 +140,8 @@ class FleetSettings:
     oam_sink_arn: str = ""  # none: other accounts' endpoint metrics cannot be read here
     dashboard_name: str = ""
     team_tag_key: str = "team"
+    never_heard_grace_seconds: int = 86_400  # to onboard a configured account before it pages
+    idle_alerts_per_account: int = 3  # past this, one alert names an account's idle endpoints
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FleetSettings:
@@ -162,4 +164,8 @@ class FleetSettings:
             oam_sink_arn=env.get("OAM_SINK_ARN", "").strip(),
             dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
             team_tag_key=_team_tag_key(env),
+            never_heard_grace_seconds=int(
+                _number(env, "NEVER_HEARD_GRACE_HOURS", 24, 0, 720) * 3600
+            ),
+            idle_alerts_per_account=int(_number(env, "BURST_THRESHOLD", 3, 0, 1000)),
         )

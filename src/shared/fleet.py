@@ -8,9 +8,10 @@ broken, its stack gone, or the account closed: worth an operations alert either 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.errors import InvalidEvent
@@ -71,26 +72,47 @@ class Snapshot:
     errors: Mapping[str, str] = field(default_factory=dict)
 
 
+# Bounds on what a workload account's snapshot may hold: the snapshot is its own claim, so it is
+# validated like any hostile input. Items past a bound are dropped and named in `errors`.
+MAX_ENDPOINTS = 1_000  # per snapshot (one account and Region)
+MAX_VARIANTS = 10  # SageMaker's limit of production variants per endpoint
+MAX_INSTANCES = 1_000  # per variant
+MAX_COUNT = 1_000_000  # any KPI count
+MAX_ERRORS = 20
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", re.ASCII)  # endpoint and variant names
+_INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9.-]{1,40}", re.ASCII)
+_LABEL_UNSAFE = re.compile(r"[^\w .:/@+-]")
+
+
 def _where(raw: Any) -> tuple[dict[str, Any], Mapping[str, Any]]:
     common, detail = envelope(raw), detail_of(raw)
-    if not common["account"] or not common["region"]:
-        raise InvalidEvent("event has no account or region")
+    if common["time"] is None:
+        raise InvalidEvent("envelope field 'time' is missing or not a time")
     return common, detail
 
 
 def _label(value: Any) -> str:
-    return value[:64] if isinstance(value, str) and value else "unknown"
+    """Project and Environment labels: printable, short (they reach alerts and EMF properties)."""
+    if not isinstance(value, str) or not value.strip():
+        return "unknown"
+    return _LABEL_UNSAFE.sub("_", value.strip())[:64]
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        return None
+    return value
 
 
 def parse_heartbeat(raw: Any) -> Heartbeat:
     common, detail = _where(raw)
     interval = detail.get("interval_minutes")
     if not isinstance(interval, int) or isinstance(interval, bool) or not 1 <= interval <= 1440:
-        raise InvalidEvent(f"heartbeat interval_minutes {interval!r} is not 1..1440")
+        raise InvalidEvent(f"heartbeat interval_minutes {str(interval)[:40]!r} is not 1..1440")
     return Heartbeat(
         account=common["account"],
         region=common["region"],
-        at=common["time"] or datetime.now(UTC),
+        at=common["time"],
         interval_minutes=interval,
         project=_label(detail.get("project")),
         environment=_label(detail.get("environment")),
@@ -103,41 +125,92 @@ def parse_snapshot(raw: Any) -> Snapshot:
     if not isinstance(kpis, Mapping):
         raise InvalidEvent("snapshot detail.kpis is missing or not an object")
     counts = {
-        name: int(kpi["count"])
+        name: count
         for name, kpi in kpis.items()
-        if name in KPIS and isinstance(kpi, Mapping) and isinstance(kpi.get("count"), int)
+        if name in KPIS
+        and isinstance(kpi, Mapping)
+        and (count := _count(kpi.get("count"))) is not None
     }
-    errors = detail.get("errors")
+    errors = _errors(detail.get("errors"))
+    endpoints, problem = _endpoints(kpis.get("endpoints_in_service"))
+    if problem and len(errors) < MAX_ERRORS:
+        errors["endpoints_in_service"] = problem
     return Snapshot(
         account=common["account"],
         region=common["region"],
-        at=parse_time(detail.get("collected_at")) or common["time"] or datetime.now(UTC),
+        at=_collected_at(detail.get("collected_at"), common["time"]),
         project=_label(detail.get("project")),
         environment=_label(detail.get("environment")),
         counts=counts,
-        endpoints=tuple(_endpoints(kpis.get("endpoints_in_service"))),
-        errors={str(k): str(v)[:200] for k, v in errors.items()}
-        if isinstance(errors, Mapping)
-        else {},
+        endpoints=endpoints,
+        errors=errors,
     )
 
 
-def _endpoints(kpi: Any) -> Iterable[Endpoint]:
+def _collected_at(value: Any, received: datetime) -> datetime:
+    """The collector's own time, unless it is absent or a day off the envelope's (a far-future
+    time would make this snapshot win over every later one)."""
+    at = parse_time(value)
+    return at if at is not None and abs((at - received).total_seconds()) <= 86_400 else received
+
+
+def _errors(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    items = list(value.items())[:MAX_ERRORS]
+    return {_label(str(k)): _LABEL_UNSAFE.sub("_", str(v))[:200] for k, v in items}
+
+
+def _endpoints(kpi: Any) -> tuple[tuple[Endpoint, ...], str | None]:
+    """Valid endpoints (at most MAX_ENDPOINTS), and what was dropped, if anything."""
     items = kpi.get("items") if isinstance(kpi, Mapping) else None
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-            continue
-        variants = tuple(
-            Variant(
-                str(v.get("name") or "AllTraffic"),
-                v["instance_type"] if isinstance(v.get("instance_type"), str) else None,
-                int(v.get("instance_count") or 0),
-                bool(v.get("serverless")),
-            )
-            for v in item.get("variants") or []
-            if isinstance(v, Mapping)
-        )
-        yield Endpoint(item["name"], variants)
+    if not isinstance(items, list):
+        return (), None
+    endpoints: list[Endpoint] = []
+    rejected: list[str] = []
+    for item in items[:MAX_ENDPOINTS]:
+        try:
+            endpoints.append(endpoint_from(item))
+        except InvalidEvent as error:
+            rejected.append(str(error))
+    problems = []
+    if len(items) > MAX_ENDPOINTS:
+        problems.append(f"{len(items)} endpoints listed, the first {MAX_ENDPOINTS} kept")
+    if rejected:
+        problems.append(f"{len(rejected)} endpoints rejected, e.g. {rejected[0]}")
+    return tuple(endpoints), "; ".join(problems)[:200] or None
+
+
+def endpoint_from(item: Any) -> Endpoint:
+    """One endpoint of a snapshot (and of the fleet table, which keeps the same shape)."""
+    if not isinstance(item, Mapping) or not _is_name(item.get("name")):
+        raise InvalidEvent("an endpoint without a valid name")
+    variants = item.get("variants")
+    if not isinstance(variants, list) or len(variants) > MAX_VARIANTS:
+        raise InvalidEvent(f"endpoint variants are not a list of at most {MAX_VARIANTS}")
+    return Endpoint(item["name"], tuple(_variant(v) for v in variants))
+
+
+def _variant(value: Any) -> Variant:
+    if not isinstance(value, Mapping) or not _is_name(value.get("name")):
+        raise InvalidEvent("a variant without a valid name")
+    serverless = value.get("serverless") is True
+    instance_type = value.get("instance_type")
+    count = value.get("instance_count")
+    if serverless:
+        return Variant(value["name"], None, 0, serverless=True)
+    # None: unknown (its endpoint config was deleted), so never judged idle.
+    if instance_type is not None and not (
+        isinstance(instance_type, str) and _INSTANCE_TYPE.fullmatch(instance_type)
+    ):
+        raise InvalidEvent("a variant whose instance_type is not an ml.* type")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_INSTANCES:
+        raise InvalidEvent(f"a variant whose instance_count is not 0..{MAX_INSTANCES}")
+    return Variant(value["name"], instance_type, count)
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
 
 
 # --- the watchdog --------------------------------------------------------------------------
@@ -166,18 +239,29 @@ class Change:
     interval_minutes: int
 
 
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """A configured account not heard from yet: since when, and whether that was alerted."""
+
+    since: float
+    alerted: bool
+
+
 def silence_changes(
     sources: Iterable[Source],
     configured: Iterable[str],
-    never_heard: Mapping[str, float],
+    never_heard: Mapping[str, Expected],
     now: float,
     forget_after_seconds: float,
+    grace_seconds: float = 0,
     default_interval_minutes: int = 15,
 ) -> list[Change]:
     """Transitions only: a source silent for more than two intervals that is not yet marked, one
-    marked silent that is heard again, and configured accounts never heard from at all (marked
-    in `never_heard`, account → since). Sources not heard for `forget_after_seconds` are no
-    longer expected (a closed account stops alerting), unless configured."""
+    marked silent that is heard again, and configured accounts never heard from at all once
+    their grace has passed (time to onboard them after the monitoring stack is deployed; the
+    watch records when it first missed them in `never_heard`). Sources not heard for
+    `forget_after_seconds` are no longer expected (a closed account stops alerting), unless
+    configured."""
     changes: list[Change] = []
     heard: set[str] = set()
     configured = set(configured)
@@ -209,9 +293,14 @@ def silence_changes(
                 )
             )
     for account in sorted(configured - heard):
-        if account not in never_heard:
-            changes.append(Change(True, account, None, now, None, default_interval_minutes))
-    for account, since in sorted(never_heard.items()):
-        if account in heard:  # its first heartbeat arrived
-            changes.append(Change(False, account, None, since, None, default_interval_minutes))
+        waiting = never_heard.get(account)
+        if waiting and not waiting.alerted and now - waiting.since >= grace_seconds:
+            changes.append(
+                Change(True, account, None, waiting.since, None, default_interval_minutes)
+            )
+    for account, waiting in sorted(never_heard.items()):
+        if account in heard and waiting.alerted:  # its first heartbeat arrived
+            changes.append(
+                Change(False, account, None, waiting.since, None, default_interval_minutes)
+            )
     return changes

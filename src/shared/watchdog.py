@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
-from shared.alerts import Alert, idle_endpoint_alert, silence_alert
+from shared.alerts import Alert, idle_endpoint_alert, idle_endpoints_alert, silence_alert
 from shared.aws import AlertPublisher, EndpointActivity, FleetTable, RefreshRequester
 from shared.config import FleetSettings
 from shared.delivery import Delivery
@@ -27,10 +27,12 @@ from shared.fleet import (
     REFRESH_SOURCE,
     SNAPSHOT_DETAIL_TYPE,
     Endpoint,
+    Expected,
     Heartbeat,
     Snapshot,
     Source,
     Variant,
+    endpoint_from,
     parse_heartbeat,
     parse_snapshot,
     silence_changes,
@@ -136,18 +138,26 @@ class Fleet:
     def watch(self) -> dict[str, Any]:
         """Alert on each source that fell silent or came back, then remember it."""
         now = self.clock()
-        records, never_heard = self.table.sources()
+        records, marks = self.table.sources()
         sources = [Source(**record) for record in records]
+        never_heard = {account: Expected(*mark) for account, mark in marks.items()}
+        heard = {source.account for source in sources}
+        for account in sorted(self.settings.configured_accounts - heard - set(never_heard)):
+            self.table.expect(account, now)  # missed for the first time: its grace starts
         changes = silence_changes(
             sources,
             self.settings.configured_accounts,
             never_heard,
             now,
             self.settings.forget_after_seconds,
+            self.settings.never_heard_grace_seconds,
         )
         for change in changes:
             self._alert(silence_alert(change, now))
             self.table.mark(change.account, change.region, change.since if change.silent else None)
+        for account, waiting in never_heard.items():
+            if account in heard and not waiting.alerted:  # heard within its grace
+                self.table.mark(account, None, None)
         return {
             "outcome": "watched",
             "sources": len(sources),
@@ -189,7 +199,11 @@ class Fleet:
 
     def idle_endpoints(self) -> dict[str, Any]:
         """Endpoints in service for at least the idle window that served no request in it
-        (this Region only: metrics are shared per Region, through the OAM sink)."""
+        (this Region only: metrics are shared per Region, through the OAM sink).
+
+        Each account is checked on its own (one failing does not keep the others from being
+        alerted), in as few GetMetricData calls as the API allows, and alerts one by one only up
+        to the storm threshold: past it, the account's idle endpoints make one alert."""
         if not self.settings.oam_sink_arn:
             return {"idle_endpoints_skipped": "no OAM sink: other accounts' metrics are unread"}
         now = self.clock()
@@ -201,38 +215,57 @@ class Fleet:
             fresh = now - float(record["collected_at"]) <= STALE_INVENTORY_SECONDS
             if record["region"] != self.settings.region or not fresh:
                 continue  # another Region, or an account whose collector stopped reporting
-            first_seen = json.loads(record["first_seen"])
-            for item in json.loads(record["endpoints"]):
-                endpoint = _endpoint(item)
-                hardware = [v for v in endpoint.variants if v.instance_type and not v.serverless]
-                if not hardware or first_seen.get(endpoint.name, now) > start.timestamp():
-                    continue
-                checked += 1
-                try:
-                    calls = self.activity.invocations(
-                        record["account"], endpoint.name, [v.name for v in hardware], start, end
-                    )
-                except RETRYABLE as error:  # one account's metrics failing: check the others
-                    logger.warning(
-                        "invocations unread",
-                        extra={"endpoint": endpoint.name, "reason": str(error)},
-                    )
-                    failed.append(endpoint.name)
-                    continue
-                if calls == 0:
-                    idle.append(endpoint.name)
-                    self._alert(
-                        idle_endpoint_alert(
-                            record["account"],
-                            record["region"],
-                            endpoint,
-                            hours,
-                            end.date().isoformat(),
-                        )
-                    )
+            try:
+                candidates = _candidates(record, start.timestamp())
+            except (InvalidEvent, ValueError, KeyError) as error:  # a record no longer readable
+                logger.error("inventory unreadable", extra={"reason": str(error)[:300]})
+                continue
+            checked += len(candidates)
+            try:
+                found = self._idle_in(record["account"], candidates, start, end)
+                self._alert_idle(record["account"], record["region"], found, hours, end)
+            except RETRYABLE as error:  # this account's metrics or alerts: the others go on
+                logger.warning(
+                    "idle endpoints unchecked",
+                    extra={"account": record["account"], "reason": str(error)[:300]},
+                )
+                failed.append(record["account"])
+                continue
+            idle += [endpoint.name for endpoint in found]
         if failed:
-            raise RetryableError(f"invocations unread for {', '.join(failed)}")
+            raise RetryableError(f"idle endpoints unchecked for accounts {', '.join(failed)}")
         return {"endpoints_checked": checked, "idle_endpoints": idle}
+
+    def _idle_in(
+        self, account: str, candidates: list[Endpoint], start: datetime, end: datetime
+    ) -> list[Endpoint]:
+        if not candidates:
+            return []
+        calls = self.activity.invocations(
+            account,
+            {e.name: [v.name for v in e.variants if _on_hardware(v)] for e in candidates},
+            start,
+            end,
+        )
+        return [e for e in candidates if calls.get(e.name) == 0]  # None: metrics not shared
+
+    def _alert_idle(
+        self, account: str, region: str, found: list[Endpoint], hours: int, end: datetime
+    ) -> None:
+        day = end.date().isoformat()
+        if len(found) > self.settings.idle_alerts_per_account:
+            alerts = [idle_endpoints_alert(account, region, found, hours, day)]
+        else:
+            alerts = [idle_endpoint_alert(account, region, e, hours, day) for e in found]
+        unsent = []
+        for alert in alerts:  # each on its own: one that fails is retried, not the rest lost
+            try:
+                self._alert(alert)
+            except RETRYABLE as error:
+                logger.warning("idle alert unsent", extra={"reason": str(error)[:300]})
+                unsent.append(alert.name)
+        if unsent:
+            raise RetryableError(f"idle alerts unsent: {', '.join(unsent)}")
 
     def _alert(self, alert: Alert) -> None:
         if self.deliver(alert)["fresh"]:
@@ -249,11 +282,17 @@ def _variant(variant: Variant) -> dict[str, Any]:
     }
 
 
-def _endpoint(item: Mapping[str, Any]) -> Endpoint:
-    return Endpoint(
-        str(item["name"]),
-        tuple(
-            Variant(v["name"], v["instance_type"], int(v["instance_count"]), bool(v["serverless"]))
-            for v in item["variants"]
-        ),
-    )
+def _on_hardware(variant: Variant) -> bool:
+    return variant.instance_type is not None and not variant.serverless
+
+
+def _candidates(record: Mapping[str, Any], window_start: float) -> list[Endpoint]:
+    """The record's endpoints with instances that were in service for the whole window."""
+    first_seen = json.loads(record["first_seen"])
+    endpoints = [endpoint_from(item) for item in json.loads(record["endpoints"])]
+    return [
+        e
+        for e in endpoints
+        if any(_on_hardware(v) for v in e.variants)
+        and first_seen.get(e.name, window_start + 1) <= window_start
+    ]

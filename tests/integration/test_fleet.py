@@ -115,20 +115,40 @@ def test_given_an_account_that_stops_sending_when_watched_then_one_silent_and_on
     _valid(aws)
 
 
-def test_given_a_configured_account_never_heard_when_watched_then_alerted_once_until_heard(
+def test_given_a_configured_account_never_heard_when_its_grace_ends_then_alerted_once_until_heard(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
+    deployed = fleet.handle({"action": "watch"})  # minutes after the monitoring stack's deploy
+    clock.advance(24 * 60 - 5)
+    within_grace = fleet.handle({"action": "watch"})
+    clock.advance(5)  # NeverHeardGraceHours is 24
     first = fleet.handle({"action": "watch"})
     clock.advance(5)
     again = fleet.handle({"action": "watch"})
-    fleet.handle(_heartbeat("999988887777", T0 + timedelta(minutes=5), region="us-east-1"))
+    fleet.handle(_heartbeat("999988887777", T0 + timedelta(days=1), region="us-east-1"))
     heard = fleet.handle({"action": "watch"})
 
+    assert deployed["silent"] == within_grace["silent"] == []
     assert first["silent"] == ["999988887777/*"]
     assert again["silent"] == []
     assert heard["recovered"] == ["999988887777/*"]
     assert "last heartbeat: never" in aws.alerts()[0]["email"]["body"].lower()
     _valid(aws)
+
+
+def test_given_a_configured_account_onboarded_within_its_grace_then_never_alerted(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle({"action": "watch"})
+    clock.advance(6 * 60)
+    fleet.handle(_heartbeat("999988887777", T0 + timedelta(hours=6), region="us-east-1"))
+    onboarded = fleet.handle({"action": "watch"})
+    clock.advance(30 * 60)
+    fleet.handle(_heartbeat("999988887777", T0 + timedelta(hours=36), region="us-east-1"))
+    later = fleet.handle({"action": "watch"})
+
+    assert onboarded["silent"] == onboarded["recovered"] == later["recovered"] == []
+    assert aws.alerts() == []
 
 
 def test_given_an_unconfigured_account_silent_for_longer_than_the_memory_then_no_alert(

@@ -31,7 +31,7 @@ FORWARDING_RULES = ("SageMakerServiceEventsRule", "SageMakerApiCallsRule", "Sage
 class Account:
     """One workload account's default bus on moto, with the template's rules."""
 
-    def __init__(self) -> None:
+    def __init__(self, monitoring_account: str = ACCOUNT) -> None:
         self.events = boto3.client("events", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.collector_queue = self._queue("collector-stand-in")
@@ -41,7 +41,12 @@ class Account:
         rules |= dict.fromkeys(FORWARDING_RULES, self.monitoring_queue)
         for rule, (_, arn) in rules.items():
             pattern = resolve(
-                resources[rule]["Properties"]["EventPattern"], {"AWS::AccountId": ACCOUNT}
+                resources[rule]["Properties"]["EventPattern"],
+                {
+                    "AWS::AccountId": ACCOUNT,
+                    "MonitoringBusArn": f"arn:aws:events:{REGION}:{monitoring_account}"
+                    ":event-bus/sagewatch",
+                },
             )
             self.events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
             self.events.put_targets(Rule=rule, Targets=[{"Id": "stand-in", "Arn": arn}])
@@ -106,6 +111,18 @@ def test_given_a_refresh_request_when_it_travels_the_default_bus_then_the_snapsh
     assert result["trigger"] == "refresh"
     assert result["counts"]["notebook_instances_in_service"] == 5
     assert account.received(account.collector_queue) == []  # the snapshot does not loop back
+
+
+def test_given_a_refresh_request_from_another_account_than_the_monitoring_one_then_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        account = Account(monitoring_account="210987654321")
+        # Put by this account itself: not the monitoring account, so not a request to answer.
+        account.events.put_events(Entries=[spoke.refresh_request("forged")])
+
+        assert account.received(account.collector_queue) == []
 
 
 def test_given_the_schedule_when_it_invokes_then_the_snapshot_says_schedule_and_no_request(
