@@ -108,7 +108,13 @@ def resolve(value: Any, refs: dict[str, str], template: dict[str, Any] | None = 
 
 
 def _condition(name: str, refs: dict[str, str], template: dict[str, Any]) -> bool:
-    """A template condition built from Equals, Not, And, Or and Condition over parameters."""
+    return holds(template["Conditions"][name], refs, template)
+
+
+def holds(expression: Any, refs: dict[str, str], template: dict[str, Any] | None = None) -> bool:
+    """A condition or rule assertion built from Equals, Not, And, Or and Condition over
+    parameters."""
+    document = template or load()
 
     def evaluate(node: Any) -> Any:
         if isinstance(node, dict):
@@ -123,14 +129,28 @@ def _condition(name: str, refs: dict[str, str], template: dict[str, Any]) -> boo
             if function == "Fn::Or":
                 return any(evaluate(a) for a in argument)
             if function == "Condition":
-                return evaluate(template["Conditions"][argument])
+                return evaluate(document["Conditions"][argument])
             if function == "Fn::Join":
                 separator, items = argument
                 return separator.join(str(i) for i in evaluate(items))
-            return resolve(node, refs, template)
+            return resolve(node, refs, document)
         return node
 
-    return bool(evaluate(template["Conditions"][name]))
+    return bool(evaluate(expression))
+
+
+def failed_rules(parameters: dict[str, str], template: dict[str, Any] | None = None) -> list[str]:
+    """The AssertDescription of every template rule these parameter values break (CloudFormation
+    refuses such a deploy with that text)."""
+    document = template or load()
+    refs = parameter_defaults(document) | parameters
+    return [
+        assertion["AssertDescription"]
+        for rule in document.get("Rules", {}).values()
+        if "RuleCondition" not in rule or holds(rule["RuleCondition"], refs, document)
+        for assertion in rule["Assertions"]
+        if not holds(assertion["Assert"], refs, document)
+    ]
 
 
 def bus_rules(account: str, template: dict[str, Any] | None = None) -> list[BusRule]:

@@ -256,3 +256,31 @@ def test_given_the_alarm_widget_then_it_lists_exactly_the_templates_alarms() -> 
     assert len(alarms) == len(set(alarms))
     assert set(alarms) == {dashboard.alarm_arn(i) for i in dashboard.alarm_ids()}
     assert len(dashboard.alarm_ids()) >= 5
+
+
+REPORT_QUERIES = sorted(name for name, text in QUERIES.items() if "Job Utilization Report" in text)
+
+
+@pytest.mark.parametrize("name", REPORT_QUERIES)
+def test_given_a_report_forged_by_a_workload_account_when_queried_then_it_is_shown_nowhere(
+    name: str, demo: dashboard.DemoData
+) -> None:
+    genuine = next(
+        e
+        for e in demo.archived
+        if e.get("detail-type") == "Job Utilization Report"
+        and e["detail"].get("verdict") in ("under-used", "idle")
+    )
+    forged = json.loads(json.dumps(genuine))  # the same report, put by a workload account
+    forged["account"] = "666666666666"
+    forged["id"] = "forged-report"
+    forged["detail"]["job"]["name"] = "forged-job"
+    forged["detail"]["waste"]["estimated_usd"] = 987_654
+
+    result = insights.run(
+        QUERIES[name], [*demo.archived, forged], log_group=embedded.ARCHIVE_LOG_GROUP
+    )
+
+    honest = insights.run(QUERIES[name], demo.archived, log_group=embedded.ARCHIVE_LOG_GROUP)
+    assert result.rows == honest.rows
+    assert "forged-job" not in json.dumps(result.rows)

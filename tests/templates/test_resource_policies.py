@@ -90,9 +90,19 @@ def sink_statements(rendered: Rendered) -> list[tuple[str, list[dict[str, Any]]]
     ]
 
 
-def bus_allows(rendered: Rendered, caller: Caller) -> bool:
-    """May `caller` call events:PutEvents on the monitoring bus?"""
-    request = Request(caller, "events:PutEvents", placeholder(_bus_id(rendered), "Arn"))
+FORWARDED_SOURCES = ["aws.sagemaker"]  # what a workload's forwarding rule puts, most often
+
+
+def bus_allows(
+    rendered: Rendered, caller: Caller, sources: Sequence[str] = FORWARDED_SOURCES
+) -> bool:
+    """May `caller` call events:PutEvents on the monitoring bus, with events of these sources?"""
+    request = Request(
+        caller,
+        "events:PutEvents",
+        placeholder(_bus_id(rendered), "Arn"),
+        {"events:source": list(sources)} if sources else {},
+    )
     return is_allowed(bus_statements(rendered), request)
 
 
@@ -176,6 +186,28 @@ def test_given_nothing_listed_when_anyone_calls_then_denied(allows: Decision) ->
     rendered = render()
     for caller in (Caller(LISTED), Caller(UNLISTED, OU_ML), Caller(UNLISTED, ORG)):
         assert not allows(rendered, caller), caller
+
+
+@pytest.mark.parametrize(
+    ("sources", "allowed"),
+    [
+        (["aws.sagemaker"], True),
+        (["sagewatch.heartbeat", "sagewatch.inventory"], True),
+        (["sagewatch"], False),  # the enricher's utilization reports
+        (["sagewatch.monitoring"], False),  # inventory refresh requests
+        (["aws.sagemaker", "sagewatch"], False),  # one forged entry spoils the call
+        (["com.example.anything"], False),
+        ([], False),  # no source in the request: the key is absent
+    ],
+)
+@pytest.mark.parametrize("paths", [[], [OU_ML]], ids=["listed account", "organization path"])
+def test_given_a_workload_account_when_it_puts_events_then_only_forwarded_sources_are_allowed(
+    sources: list[str], allowed: bool, paths: list[str]
+) -> None:
+    rendered = render(accounts=[] if paths else [LISTED], paths=paths)
+    caller = Caller(LISTED, OU_ML) if paths else Caller(LISTED)
+
+    assert bus_allows(rendered, caller, sources) is allowed
 
 
 CALLERS = (

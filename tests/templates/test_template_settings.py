@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from sagewatch.template import function_environment, load, parameter_defaults
+import pytest
+
+from sagewatch.template import (
+    TEMPLATE,
+    WORKLOAD_TEMPLATE,
+    function_environment,
+    load,
+    parameter_defaults,
+)
 from shared.config import AlerterSettings, EnricherSettings
 from shared.utilization import Thresholds
 
@@ -68,3 +77,94 @@ def test_given_the_template_after_the_sam_transform_when_linted_then_cfn_lint_fi
     matches = lint(json.dumps(sam_rendered(TEMPLATE)), config=ManualArgs(regions=["us-east-1"]))
 
     assert [f"{m.rule.id} {m.message}" for m in matches] == []
+
+
+FUNCTIONS = [
+    logical_id
+    for logical_id, resource in load()["Resources"].items()
+    if resource["Type"] == "AWS::Serverless::Function"
+]
+
+
+def test_given_every_function_then_lambda_filters_its_log_lines_at_the_log_level_parameter() -> (
+    None
+):
+    resources = load()["Resources"]
+    for function in FUNCTIONS:
+        logging = resources[function]["Properties"]["LoggingConfig"]
+        assert logging["LogFormat"] == "JSON", function
+        assert logging["ApplicationLogLevel"] == {"Ref": "LogLevel"}, function
+    assert set(load()["Parameters"]["LogLevel"]["AllowedValues"]) <= {
+        "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"
+    }  # fmt: skip
+
+
+def test_given_every_function_then_no_setting_is_passed_that_nothing_reads() -> None:
+    for function in FUNCTIONS:
+        variables = load()["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert "POWERTOOLS_METRICS_NAMESPACE" not in variables, function  # emf.py names it
+    assert "POWERTOOLS_LOG_LEVEL" not in load()["Globals"]["Function"]["Environment"]["Variables"]
+
+
+def test_given_every_function_then_errors_and_throttles_have_an_alarm() -> None:
+    alarms = [
+        (r["Properties"]["MetricName"], r["Properties"]["Dimensions"][0]["Value"])
+        for r in load()["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"].get("Namespace") == "AWS/Lambda"
+    ]
+    for function in FUNCTIONS:
+        for metric in ("Errors", "Throttles"):
+            assert (metric, {"Ref": function}) in alarms, (function, metric)
+
+
+def _queues_holding_failures(template: dict[str, Any]) -> set[str]:
+    """Dead-letter queues: redrive targets, rule-target DLQs and on-failure destinations."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("deadLetterTargetArn", "Arn", "Destination"):
+                arn = node.get(key)
+                if isinstance(arn, dict) and "Fn::GetAtt" in arn and arn["Fn::GetAtt"][1] == "Arn":
+                    name = arn["Fn::GetAtt"][0]
+                    if template["Resources"].get(name, {}).get("Type") == "AWS::SQS::Queue":
+                        found.add(name)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        walk(props.get("RedrivePolicy"))
+        for target in props.get("Targets", []):
+            walk(target.get("DeadLetterConfig"))
+        walk(props.get("EventInvokeConfig"))
+    return found
+
+
+@pytest.mark.parametrize("path", [TEMPLATE, WORKLOAD_TEMPLATE], ids=lambda p: p.name)
+def test_given_every_dead_letter_queue_then_an_alarm_fires_on_its_first_message(path: Any) -> None:
+    template = load(path)
+    watched = {
+        r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and r["Properties"]["Threshold"] == 1
+    }
+    queues = _queues_holding_failures(template)
+
+    assert queues
+    assert queues <= watched
+
+
+def test_given_the_stores_of_data_then_they_outlive_the_stack_like_the_key() -> None:
+    resources = load()["Resources"]
+    kept = {"ArchiveLogGroup", "FleetTable", *_queues_holding_failures(load())}
+    for name in kept:
+        assert resources[name].get("DeletionPolicy") == "Retain", name
+        assert resources[name].get("UpdateReplacePolicy") == "Retain", name
+    assert resources["EncryptionKey"]["DeletionPolicy"] == "Retain"

@@ -458,7 +458,11 @@ def test_given_the_collector_module_when_loaded_then_it_speaks_the_spoke_contrac
     )
     assert tuple(collector.REGISTRY) == spoke.KPI_NAMES
     refresh = props(render(), "InventoryRefreshRule")["EventPattern"]
-    assert refresh == {"source": [spoke.REFRESH_SOURCE], "detail-type": [spoke.REFRESH_DETAIL_TYPE]}
+    assert refresh == {
+        "source": [spoke.REFRESH_SOURCE],
+        "detail-type": [spoke.REFRESH_DETAIL_TYPE],
+        "account": [MONITORING],  # a request put by anyone else is not answered
+    }
 
 
 # ---- the collector's permissions: exactly what its KPI classes declare ------------------------
