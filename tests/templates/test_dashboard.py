@@ -5,6 +5,7 @@ returns rows over the demo's archive and names only fields its events carry."""
 from __future__ import annotations
 
 import json
+import re
 from itertools import combinations
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from sagewatch import dashboard, embedded, insights
 from sagewatch.cli import DEMO_METRICS
-from sagewatch.template import EVENTS, load
+from sagewatch.template import EVENTS, ROOT, load
 
 BODY = dashboard.dashboard_body()
 WIDGETS: list[dict[str, Any]] = BODY["widgets"]
@@ -284,3 +285,14 @@ def test_given_a_report_forged_by_a_workload_account_when_queried_then_it_is_sho
     honest = insights.run(QUERIES[name], demo.archived, log_group=embedded.ARCHIVE_LOG_GROUP)
     assert result.rows == honest.rows
     assert "forged-job" not in json.dumps(result.rows)
+
+
+def test_given_the_readme_when_it_counts_widgets_and_alarms_then_the_counts_are_the_templates() -> (
+    None
+):
+    readme = (ROOT / "README.md").read_text()
+    alarms = sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in load()["Resources"].values())
+
+    assert re.findall(r"its (\d+) log widgets", readme) == [str(len(LOG_WIDGETS))]
+    assert re.findall(r"alarms \((\d+) × \$0\.10", readme) == [str(alarms)]
+    assert re.findall(r"throttles \((\d+) alarms\)", readme) == [str(alarms)]
