@@ -2,19 +2,23 @@
 
 What an alert can say is decided here: names, statuses, a sanitized failure reason, timing,
 hardware, utilization, waste and one allow-listed tag. Never Environment, HyperParameters or
-request parameters — the models those would come from do not even carry them.
+request parameters — the models those would come from do not even carry them. Every text an
+alert holds is plain and bounded (`Alert.__post_init__`), and every list shows a few items and
+how many more (`listing`): names come from event data, which a workload account controls.
 `shared.render` turns an alert into email, chat and machine renderings.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from shared.egress import sanitize
+from shared.egress import NAME_LIMIT, no_mentions, one_line, sanitize
 from shared.models import MONITOR_VIOLATIONS, ResourceKind, SageMakerEvent
 from shared.prices import cost_estimate, price_table_as_of
 from shared.reports import UtilizationReport, Waste
@@ -36,6 +40,11 @@ class Severity(StrEnum):
     MEDIUM = "medium"
     LOW = "low"
 
+
+LINE_LIMIT = 1_024  # a headline, status, hardware or incident line
+CONTEXT_LIMIT = 4_096  # a context value (room for a list of names built elsewhere)
+LIST_LIMIT = 20  # items any list in an alert shows; the rest are "and N more"
+LIST_CHARS = 1_000  # and at most this many characters of them
 
 _SEVERITY = {
     AlertKind.FAILURE: Severity.HIGH,
@@ -69,9 +78,54 @@ class Alert:
     thread: str = ""  # what chat threads group by, when not the resource itself
     subject_of: tuple[str, str] | None = None  # (what, name) the subject names, if not the resource
 
+    def __post_init__(self) -> None:
+        # The one guarantee every rendering relies on, however the alert was built: its text is
+        # plain (no control, bidi or zero-width characters, credentials masked) and bounded.
+        def clean(text: str, limit: int = NAME_LIMIT) -> str:
+            return one_line(text, limit) or "-"  # never empty: SNS and the schema need a value
+
+        fix = object.__setattr__
+        fix(self, "incident", _key(self.incident))
+        fix(self, "account", clean(self.account))
+        fix(self, "region", clean(self.region, 64))
+        fix(self, "name", clean(self.name))
+        fix(self, "status", clean(self.status, LINE_LIMIT))
+        fix(self, "headline", clean(self.headline, LINE_LIMIT))
+        fix(self, "reason", sanitize(self.reason))
+        fix(self, "team", one_line(self.team) or None)
+        fix(self, "instance_type", one_line(self.instance_type, LINE_LIMIT) or None)
+        fix(self, "context", tuple((clean(k), clean(v, CONTEXT_LIMIT)) for k, v in self.context))
+        if self.subject_of:
+            fix(self, "subject_of", (one_line(self.subject_of[0]), clean(self.subject_of[1])))
+
     @property
     def severity(self) -> Severity:
         return _SEVERITY[self.kind]
+
+
+def _key(text: str) -> str:
+    """An incident key as shown to readers: plain, mention-free (so the chat notification shows
+    the same key as the other renderings) and bounded; a long one keeps a digest of the whole,
+    so two keys that differ only past the cut stay two incidents."""
+    shown = no_mentions(one_line(text, len(text) + 1))
+    if len(shown) <= LINE_LIMIT:
+        return shown
+    return shown[: LINE_LIMIT - 33] + "#" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def listing(items: Sequence[str], limit: int = LIST_LIMIT, sep: str = ", ") -> str:
+    """A list for a reader: at most `limit` items and LIST_CHARS characters, then how many
+    more (a forged inventory or a storm can hold thousands)."""
+    shown: list[str] = []
+    size = 0
+    for item in items[:limit]:
+        text = one_line(item, LIST_CHARS)
+        size += len(text) + len(sep)
+        if shown and size > LIST_CHARS:
+            break
+        shown.append(text)
+    rest = len(items) - len(shown)
+    return sep.join(shown) + (f" and {rest} more" if rest else "")
 
 
 def incident_key(
@@ -94,12 +148,12 @@ def _incident(event: SageMakerEvent, what: str) -> str:
 
 def _hardware(event: SageMakerEvent) -> tuple[str | None, int]:
     types = sorted({g.instance_type for g in event.instance_groups})
-    return (" + ".join(types) if types else None), event.instance_count
+    return (listing(types, sep=" + ") if types else None), event.instance_count
 
 
 def failure_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
     if event.kind in (ResourceKind.PIPELINE_EXECUTION, ResourceKind.PIPELINE_STEP):
-        return _pipeline_alert(event)
+        return _pipeline_alert(event, team_tag_key)
     # A tuning job's ResourceConfig is each child's, not hardware the tuning job itself holds.
     instance_type, count = _hardware(event) if event.kind.has_host_metrics else (None, 0)
     status = event.status
@@ -107,7 +161,7 @@ def failure_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         status = f"{event.status} ({event.secondary_status})"
     context: list[tuple[str, str]] = []
     if event.child_counts:
-        context.append(("child jobs", ", ".join(f"{k} {v}" for k, v in event.child_counts if v)))
+        context.append(("child jobs", listing([f"{k} {v}" for k, v in event.child_counts if v])))
     return Alert(
         kind=AlertKind.FAILURE,
         incident=_incident(event, "failed"),
@@ -116,7 +170,7 @@ def failure_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         resource=event.kind,
         name=event.name,
         status=status,
-        headline=f"{event.kind.label} {event.name} {_failure_word(event)}",
+        headline=f"{event.kind.label} {one_line(event.name)} {_failure_word(event)}",
         reason=sanitize(event.failure_reason),
         team=event.tag(team_tag_key),
         instance_type=instance_type,
@@ -169,15 +223,17 @@ def _failure_word(event: SageMakerEvent) -> str:
     }.get(event.secondary_status or "", "failed")
 
 
-def _pipeline_alert(event: SageMakerEvent) -> Alert:
+def _pipeline_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
     """One alert per execution: the step event (when it arrives first) names the failed step."""
-    pipeline = event.pipeline_name or "pipeline"
-    execution = (event.execution_arn or "").rsplit("/", 1)[-1] or event.name
+    # Names from the ARNs: bounded here, so the headline keeps its end however long they are.
+    pipeline = one_line(event.pipeline_name) or "pipeline"
+    execution = one_line((event.execution_arn or "").rsplit("/", 1)[-1] or event.name)
     context = [("pipeline", pipeline), ("execution", execution)]
     headline = f"pipeline {pipeline} execution {execution} failed"
     if event.kind is ResourceKind.PIPELINE_STEP:
-        context.append(("failed step", event.name))
-        headline += f" at step {event.name}"
+        step = one_line(event.name)
+        context.append(("failed step", step))
+        headline += f" at step {step}"
     return Alert(
         kind=AlertKind.FAILURE,
         incident=incident_key(
@@ -194,6 +250,9 @@ def _pipeline_alert(event: SageMakerEvent) -> Alert:
         status="Failed",
         headline=headline,
         reason=sanitize(event.failure_reason),
+        # Pipeline events carry no tags today (see SageMaker's event schema): when one does,
+        # its team routes it like any other alert.
+        team=event.tag(team_tag_key),
         duration_seconds=event.duration_seconds,
         ended_at=event.ended_at or event.time,
         context=tuple(context),
@@ -212,7 +271,7 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
         resource=job.kind,
         name=job.name,
         status=job.status,
-        headline=f"{job.kind.label} {job.name} was {kind.value}",
+        headline=f"{job.kind.label} {one_line(job.name)} was {kind.value}",
         reason=sanitize("; ".join(report.reasons)),
         team=job.tag(team_tag_key),
         instance_type=instance_type,
@@ -225,15 +284,12 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
 
 
 def burst_alert(
-    burst: dict[str, Any], names: list[str], individually: int, listed: int = 50
+    burst: dict[str, Any], names: list[str], individually: int, listed: int = LIST_LIMIT
 ) -> Alert:
     """One summary for a storm of failures of one kind in one account and Region."""
     resource = ResourceKind(burst["resource"])
     start = datetime.fromtimestamp(int(burst["window_start"]), tz=UTC)
     minutes = int(burst["window_seconds"]) // 60
-    shown = ", ".join(names[:listed]) + (
-        f" and {len(names) - listed} more" if len(names) > listed else ""
-    )
     return Alert(
         kind=AlertKind.FAILURE,
         incident=str(burst["bucket"]),
@@ -249,7 +305,7 @@ def burst_alert(
             ("window", f"{start:%Y-%m-%d %H:%M} UTC + {minutes} min"),
             ("alerted one by one", str(min(individually, len(names)))),
             ("summarized here", str(max(len(names) - individually, 0))),
-            ("jobs", shown),
+            ("jobs", listing(names, listed)),
         ),
     )
 
@@ -304,7 +360,7 @@ def idle_endpoint_alert(
     context = [
         (
             "variants",
-            ", ".join(f"{v.name}: {v.instance_type} x {v.instance_count}" for v in hardware),
+            listing([f"{v.name}: {v.instance_type} x {v.instance_count}" for v in hardware]),
         )
     ]
     as_of = price_table_as_of()
@@ -319,10 +375,10 @@ def idle_endpoint_alert(
         resource=ResourceKind.ENDPOINT,
         name=endpoint.name,
         status="InService",
-        headline=f"endpoint {endpoint.name} served no request in {hours:g} hours",
+        headline=f"endpoint {one_line(endpoint.name)} served no request in {hours:g} hours",
         reason=f"no invocations on any variant in the last {hours:g} hours",
         team=team,
-        instance_type=" + ".join(types) or None,
+        instance_type=listing(types, sep=" + ") or None,
         instance_count=count,
         waste=Waste(
             round(count * hours, 2),
@@ -335,18 +391,14 @@ def idle_endpoint_alert(
 
 
 def idle_endpoints_alert(
-    account: str, region: str, endpoints: list[Endpoint], hours: float, day: str, listed: int = 20
+    account: str, region: str, endpoints: list[Endpoint], hours: float, day: str
 ) -> Alert:
     """Storm control for idle endpoints: past the threshold, one alert per account and day
-    names them all (the first `listed`, then how many more) instead of one alert each."""
+    names them all (a bounded list, then how many more) instead of one alert each."""
     hardware = [v for e in endpoints for v in e.variants if v.instance_type and not v.serverless]
     count = sum(v.instance_count for v in hardware)
     hourly = cost_estimate(region, [(v.instance_type or "", v.instance_count) for v in hardware])
-    names = [e.name for e in endpoints]
-    shown = ", ".join(names[:listed]) + (
-        f" and {len(names) - listed} more" if len(names) > listed else ""
-    )
-    context = [("endpoints", shown)]
+    context = [("endpoints", listing([e.name for e in endpoints]))]
     as_of = price_table_as_of()
     if hourly is not None:
         context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {as_of})"))

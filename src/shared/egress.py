@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 REASON_LIMIT = 1024
+NAME_LIMIT = 256  # a name from event data (SageMaker's own are ≤ 63 characters, pipelines 256)
+# Untrusted text is cut to this before any pattern runs: bounded work for a 1 MB forged reason,
+# and far more than any rendering shows (the cut lands well past what masking can shorten).
+SCAN_LIMIT = 16_384
 
 ALERT_FIELDS = frozenset({
     "schema", "incident", "thread_id", "kind", "severity", "account", "region", "resource_type",
@@ -25,13 +29,103 @@ METRIC_PROPERTIES = frozenset(
 )
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
-_SECRET_ASSIGNMENT = re.compile(
-    r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|credential)"
-    r"[\w.-]*)(\s*[=:]\s*[\"']?|[\"']\s*:\s*[\"'])[^\s\"',;}]+"
+_LINE_SEPARATORS = "\u2028\u2029"
+
+# --- credential masking: one table of shapes, each (pattern, replacement) --------------------
+# A key whose name ends in one of these words, then `=`, `:` or `=>`, then its value. The key
+# must start a token (not follow `:` or `/`: an ARN's `secret:name` is a name, not a value).
+_SENSITIVE_KEYS = (
+    r"(?:password|passwd|pwd|passphrase|secret|token|api[_ .-]?key|access[_ .-]?key"
+    r"|secret[_ .-]?key|private[_ .-]?key|account[_ .-]?key|credentials?|signature|sig"
+    r"|authorization|auth)"
 )
-_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
-_CHAT_UNSAFE = re.compile(r"[^\w\s.,:;()/+=$%'-]")
-_BROADCASTS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_QUOTED = r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?"  # a cut-off value is masked to its end
+_BARE = r"[^\s\"',;)}\]&<>]+"
+_SCHEME = r"(?:(?:basic|bearer|digest|negotiate|token)\s+)?"  # Authorization: Basic <value>
+
+
+def _hide(match: re.Match[str]) -> str:
+    """Keeps a masked value's quotes, so the reader still sees its shape."""
+    value = match.group(2)
+    quote = value[0] if value[0] in "\"'" else ""
+    closed = len(value) > 1 and value.endswith(quote)
+    return match.group(1) + quote + "***" + (quote if quote and closed else "")
+
+
+_SECRETS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (  # PEM private keys, to their END line or, cut off, to the end of the text
+        re.compile(
+            r"(-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----).*?"
+            r"(-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+            re.S,
+        ),
+        r"\1***\2",
+    ),
+    (  # key = value, key: "value with spaces", "key": "value", key => value
+        re.compile(
+            rf"(?i)((?<![\w.:/-])[\w.-]{{0,100}}?{_SENSITIVE_KEYS}[\"']?\s*(?:=>|[=:])\s*{_SCHEME})"
+            rf"({_QUOTED}|{_BARE})"
+        ),
+        _hide,
+    ),
+    (  # --password value (a value starting with '-' is the next flag)
+        re.compile(
+            rf"(?i)((?<![\w-])--?[\w-]{{0,100}}?{_SENSITIVE_KEYS}\s+)({_QUOTED}|[^\s\"'-]\S*)"
+        ),
+        _hide,
+    ),
+    (  # <password>value</password>
+        re.compile(rf"(?i)(<([\w:-]{{0,100}}?{_SENSITIVE_KEYS})>)[^<]{{0,1000}}(</\2>)"),
+        r"\1***\3",
+    ),
+    (re.compile(r"(?i)\b(bearer\s+)[\w\-.~+/]{8,}=*"), r"\1***"),
+    (  # credentials in a URL or connection string: scheme://user:password@host
+        re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,20}://[^\s/:@]*:)[^\s/]+@"),
+        r"\1***@",
+    ),
+    (re.compile(r"(?i)(hooks\.slack\.com/services/)[\w/]+"), r"\1***"),
+    (  # tokens recognisable by their shape alone
+        re.compile(
+            r"\b(?:(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}"  # AWS access key ids
+            r"|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_\w{22,255}"  # GitHub
+            r"|glpat-[\w-]{20,}"  # GitLab
+            r"|xox[abposr]-[A-Za-z0-9-]{10,}"  # Slack
+            r"|eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*"  # JWT
+            r"|hf_[A-Za-z0-9]{30,}"  # Hugging Face
+            r"|sk-(?:proj-|ant-)?[\w-]{20,}"  # OpenAI, Anthropic
+            r"|(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}"  # Stripe
+            r"|AIza[\w-]{35}"  # Google
+            r"|dapi[0-9a-f]{32})"  # Databricks
+        ),
+        "***",
+    ),
+)
+
+
+def _masked(text: str) -> str:
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _plain(text: str) -> str:
+    """No escape sequences; format characters (bidi controls, zero-width) dropped, so nothing
+    reorders or hides text; other control characters become spaces, line separators newlines."""
+    text = _ANSI.sub("", text[:SCAN_LIMIT])
+    return "".join(
+        "\n"
+        if ch in _LINE_SEPARATORS
+        else ""
+        if (kind := unicodedata.category(ch)) == "Cf"
+        else " "
+        if kind[0] == "C" and ch != "\n"
+        else ch
+        for ch in text
+    )
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def alert_document(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,12 +140,17 @@ def sanitize(text: str | None, limit: int = REASON_LIMIT) -> str | None:
     """Untrusted text to plain, printable, bounded, with credential-looking values masked."""
     if not text:
         return None
-    text = _ANSI.sub("", text)
-    text = "".join(ch if ch == "\n" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
-    text = _ACCESS_KEY_ID.sub("***", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    text = re.sub(r"\n{3,}", "\n\n", _masked(_plain(text))).strip()
+    return _cut(text, limit) or None
+
+
+def one_line(text: str | None, limit: int = NAME_LIMIT) -> str:
+    """A name, status or label from event data: as `sanitize`, on one line."""
+    return _cut(" ".join(_masked(_plain(text or "")).split()), limit)
+
+
+_CHAT_UNSAFE = re.compile(r"[^\w\s.,:;()/+=$%'-]")
+_BROADCASTS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 
 def for_email(text: str) -> str:
@@ -65,14 +164,20 @@ def for_markdown(text: str) -> str:
     inject Slack's <!channel>-style control sequences (&, < and > are entities)."""
     clean = (sanitize(text) or "").replace("`", "\u02cb")
     clean = clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    clean = _BROADCASTS.sub(lambda m: "@\u2060" + m.group(1), clean)  # word joiner: no ping
-    return f"```\n{clean}\n```"
+    return f"```\n{no_mentions(clean)}\n```"
 
 
 def chat_plain(text: str) -> str:
     """A short value (a name, a status, a figure) for chat prose: only letters, digits, spaces
     and punctuation that no chat markdown gives a meaning, so it renders as it reads."""
-    return _CHAT_UNSAFE.sub("", sanitize(text, limit=256) or "").replace("\n", " ")
+    return _CHAT_UNSAFE.sub("", one_line(text, limit=NAME_LIMIT))
+
+
+def no_mentions(text: str) -> str:
+    """Any chat string (metadata too): Slack's <!channel>, <@U123>, <#C1> and Teams' <at> lose
+    their brackets, and a word joiner after @ keeps @here, @channel and @everyone from pinging."""
+    text = text.replace("<", "\u2039").replace(">", "\u203a")
+    return _BROADCASTS.sub(lambda m: "@\u2060" + m.group(1), text)
 
 
 def for_terminal(text: Any) -> str:

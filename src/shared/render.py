@@ -4,11 +4,13 @@ machines, plus the SNS message attributes subscription filter policies match on.
 
 Every rendering is built from the same `Alert` and passes its free text through the sanitizer of
 its medium (`shared.egress`): nothing reaches a reader that the alert model does not carry.
+Each rendering also ends with a size guard: whatever its fields add up to, the message fits SNS.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,13 +18,16 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.alerts import Alert, AlertKind
-from shared.egress import alert_document, chat_plain, for_email, for_markdown
+from shared.egress import alert_document, chat_plain, for_email, for_markdown, no_mentions
 from shared.models import ResourceKind
 
 ALERT_SCHEMA = "sagewatch.alert/v1"
 SUBJECT_LIMIT = 99  # SNS: "less than 100 characters"
 CHAT_TITLE_LIMIT = 250
 CHAT_DESCRIPTION_LIMIT = 3000  # Slack shows at most 3,000 characters of a text block
+SNS_LIMIT = 262_144  # bytes: one message and its message attributes together
+ATTRIBUTE_LIMIT = 64  # characters of one attribute value: six of them take well under 2 KB
+MESSAGE_LIMIT = SNS_LIMIT - 8_192  # bytes of one encoded message: room for attributes, subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,28 @@ _FAILURE_NEXT_STEPS = {
     ResourceKind.ENDPOINT: "Check the endpoint's logs and health check, then update the endpoint.",
     ResourceKind.PIPELINE_EXECUTION: "Open the failed step's logs, fix, and retry the execution.",
 }
+# Failures on AWS's side, not the job's: nothing to fix, retrying (elsewhere, for capacity) is
+# the way out. The first row whose pattern the reason matches decides.
+_AWS_SIDE_STEPS = (
+    (
+        re.compile(r"insufficient\W*(?:instance\W*)?capacity|capacity\s*error", re.I),
+        "Retry later, or with another instance type or Region: AWS had no capacity for it.",
+    ),
+    (
+        re.compile(r"throttl|rate exceeded|too many requests", re.I),
+        "Retry later: AWS throttled a request; nothing in the job needs fixing.",
+    ),
+    (
+        re.compile(r"internal\W*(?:server\W*)?(?:error|failure)|service\W*unavailable", re.I),
+        "Retry: the error was on AWS's side, not in the job; if it persists, ask AWS Support.",
+    ),
+)
+
+
+def _aws_side_step(reason: str | None) -> str | None:
+    if not reason or reason.startswith("AlgorithmError"):  # the job's own code failed
+        return None
+    return next((step for pattern, step in _AWS_SIDE_STEPS if pattern.search(reason)), None)
 
 
 def next_step(alert: Alert) -> str:
@@ -149,7 +176,7 @@ def next_step(alert: Alert) -> str:
     if alert.kind is AlertKind.IDLE and alert.resource is ResourceKind.ENDPOINT:
         return _IDLE_ENDPOINT_STEP
     if alert.kind is AlertKind.FAILURE:
-        return _FAILURE_NEXT_STEPS.get(
+        return _aws_side_step(alert.reason) or _FAILURE_NEXT_STEPS.get(
             alert.resource, "Open the logs below, fix the cause, and re-run."
         )
     return _NEXT_STEPS[alert.kind]
@@ -166,26 +193,30 @@ def _single_line(text: str) -> str:
 def _duration(seconds: float | None) -> str | None:
     if seconds is None:
         return None
+    if round(seconds) < 60:  # a short run: "42s", not "0m"
+        return f"{round(seconds)}s"
     minutes = round(seconds / 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
 def _team(alert: Alert) -> str | None:
-    team = _single_line(alert.team or "")[:64]
-    return team or None
+    return (alert.team or "")[:ATTRIBUTE_LIMIT] or None
 
 
 def _facts(alert: Alert) -> list[tuple[str, str]]:
     """The labelled facts every rendering shows, in reading order (values are plain text)."""
     facts = [("Status", alert.status)]
-    facts += [(label.capitalize(), _single_line(value)) for label, value in alert.context]
+    facts += [(label.capitalize(), value) for label, value in alert.context]
     if alert.instance_type:
         facts.append(("Hardware", f"{alert.instance_type} x {alert.instance_count}"))
     ran = _duration(alert.duration_seconds)
-    if ran or alert.ended_at:
-        ended = alert.ended_at.strftime("%Y-%m-%d %H:%M UTC") if alert.ended_at else "unknown"
-        facts.append(("Ran", f"{ran or 'unknown'}, ended {ended}"))
+    ended = alert.ended_at.strftime("%Y-%m-%d %H:%M UTC") if alert.ended_at else None
+    if ran:
+        facts.append(("Ran", f"{ran}, ended {ended}" if ended else ran))
+    elif ended:  # no run time: an endpoint's state change, or a job that never started
+        ran_at_all = alert.resource.is_job or alert.resource is ResourceKind.PIPELINE_EXECUTION
+        facts.append(("Ended" if ran_at_all else "Time", ended))
     measured = [(k, v) for k, v in alert.utilization if v is not None]
     if measured:
         facts.append(
@@ -241,7 +272,7 @@ def text_body(alert: Alert, dashboard_url: str | None = None) -> str:
         lines += ["", "Why:", *("  " + line for line in for_email(alert.reason).splitlines())]
     lines += ["", f"Next: {next_step(alert)}"]
     lines += [f"{label.capitalize()}: {url}" for label, url in links(alert, dashboard_url).items()]
-    return "\n".join(lines)
+    return _fit_text("\n".join(lines))
 
 
 # --- chat (Amazon Q Developer in chat applications) -----------------------------------------
@@ -289,7 +320,7 @@ def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[st
     ]
     headline = chat_plain(alert.headline)
     title = f"{_EMOJI[alert.kind]} {headline[:1].upper()}{headline[1:]}"
-    return {
+    notification = {
         "version": "1.0",
         "source": "custom",
         "id": hashlib.sha256(alert.incident.encode()).hexdigest()[:32],
@@ -307,6 +338,18 @@ def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[st
             "additionalContext": attributes(alert) | {"incident": alert.incident},
         },
     }
+    return _fit(_no_mentions_anywhere(notification))
+
+
+def _no_mentions_anywhere(value: Any) -> Any:
+    """Every string of the notification, metadata included: chat clients show those too."""
+    if isinstance(value, str):
+        return no_mentions(value)
+    if isinstance(value, dict):
+        return {key: _no_mentions_anywhere(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_no_mentions_anywhere(item) for item in value]
+    return value
 
 
 # --- machines -------------------------------------------------------------------------------
@@ -323,7 +366,7 @@ def attributes(alert: Alert) -> dict[str, str]:
         "job_type": alert.resource.value,
         "team": _team(alert) or "",
     }
-    return {name: value for name, value in values.items() if value}
+    return {name: value[:ATTRIBUTE_LIMIT] for name, value in values.items() if value}
 
 
 def document(
@@ -331,7 +374,7 @@ def document(
 ) -> dict[str, Any]:
     """The versioned machine-readable document (docs/alerts.md, docs/alert.schema.json)."""
     waste = alert.waste
-    return alert_document(
+    fields = alert_document(
         {
             "schema": ALERT_SCHEMA,
             "incident": alert.incident,
@@ -367,3 +410,43 @@ def document(
             "attributes": attributes(alert),
         }
     )
+    return _fit(fields)
+
+
+# --- size: the last guard of every rendering ------------------------------------------------
+# Every field is bounded where it is made; this guarantees the sum, whatever it comes to.
+
+
+def encoded(payload: dict[str, Any]) -> str:
+    """A JSON rendering as the delivery publishes it (ASCII: its length is its size)."""
+    return json.dumps(payload, separators=(",", ":"), default=str)
+
+
+def _fit_text(text: str) -> str:
+    data = text.encode()
+    if len(data) <= MESSAGE_LIMIT:
+        return text
+    note = "\n… (shortened to fit SNS's message size limit)"
+    return data[: MESSAGE_LIMIT - len(note.encode())].decode(errors="ignore") + note
+
+
+def _fit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Halves the longest string until the encoded message fits under MESSAGE_LIMIT."""
+    while len(encoded(payload)) > MESSAGE_LIMIT:
+        parent, key, value = max(_strings(payload), key=lambda found: len(found[2]))
+        if len(value) < 2:
+            raise ValueError("an alert rendering has too many fields to fit SNS")
+        parent[key] = value[: len(value) // 2] + "…"
+    return payload
+
+
+def _strings(value: Any) -> list[tuple[Any, Any, str]]:
+    """(container, key, string) for every string in nested dicts and lists."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    found: list[tuple[Any, Any, str]] = []
+    for key, item in items:
+        if isinstance(item, str):
+            found.append((value, key, item))
+        elif isinstance(item, dict | list):
+            found += _strings(item)
+    return found

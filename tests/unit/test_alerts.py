@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from shared.alerts import (
 from shared.egress import REASON_LIMIT, sanitize
 from shared.models import ResourceKind
 from shared.parser import parse_event
-from shared.render import attributes, document, links, subject, text_body
+from shared.render import attributes, document, links, next_step, subject, text_body
 from shared.reports import parse_report
 
 LoadEvent = Callable[[str], dict[str, Any]]
@@ -348,7 +349,9 @@ def test_given_quoted_credential_value_when_sanitized_then_value_masked(text: st
 
 
 def test_given_ansi_and_control_chars_when_sanitized_then_plain_text() -> None:
-    cleaned = sanitize("\x1b[31mred\x1b[0m\x00nul\rcr\x07bell\u202eltr\nnext")
+    """Controls become spaces; format characters (bidi overrides, zero-width) are dropped, so
+    they can neither reorder nor split what is shown (nor a credential the masking looks for)."""
+    cleaned = sanitize("\x1b[31mred\x1b[0m\x00nul\rcr\x07bell\u202e ltr\u200b\nnext")
 
     assert cleaned == "red nul cr bell ltr\nnext"
 
@@ -467,3 +470,126 @@ def test_given_team_tag_when_alerted_then_team_in_attributes(load_event: LoadEve
         "job_type": "training",
         "team": "forecasting",
     }
+
+
+# --- durations, next steps, times ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "0s"),
+        (42, "42s"),
+        (59.4, "59s"),
+        (59.6, "1m"),
+        (90, "2m"),
+        (480, "8m"),
+        (14_400, "4h 00m"),
+    ],
+)
+def test_given_a_run_time_when_alerted_then_ran_line_shows_it_never_as_0m(
+    training_event: TrainingEvent, seconds: float, shown: str
+) -> None:
+    start = 1795170000000
+    event = parse_event(
+        training_event(
+            TrainingJobStatus="Failed",
+            TrainingStartTime=start,
+            TrainingEndTime=start + int(seconds * 1000),
+        )
+    )
+
+    body = text_body(failure_alert(event, TEAM_TAG))
+
+    assert f"Ran: {shown}, ended " in body
+
+
+AWS_SIDE_REASONS = [
+    "InternalServerError: We encountered an internal error. Please try again.",
+    "CapacityError: Unable to provision requested ML compute capacity. Please retry using a "
+    "different ML instance type.",
+    "InsufficientCapacity: not enough ml.p4d.24xlarge in us-east-1a",
+    "ClientError: insufficient capacity for ml.g5.48xlarge",
+    "ThrottlingException: Rate exceeded",
+    "ServiceUnavailable: Service is unavailable, try again later",
+    "An internal error occurred while provisioning the endpoint",
+]
+
+
+@pytest.mark.parametrize("reason", AWS_SIDE_REASONS)
+def test_given_an_aws_side_failure_when_alerted_then_next_step_is_to_retry(
+    training_event: TrainingEvent, reason: str
+) -> None:
+    event = parse_event(training_event(TrainingJobStatus="Failed", FailureReason=reason))
+
+    step = next_step(failure_alert(event, TEAM_TAG))
+
+    assert step.startswith("Retry")
+    assert "fix the cause" not in step
+
+
+def test_given_a_capacity_failure_when_alerted_then_next_step_suggests_another_type_or_region(
+    load_event: LoadEvent,
+) -> None:
+    raw = load_event("endpoint-failed")
+    raw["detail"]["FailureReason"] = "Insufficient capacity for ml.g5.12xlarge. Try again later."
+
+    step = next_step(failure_alert(parse_event(raw), TEAM_TAG))
+
+    assert "another instance type or Region" in step
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "AlgorithmError: ExecuteUserScriptError: ExitCode 1",
+        "ClientError: Data download failed: Could not download s3://bucket/train/data.csv",
+        # The job's own code failed: an internal error in its stack trace is not AWS's.
+        'AlgorithmError: ExitCode 1 ErrorMessage "RuntimeError: internal error in tokenizer"',
+    ],
+)
+def test_given_a_job_side_failure_when_alerted_then_next_step_is_to_fix_and_rerun(
+    training_event: TrainingEvent, reason: str
+) -> None:
+    event = parse_event(training_event(TrainingJobStatus="Failed", FailureReason=reason))
+
+    assert next_step(failure_alert(event, TEAM_TAG)) == (
+        "Open the logs below, fix the cause, and re-run."
+    )
+
+
+def test_given_an_endpoint_failure_when_alerted_then_no_unknown_run_time_but_when_it_failed(
+    load_event: LoadEvent,
+) -> None:
+    body = text_body(_failure(load_event, "endpoint-failed"))
+
+    assert "unknown" not in body
+    assert "Ran:" not in body
+    assert "Time: 2026-11-20 12:21 UTC" in body
+
+
+def test_given_a_job_that_failed_before_it_started_when_alerted_then_no_unknown_run_time(
+    training_event: TrainingEvent,
+) -> None:
+    event = parse_event(
+        training_event(TrainingJobStatus="Failed", TrainingStartTime=None, FailureReason="x")
+    )
+    assert event.duration_seconds is None
+
+    body = text_body(failure_alert(event, TEAM_TAG))
+
+    assert "unknown" not in body
+    assert "Ended: " in body
+
+
+def test_given_a_tagged_pipeline_event_when_alerted_then_team_attribute_routes_it(
+    load_event: LoadEvent,
+) -> None:
+    """Pipeline events carry no tags today (the parser reads none); when one has a team tag,
+    the alert carries it like any other, so team filter policies match."""
+    event = replace(parse_event(load_event("pipeline-step-failed")), tags=(("team", "nlp"),))
+
+    alert = failure_alert(event, TEAM_TAG)
+
+    assert alert.team == "nlp"
+    assert attributes(alert)["team"] == "nlp"

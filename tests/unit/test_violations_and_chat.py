@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -129,3 +130,19 @@ def _settings() -> Any:
     from shared.config import AlerterSettings
 
     return AlerterSettings({}, "t", "team", 3600, 3, 600, "q", "us-east-1")
+
+
+@pytest.mark.parametrize("mention", ["<!channel>", "<!here>", "<@U024BE7LH>", "@here", "@channel"])
+def test_given_a_mention_in_a_job_name_when_rendered_for_chat_then_no_field_can_ping(
+    training_event: Callable[..., dict[str, Any]], mention: str
+) -> None:
+    """Not only the description: metadata (summary, additionalContext) is chat text too."""
+    event = training_event(TrainingJobName=f"job-{mention}-x", TrainingJobStatus="Failed")
+    event["detail"]["Tags"] = {"team": f"vision {mention}"}
+
+    chat = chat_notification(failure_alert(parse_event(event), "team"), "https://dash")
+
+    everything = json.dumps(chat, ensure_ascii=False)
+    assert mention not in everything
+    for value in (chat["metadata"]["summary"], *chat["metadata"]["additionalContext"].values()):
+        assert mention not in value
