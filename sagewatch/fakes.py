@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from shared.aws import Fetched
+from shared.aws import BurstLedger, Fetched
 from shared.utilization import Call
 
 
@@ -82,24 +83,124 @@ class Recorder:
     def schedule(self, burst: Mapping[str, Any]) -> None:
         self.items.append(dict(burst))
 
+    def request(
+        self, targets: Sequence[tuple[str, str]], detail: Mapping[str, Any], source: str, kind: str
+    ) -> None:
+        self.items.append({"targets": list(targets), "detail": dict(detail), "kind": kind})
+
 
 class MemoryLedger:
-    """BurstLedger semantics (string sets) in a dict."""
+    """BurstLedger semantics in a dict: the first `LISTED` incidents with their names, then a
+    count; `summarize` marks and reads in one step."""
+
+    LISTED = BurstLedger.LISTED
 
     def __init__(self) -> None:
         self.windows: dict[str, dict[str, Any]] = {}
 
     def add(self, bucket: str, incident: str, name: str, expires_at: int) -> tuple[int, bool]:
         window = self.windows.setdefault(
-            bucket, {"incidents": set(), "names": set(), "summarized": False}
+            bucket, {"incidents": set(), "names": set(), "unlisted": 0, "summarized": False}
         )
-        window["incidents"].add(incident)
-        window["names"].add(name)
-        return len(window["incidents"]), window["summarized"]
+        if incident in window["incidents"] or len(window["incidents"]) < self.LISTED:
+            window["incidents"].add(incident)
+            window["names"].add(name)
+        else:
+            window["unlisted"] += 1
+        return self._count(window), window["summarized"]
 
-    def get(self, bucket: str) -> tuple[list[str], bool] | None:
+    def summarize(self, bucket: str) -> tuple[int, list[str]] | None:
         window = self.windows.get(bucket)
-        return None if window is None else (sorted(window["names"]), window["summarized"])
+        if window is None:
+            return None
+        window["summarized"] = True
+        return self._count(window), sorted(window["names"])
 
-    def mark_summarized(self, bucket: str) -> None:
-        self.windows[bucket]["summarized"] = True
+    @staticmethod
+    def _count(window: dict[str, Any]) -> int:
+        return len(window["incidents"]) + int(window["unlisted"])
+
+
+class FixedClock:
+    """A clock that stands still until moved: tests and the embedded AWS set the time."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class NoInvocations:
+    """Endpoint metrics that show no request at all (every endpoint idle)."""
+
+    def invocations(
+        self, account: str, endpoints: Mapping[str, Sequence[str]], start: Any, end: Any
+    ) -> dict[str, float | None]:
+        return dict.fromkeys(endpoints, 0.0)
+
+
+class MemoryFleetTable:
+    """FleetTable semantics in a dict: later heartbeats and snapshots win; records read back
+    as the DynamoDB adapter returns them."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def put_heartbeat(
+        self, account: str, region: str, at: float, interval: int, labels: Mapping[str, str]
+    ) -> None:
+        item = self.items.setdefault(f"source|{account}|{region}", {})
+        if item.get("last_seen", -math.inf) < at:
+            item.update(
+                account=account, region=region, last_seen=at, interval_minutes=interval,
+                project=labels.get("project", "unknown"),
+                environment=labels.get("environment", "unknown"),
+            )  # fmt: skip
+
+    def sources(self) -> tuple[list[dict[str, Any]], dict[str, tuple[float, bool]]]:
+        fields = ("account", "region", "last_seen", "interval_minutes", "silent_since")
+        sources = [
+            {name: item.get(name) for name in fields}
+            for key, item in self.items.items()
+            if key.startswith("source|")
+        ]
+        expected = {
+            key.split("|", 1)[1]: (item["since"], item["alerted"])
+            for key, item in self.items.items()
+            if key.startswith("expected|")
+        }
+        return sources, expected
+
+    def expect(self, account: str, since: float) -> None:
+        self.items.setdefault(f"expected|{account}", {"since": since, "alerted": False})
+
+    def mark(self, account: str, region: str | None, silent_since: float | None) -> None:
+        if region is None:
+            key = f"expected|{account}"
+            if silent_since is None:
+                self.items.pop(key, None)
+            else:
+                self.items[key] = {"since": silent_since, "alerted": True}
+            return
+        self.items.setdefault(f"source|{account}|{region}", {})["silent_since"] = silent_since
+
+    def put_inventory(
+        self, account: str, region: str, at: float, endpoints: str, first_seen: str, expires: int
+    ) -> None:
+        key = f"inventory|{account}|{region}"
+        if float(self.items.get(key, {}).get("collected_at", -math.inf)) < at:
+            self.items[key] = {
+                "id": key, "account": account, "region": region, "collected_at": str(at),
+                "endpoints": endpoints, "first_seen": first_seen, "expiration": str(expires),
+            }  # fmt: skip
+
+    def inventory(self, account: str, region: str) -> dict[str, Any] | None:
+        item = self.items.get(f"inventory|{account}|{region}")
+        return None if item is None else dict(item)
+
+    def inventories(self) -> list[dict[str, Any]]:
+        return [dict(item) for key, item in self.items.items() if key.startswith("inventory|")]

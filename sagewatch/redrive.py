@@ -47,7 +47,7 @@ def _attribute(message: Mapping[str, Any], name: str) -> str | None:
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a parked body can be anything, nested at any depth
         return None
 
 

@@ -6,13 +6,17 @@ from functools import cache
 from typing import Any
 
 from shared.alerting import Alerter
+from shared.clock import Clock, system_clock
 from shared.config import AlerterSettings
 from shared.observability import logger, traced
+
+# The seam: the embedded AWS and tests set their own clock here, before the first invocation.
+clock: Clock = system_clock
 
 
 @cache
 def _alerter() -> Alerter:
-    return Alerter(AlerterSettings.from_env())
+    return Alerter(AlerterSettings.from_env(), clock=clock)
 
 
 @logger.inject_lambda_context(clear_state=True)

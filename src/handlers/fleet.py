@@ -6,14 +6,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from shared.clock import Clock, system_clock
 from shared.config import FleetSettings
 from shared.observability import logger, traced
 from shared.watchdog import Fleet
 
+# The seam: the embedded AWS and tests set their own clock here, before the first invocation.
+clock: Clock = system_clock
+
 
 @cache
 def _fleet() -> Fleet:
-    return Fleet(FleetSettings.from_env())
+    return Fleet(FleetSettings.from_env(), clock=clock)
 
 
 @logger.inject_lambda_context(clear_state=True)

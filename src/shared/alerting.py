@@ -6,18 +6,20 @@ incident (account, region, resource, what happened), kept in DynamoDB by Powerto
 and topic, so a retry after a partly failed delivery sends only what is missing.
 Storm control: per account, Region and job type, the first `burst_threshold` failures of a
 window alert one by one; the rest are recorded and summarized in one alert when the window ends.
+A summary is never dropped: the window's record outlives every message that can ask for its
+summary, and a message that outlives it still alerts with what it carries.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 from shared.alerts import (
+    LIST_LIMIT,
     Alert,
     AlertKind,
     burst_alert,
@@ -25,13 +27,14 @@ from shared.alerts import (
     utilization_alert,
     violations_alert,
 )
-from shared.aws import AlertPublisher, BurstLedger, SummaryQueue
+from shared.aws import AlertPublisher, BurstLedger, DeadLetterQueue, SummaryQueue
+from shared.clock import Clock, system_clock
 from shared.config import AlerterSettings
 from shared.delivery import Delivery
 from shared.emf import emit_alert
 from shared.errors import InvalidEvent
 from shared.idempotency import RETRYABLE, Once
-from shared.models import Outcome, SageMakerEvent
+from shared.models import Outcome, ResourceKind, SageMakerEvent
 from shared.observability import logger
 from shared.parser import (
     ENDPOINT,
@@ -42,10 +45,19 @@ from shared.parser import (
     TRAINING,
     TRANSFORM,
     TUNING,
+    check_depth,
+    event_id_of,
+    load_body,
 )
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, UtilizationReport, parse_report
 from shared.router import Disposition, Router
 from shared.utilization import Verdict
+
+# The summary dead-letter queue's MessageRetentionPeriod (template.yaml; a test checks the two).
+# A window's record is kept at least this long after the window, so any summary message still
+# held, even redriven from that queue on its last day, finds the window's jobs and its mark.
+SUMMARY_RETENTION_SECONDS = 14 * 86_400
+_LAST_EPOCH_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
 
 AlertBuilder = Callable[[AlerterSettings], Alert]
 alertable: Router[AlertBuilder] = Router("alerter")
@@ -89,6 +101,61 @@ def wasted(report: UtilizationReport) -> AlertBuilder:
     return lambda settings: utilization_alert(report, settings.team_tag_key)
 
 
+@dataclass(frozen=True, slots=True)
+class StormWindow:
+    """A storm-control window of one account, Region and kind of resource: the summary queue's
+    message, and all a summary needs besides the window's record."""
+
+    bucket: str  # the window's record in the ledger
+    account: str
+    region: str
+    resource: ResourceKind
+    window_start: int
+    window_seconds: int
+    failures: int = 0  # counted when this message was sent: "at least" that many failed
+    version: int = 1
+
+    def message(self) -> dict[str, Any]:
+        return asdict(self) | {"resource": self.resource.value}
+
+    @classmethod
+    def parse(cls, raw: Any) -> StormWindow:
+        """A message body (text) or its decoded object; `InvalidEvent` names what is wrong."""
+        data = load_body(raw) if isinstance(raw, str) else raw
+        if not isinstance(data, Mapping):
+            raise InvalidEvent(f"storm window is a {type(data).__name__}, not an object")
+
+        def number(key: str, low: int, high: int, default: int | None = None) -> int:
+            value = data.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InvalidEvent(f"storm window {key} is not a whole number {low}..{high}")
+            return value
+
+        def text(key: str) -> str:
+            value = data.get(key)
+            if not isinstance(value, str) or not value or len(value) > 1024:
+                raise InvalidEvent(f"storm window {key} is missing or not a string")
+            return value
+
+        number("version", 1, 1, default=1)
+        bucket, account = text("bucket"), text("account")
+        if not bucket.startswith("burst|"):
+            raise InvalidEvent("storm window bucket is not a burst window")
+        try:
+            resource = ResourceKind(text("resource"))
+        except ValueError:
+            raise InvalidEvent("storm window resource is not a kind of resource") from None
+        return cls(
+            bucket=bucket,
+            account=account,
+            region=text("region"),
+            resource=resource,
+            window_start=number("window_start", 0, _LAST_EPOCH_SECOND),
+            window_seconds=number("window_seconds", 1, 86_400),
+            failures=number("failures", 0, 1_000_000, default=0),
+        )
+
+
 class Alerter:
     def __init__(
         self,
@@ -96,7 +163,7 @@ class Alerter:
         publishers: Mapping[str, AlertPublisher] | None = None,  # per rendering (tests)
         ledger: BurstLedger | None = None,
         summaries: SummaryQueue | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         store: BasePersistenceLayer | None = None,
     ) -> None:
         self.settings = settings
@@ -118,10 +185,9 @@ class Alerter:
         self.decide.bind(lambda_context)
         self.deliver.once.bind(lambda_context)
         try:
-            dispatch = alertable.dispatch(raw)
+            dispatch = alertable.dispatch(check_depth(raw))
         except InvalidEvent as error:
-            event_id = raw.get("id") if isinstance(raw, Mapping) else None
-            logger.error("poison event", extra={"event_id": event_id, "reason": str(error)})
+            logger.error("poison event", extra={"event_id": event_id_of(raw), "reason": str(error)})
             raise
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
             return {"outcome": dispatch.disposition.value}
@@ -149,28 +215,23 @@ class Alerter:
             return None
         start = int(self.clock()) // window * window
         bucket = f"burst|{alert.account}|{alert.region}|{alert.resource.value}|{start}"
-        return {
-            "bucket": bucket,
-            "account": alert.account,
-            "region": alert.region,
-            "resource": alert.resource.value,
-            "window_start": start,
-            "window_seconds": window,
-        }
+        return StormWindow(
+            bucket, alert.account, alert.region, alert.resource, start, window
+        ).message()
 
     def _decide(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Done once per incident: counted in its burst window, then alerted or held back."""
-        burst = payload["burst"]
-        if burst is not None:
-            expires = (
-                burst["window_start"] + 2 * burst["window_seconds"] + self.settings.dedup_seconds
-            )
+        if payload["burst"] is not None:
+            window = StormWindow.parse(payload["burst"])
+            kept = max(self.settings.dedup_seconds, SUMMARY_RETENTION_SECONDS)
+            expires = window.window_start + 2 * window.window_seconds + kept
             count, summarized = self.ledger.add(
-                burst["bucket"], payload["incident"], payload["name"], expires
+                window.bucket, payload["incident"], payload["name"], expires
             )
             if count > self.settings.burst_threshold and not summarized:
-                self.summaries.schedule(burst)  # every time: the summary itself is sent once
-                return {"outcome": "suppressed", "burst": burst["bucket"]}
+                # Every time: the summary itself is sent once.
+                self.summaries.schedule(replace(window, failures=count).message())
+                return {"outcome": "suppressed", "burst": window.bucket}
         return {"outcome": "alerted"}
 
 
@@ -183,10 +244,15 @@ class Summarizer:
         publishers: Mapping[str, AlertPublisher] | None = None,
         ledger: BurstLedger | None = None,
         store: BasePersistenceLayer | None = None,
+        dead_letters: DeadLetterQueue | None = None,
     ) -> None:
         self.settings = settings
         self.deliver = Delivery(settings, publishers, store)
         self.ledger = ledger or BurstLedger(settings.idempotency_table)
+        # The summary queue's own dead-letter queue; without one (tests), a malformed message is
+        # left to the queue's redrive policy.
+        url = settings.dead_letter_queue_url
+        self.dead_letters = dead_letters or (DeadLetterQueue(url) if url else None)
 
     def run(self, records: Sequence[Mapping[str, Any]], lambda_context: Any = None) -> list[str]:
         """Message ids to retry (SQS partial batch response)."""
@@ -194,24 +260,58 @@ class Summarizer:
         failed = []
         for record in records:
             try:
-                self._summarize(json.loads(str(record.get("body"))))
+                self._summarize(StormWindow.parse(record.get("body")))
+            except InvalidEvent as error:  # parked alone: the rest of the batch goes on
+                if not self._park(record, error):
+                    failed.append(str(record.get("messageId")))
             except RETRYABLE as error:
                 logger.warning("summary retried", extra={"reason": str(error)})
                 failed.append(str(record.get("messageId")))
         return failed
 
-    def _summarize(self, burst: dict[str, Any]) -> None:
-        window = self.ledger.get(str(burst["bucket"]))
-        if window is None:  # expired: its summary went out long ago
-            return
-        names, _ = window
-        alert = burst_alert(burst, names, self.settings.burst_threshold)
-        # Marked first: later failures of the window alert one by one; the summary, retried if
-        # publishing fails, is still sent once per topic.
-        self.ledger.mark_summarized(alert.incident)
+    def _park(self, record: Mapping[str, Any], error: InvalidEvent) -> bool:
+        """A message that can never be summarized, in the dead-letter queue with its reason;
+        False if it could not be parked (then the queue's redrive policy parks it)."""
+        reason = f"invalid storm window: {error}"
+        logger.error(
+            "summary message dead-lettered",
+            extra={"message_id": record.get("messageId"), "reason": reason},
+        )
+        if self.dead_letters is None:
+            return False
+        try:
+            self.dead_letters.send(str(record.get("body")), reason, None, type(error).__name__)
+        except RETRYABLE:
+            return False
+        return True
+
+    def _summarize(self, window: StormWindow) -> None:
+        # Read and marked in one write: failures counted later alert one by one. The summary,
+        # retried if publishing fails, is still sent once per topic.
+        recorded = self.ledger.summarize(window.bucket)
+        threshold = self.settings.burst_threshold
+        count, names = recorded or (max(window.failures, threshold + 1), [])
+        alert = _summary_alert(window, count, names, threshold, expired=recorded is None)
         if self.deliver(alert)["fresh"]:
             emit_alert(alert)
-            logger.info("burst summarized", extra={"incident": alert.incident, "jobs": len(names)})
+            logger.info(
+                "burst summarized",
+                extra={"incident": alert.incident, "jobs": count, "expired": recorded is None},
+            )
 
 
-__all__ = ["Alerter", "Summarizer", "alertable"]
+def _summary_alert(
+    window: StormWindow, count: int, names: list[str], threshold: int, expired: bool
+) -> Alert:
+    """`burst_alert` for `count` failures of which the ledger lists only `names` (none once
+    expired). It counts the names it is given: so it gets them padded to the count, and lists
+    only the real ones ("and N more" counts the rest)."""
+    padded = names + [""] * max(count - len(names), 0)
+    alert = burst_alert(window.message(), padded, threshold, min(LIST_LIMIT, len(names)))
+    if not expired:
+        return alert
+    note = f"at least {count} failed; their names expired with the window's record"
+    return replace(alert, context=tuple((k, note if k == "jobs" else v) for k, v in alert.context))
+
+
+__all__ = ["Alerter", "StormWindow", "Summarizer", "alertable"]

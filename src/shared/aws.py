@@ -4,7 +4,9 @@ so importing this module needs no credentials and tests can pass a stub or a mot
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,18 +174,24 @@ class DeadLetterQueue(_Adapter):
     (`sagewatch redrive --dry-run` shows them)."""
 
     service = "sqs"
+    # What SQS accepts in a message attribute; a reason may quote the event's own characters.
+    _UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
     def __init__(self, queue_url: str, sqs: Any = None) -> None:
         super().__init__(sqs)
         self.queue_url = queue_url
 
     def send(self, body: str, reason: str, event_id: str | None, error_type: str) -> None:
-        attributes = {"reason": reason[:1000], "error_type": error_type, "event_id": event_id or ""}
+        attributes = {
+            "reason": reason[:1000],
+            "error_type": error_type,
+            "event_id": str(event_id or "")[:256],
+        }
         self.api.send_message(
             QueueUrl=self.queue_url,
             MessageBody=body,
             MessageAttributes={
-                name: {"DataType": "String", "StringValue": value}
+                name: {"DataType": "String", "StringValue": self._UNSENDABLE.sub("?", value)}
                 for name, value in attributes.items()
                 if value
             },
@@ -193,9 +201,12 @@ class DeadLetterQueue(_Adapter):
 class BurstLedger(_Adapter):
     """Failure incidents per (account, Region, job type, time window), in the idempotency table.
 
-    Sets, not counters: adding the same incident twice (a retry) does not count it twice."""
+    One item per window, bounded (DynamoDB items hold at most 400 KB): the first `LISTED`
+    incidents are kept as short digests, with their job names, so a retry never counts one twice;
+    past that only a counter grows (a retry may then count twice: only "and N more" changes)."""
 
     service = "dynamodb"
+    LISTED = 500  # ≤ 500 × (16-character digest + job name ≤ 256 characters) ≈ 140 KB
 
     def __init__(self, table: str, dynamodb: Any = None) -> None:
         super().__init__(dynamodb)
@@ -203,38 +214,61 @@ class BurstLedger(_Adapter):
 
     def add(self, bucket: str, incident: str, name: str, expires_at: int) -> tuple[int, bool]:
         """Record one incident; returns how many the window holds and whether it was summarized."""
-        response = self.api.update_item(
-            TableName=self.table,
-            Key={"id": {"S": bucket}},
-            UpdateExpression=(
-                "ADD incidents :i, job_names :n SET expiration = if_not_exists(expiration, :e)"
-            ),
-            ExpressionAttributeValues={
-                ":i": {"SS": [incident]},
-                ":n": {"SS": [name]},
-                ":e": {"N": str(expires_at)},
-            },
-            ReturnValues="ALL_NEW",
-        )
+        digest = hashlib.sha256(incident.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        expires = {":e": {"N": str(expires_at)}}
+        try:
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": bucket}},
+                UpdateExpression=(
+                    "ADD incidents :i, job_names :n SET expiration = if_not_exists(expiration, :e)"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(incidents) OR size(incidents) < :listed"
+                    " OR contains(incidents, :d)"
+                ),
+                ExpressionAttributeValues={
+                    ":i": {"SS": [digest]},
+                    ":d": {"S": digest},
+                    ":n": {"SS": [name]},
+                    ":listed": {"N": str(self.LISTED)},
+                    **expires,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except self.api.exceptions.ConditionalCheckFailedException:  # the list is full
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": bucket}},
+                UpdateExpression="ADD unlisted :one SET expiration = if_not_exists(expiration, :e)",
+                ExpressionAttributeValues={":one": {"N": "1"}, **expires},
+                ReturnValues="ALL_NEW",
+            )
         item = response["Attributes"]
-        return len(item["incidents"]["SS"]), "summarized" in item
+        return self._count(item), "summarized" in item
 
-    def get(self, bucket: str) -> tuple[list[str], bool] | None:
-        """The window's job names and whether it was summarized; None once it expired."""
-        item = self.api.get_item(
-            TableName=self.table, Key={"id": {"S": bucket}}, ConsistentRead=True
-        ).get("Item")
-        if not item:
+    def summarize(self, bucket: str) -> tuple[int, list[str]] | None:
+        """Marks the window summarized and returns its count and job names, in one atomic write:
+        a failure counted before is in them, one counted after sees the mark and alerts alone.
+        None once the window expired."""
+        try:
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": bucket}},
+                UpdateExpression="SET summarized = :t",
+                ConditionExpression="attribute_exists(id)",  # never recreate an expired window
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+                ReturnValues="ALL_NEW",
+            )
+        except self.api.exceptions.ConditionalCheckFailedException:
             return None
-        return sorted(item.get("job_names", {}).get("SS", [])), "summarized" in item
+        item = response["Attributes"]
+        return self._count(item), sorted(item.get("job_names", {}).get("SS", []))
 
-    def mark_summarized(self, bucket: str) -> None:
-        self.api.update_item(
-            TableName=self.table,
-            Key={"id": {"S": bucket}},
-            UpdateExpression="SET summarized = :t",
-            ExpressionAttributeValues={":t": {"BOOL": True}},
-        )
+    @staticmethod
+    def _count(item: Mapping[str, Any]) -> int:
+        listed = len(item.get("incidents", {}).get("SS", []))
+        return listed + int(item.get("unlisted", {}).get("N", "0"))
 
 
 class SummaryQueue(_Adapter):
@@ -246,8 +280,9 @@ class SummaryQueue(_Adapter):
         super().__init__(sqs)
         self.queue_url = queue_url
 
-    def schedule(self, burst: Mapping[str, Any]) -> None:
-        self.api.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(dict(burst)))
+    def schedule(self, window: Mapping[str, Any]) -> None:
+        """`window` is a serialized `shared.alerting.StormWindow`."""
+        self.api.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(dict(window)))
 
 
 class FleetTable(_Adapter):

@@ -94,6 +94,7 @@ class AlerterSettings:
     summary_queue_url: str
     region: str = ""
     dashboard_name: str = ""  # the dashboard every alert links to ("" for none)
+    dead_letter_queue_url: str = ""  # the summarizer's: where a malformed window is parked
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlerterSettings:
@@ -112,6 +113,7 @@ class AlerterSettings:
             summary_queue_url=_required(env, "SUMMARY_QUEUE_URL") if threshold else "",
             region=_required(env, "AWS_REGION"),
             dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
+            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
         )
 
 

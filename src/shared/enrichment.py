@@ -8,7 +8,6 @@ failed), or the dead-letter queue with its reason (poison, or out of retries).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,14 @@ from shared.errors import InvalidEvent, PublishError
 from shared.idempotency import RETRYABLE, Once
 from shared.models import ResourceKind, SageMakerEvent
 from shared.observability import logger
-from shared.parser import PROCESSING, SAGEMAKER_SOURCE, TRAINING, TRANSFORM
+from shared.parser import (
+    PROCESSING,
+    SAGEMAKER_SOURCE,
+    TRAINING,
+    TRANSFORM,
+    event_id_of,
+    load_body,
+)
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, report_detail
 from shared.router import Disposition, Router
 from shared.utilization import (
@@ -179,11 +185,10 @@ class Enricher:
     def _accept(self, record: Mapping[str, Any], result: BatchResult) -> SageMakerEvent | None:
         raw: Any = None
         try:
-            raw = json.loads(str(record.get("body")))
+            raw = load_body(record.get("body"))
             dispatch = enrichable.dispatch(raw)
-        except (ValueError, InvalidEvent) as error:
-            event_id = raw.get("id") if isinstance(raw, Mapping) else None
-            self._dead_letter(record, event_id, f"invalid event: {error}", error, result)
+        except InvalidEvent as error:  # parked alone: the rest of the batch goes on
+            self._dead_letter(record, event_id_of(raw), f"invalid event: {error}", error, result)
             return None
         if dispatch.disposition is not Disposition.HANDLED:
             result.mark([record], "ignored")

@@ -108,7 +108,9 @@ def parse_heartbeat(raw: Any) -> Heartbeat:
     common, detail = _where(raw)
     interval = detail.get("interval_minutes")
     if not isinstance(interval, int) or isinstance(interval, bool) or not 1 <= interval <= 1440:
-        raise InvalidEvent(f"heartbeat interval_minutes {str(interval)[:40]!r} is not 1..1440")
+        small = isinstance(interval, int) and abs(interval) < 10**6
+        shown = interval if small else f"a {type(interval).__name__}"
+        raise InvalidEvent(f"heartbeat interval_minutes {shown} is not 1..1440")
     return Heartbeat(
         account=common["account"],
         region=common["region"],

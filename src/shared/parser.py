@@ -6,6 +6,7 @@ endpoint status spelling, tag forms, instance groups, camelCase pipeline keys.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -72,7 +73,10 @@ _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def parse_time(value: Any) -> datetime | None:
-    """Epoch seconds or milliseconds (number or numeric string), or ISO-8601 (any precision)."""
+    """Epoch seconds or milliseconds (number or numeric string), or ISO-8601 (any precision).
+
+    Tolerant: None for anything else, and for a time no `datetime` holds in UTC (year 1 or
+    9999 with an offset), never an error."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -92,9 +96,9 @@ def parse_time(value: Any) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not ISO-8601, or out of range once in UTC
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _from_epoch(number: float) -> datetime | None:
@@ -220,6 +224,55 @@ def envelope(raw: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+MAX_EVENT_ID_LENGTH = 256  # EventBridge ids are UUIDs (36 characters)
+# SageMaker and CloudTrail events nest about ten levels. Far deeper, str(), repr() and logging
+# recurse out of stack (RecursionError) wherever they touch the value: refused at the edge.
+MAX_DEPTH = 64
+
+
+def check_depth(raw: Any, limit: int = MAX_DEPTH) -> Any:
+    """`raw` itself, or an `InvalidEvent` if lists and objects nest in it deeper than `limit`."""
+    stack = [(raw, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            value = list(value.values())
+        if not isinstance(value, list) or not value:
+            continue
+        if depth > limit:
+            raise InvalidEvent(f"event nests deeper than {limit} levels")
+        stack += [(child, depth + 1) for child in value]
+    return raw
+
+
+def load_body(body: Any) -> Any:
+    """An SQS message body as JSON: anything else (not text, not JSON, nested too deeply) is an
+    `InvalidEvent` with the reason."""
+    if not isinstance(body, str):
+        raise InvalidEvent(f"message body is a {type(body).__name__}, not text")
+    try:
+        return check_depth(json.loads(body))
+    except RecursionError:  # the decoder recurses once per level
+        raise InvalidEvent("message body is nested too deeply to decode") from None
+    except ValueError as error:  # JSONDecodeError, or an integer too long to convert
+        raise InvalidEvent(f"message body is not JSON: {str(error)[:200]}") from None
+
+
+def event_id_of(raw: Any) -> str | None:
+    """The event's id as text to park and log it by, whatever type it arrived as."""
+    value = raw.get("id") if isinstance(raw, Mapping) else None
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value[:MAX_EVENT_ID_LENGTH]
+    if isinstance(value, bool | int | float):
+        try:
+            return str(value)[:MAX_EVENT_ID_LENGTH]
+        except ValueError:  # an integer beyond str()'s digit limit
+            return f"<{type(value).__name__}>"
+    return f"<{type(value).__name__}>"  # a list or object: its repr may be huge or too deep
+
+
 def detail_of(raw: Any) -> Mapping[str, Any]:
     if not isinstance(raw, Mapping):
         raise InvalidEvent(f"event is a {type(raw).__name__}, not an object")
@@ -230,13 +283,20 @@ def detail_of(raw: Any) -> Mapping[str, Any]:
 
 
 def parse_event(raw: Any) -> SageMakerEvent:
-    """Normalize one EventBridge event. Unknown detail-types give kind OTHER, never an error."""
+    """Normalize one EventBridge event. Unknown detail-types give kind OTHER, never an error;
+    a malformed one is an `InvalidEvent`, whatever is wrong with it."""
     detail = detail_of(raw)
     common = envelope(raw)
     kind = _KINDS.get(common["detail_type"], ResourceKind.OTHER)
     if common["source"] != SAGEMAKER_SOURCE:
         kind = ResourceKind.OTHER
-    return _PARSERS[kind](detail, common)
+    try:
+        return _PARSERS[kind](detail, common)
+    except (RecursionError, ValueError, TypeError, OverflowError) as error:
+        # A backstop: each field is read tolerantly, but an event must never escape as a crash
+        # that fails a whole batch.
+        reason = f"{type(error).__name__}: {str(error)[:200]}"
+        raise InvalidEvent(f"malformed {kind.value} event: {reason}") from None
 
 
 def _job(

@@ -161,7 +161,7 @@ def _parse_waste(raw: Any) -> Waste | None:
 def parse_report(raw: Any) -> UtilizationReport:
     try:
         return _parse_report(raw)
-    except (ValueError, TypeError, KeyError) as error:  # wrong types inside the report
+    except (ValueError, TypeError, KeyError, OverflowError) as error:  # wrong types inside it
         raise InvalidEvent(f"malformed utilization report: {error}") from None
 
 

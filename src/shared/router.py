@@ -73,7 +73,12 @@ class Router(Generic[Result]):
         """Parse with the route's parser and call its handler. `InvalidEvent` propagates."""
         if not isinstance(raw, Mapping):
             raise InvalidEvent(f"event is a {type(raw).__name__}, not an object")
-        route = self._routes.get((str(raw.get("source")), str(raw.get("detail-type"))))
+        source, detail_type = raw.get("source"), raw.get("detail-type")
+        route = (
+            self._routes.get((source, detail_type))
+            if isinstance(source, str) and isinstance(detail_type, str)
+            else None
+        )
         if route is None:
             return self._count(Dispatch(Disposition.UNROUTED))
         model = route.parse(raw)

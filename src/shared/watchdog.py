@@ -4,7 +4,6 @@ workload accounts and idle endpoints, and ask the workload accounts for fresh in
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 from shared.alerts import Alert, idle_endpoint_alert, idle_endpoints_alert, silence_alert
 from shared.aws import AlertPublisher, EndpointActivity, FleetTable, RefreshRequester
+from shared.clock import Clock, system_clock
 from shared.config import FleetSettings
 from shared.delivery import Delivery
 from shared.emf import emit_alert, emit_inventory
@@ -39,6 +39,7 @@ from shared.fleet import (
 )
 from shared.idempotency import RETRYABLE
 from shared.observability import logger
+from shared.parser import check_depth
 from shared.router import Disposition, Router
 
 # An inventory older than this is not trusted for idle endpoints: its collector stopped (the
@@ -67,7 +68,7 @@ class Fleet:
         refresher: RefreshRequester | None = None,
         publishers: Mapping[str, AlertPublisher] | None = None,
         store: BasePersistenceLayer | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
         self.table = table or FleetTable(settings.table)
@@ -87,12 +88,13 @@ class Fleet:
     def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
         """A scheduled action ({"action": ...}) or a forwarded heartbeat or snapshot."""
         self.deliver.once.bind(lambda_context)
+        check_depth(raw)  # anything nested past the limit is refused before it is read
         if isinstance(raw, Mapping) and "action" in raw:
-            action = self.actions.get(str(raw["action"]))
+            name = raw["action"]
+            action = self.actions.get(name) if isinstance(name, str) else None
             if action is None:
-                raise InvalidEvent(
-                    f"unknown action {raw['action']!r}: one of {sorted(self.actions)}"
-                )
+                shown = repr(name[:40]) if isinstance(name, str) else f"a {type(name).__name__}"
+                raise InvalidEvent(f"unknown action {shown}: one of {sorted(self.actions)}")
             return action()
         dispatch = fleet_events.dispatch(raw)
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from sagewatch.embedded import EmbeddedAws
+from sagewatch.fakes import FixedClock
 from shared.errors import InvalidEvent
 from tests.integration.conftest import sample
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def aws() -> Iterator[EmbeddedAws]:
+    """The monitoring stack on a fixed clock: storm-control windows never depend on the run."""
+    with EmbeddedAws(clock=FixedClock(1_795_168_800 + 300)) as embedded:
+        yield embedded
 
 
 def test_given_failed_job_delivered_twice_when_alerted_then_one_sns_message(
@@ -66,3 +77,38 @@ def test_given_sns_publish_fails_when_alerted_then_retry_can_still_alert(
 
     assert aws.invoke("alerter", sample("endpoint-failed"))["outcome"] == "alerted"
     assert len(aws.alerts()) == 1
+
+
+def test_given_event_id_not_a_string_when_alerted_then_typed_error_logged_with_a_text_id(
+    aws: EmbeddedAws,
+) -> None:
+    event = dict(sample("training-failed"), id={"nested": ["id"]})
+
+    with pytest.raises(InvalidEvent, match="envelope field 'id'"):
+        aws.invoke("alerter", event)
+    assert any(
+        log.get("message") == "poison event" and log.get("event_id") == "<dict>"
+        for log in aws.observed.logs
+    )
+
+
+def test_given_end_time_out_of_range_in_utc_when_alerted_then_alerted_without_an_end_time(
+    aws: EmbeddedAws,
+) -> None:
+    event = sample("training-failed")
+    event["detail"]["TrainingEndTime"] = "9999-12-31T23:59:59-01:00"
+
+    assert aws.invoke("alerter", event)["outcome"] == "alerted"
+    assert len(aws.alerts()) == 1
+
+
+def test_given_event_nested_deeper_than_any_event_when_alerted_then_invalid_event(
+    aws: EmbeddedAws,
+) -> None:
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    event = dict(sample("training-failed"), **{"detail-type": deep})
+
+    with pytest.raises(InvalidEvent, match="nests deeper than"):
+        aws.invoke("alerter", event)

@@ -144,3 +144,42 @@ def test_given_same_job_in_two_batches_when_enriched_then_one_report_and_one_emf
 
     assert len(aws.reports()) == 1
     assert len([m for m in aws.observed.metrics if m["name"] == "Jobs"]) == 1
+
+
+def test_given_batch_of_16_with_hostile_records_when_enriched_then_only_those_parked_with_reason(
+    aws: EmbeddedAws,
+) -> None:
+    """A time out of range in UTC, a body nested past the JSON decoder's recursion and an id
+    that is not a string: each parked alone with its reason, the rest of the batch goes on."""
+    good = sample("training-completed-gpu")
+
+    def job(n: int) -> dict[str, Any]:
+        return dict(good, id=f"ok-{n}", detail=dict(good["detail"], TrainingJobName=f"job-{n}"))
+
+    far = job(13)
+    far["detail"]["TrainingEndTime"] = "9999-12-31T23:59:59-01:00"
+    records = [_record(f"ok-{n}", job(n)) for n in range(13)] + [
+        _record("far-future", far),
+        _record("deep", "[" * 100_000 + "]" * 100_000),
+        _record("numeric-id", dict(good, id=12345)),
+    ]
+
+    response = aws.invoke("enricher", {"Records": records})
+
+    retried = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+    assert not retried & {"deep", "numeric-id"}  # parked, never retried
+    parked = aws.client("sqs").receive_message(
+        QueueUrl=aws.queues["enrichment-dlq"],
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+    )["Messages"]
+    attributes = {
+        m["Body"][:20]: {k: v["StringValue"] for k, v in m["MessageAttributes"].items()}
+        for m in parked
+    }
+    assert len(attributes) == 2
+    deep = attributes["[" * 20]
+    assert "nested too deeply" in deep["reason"]
+    [numeric] = [a for body, a in attributes.items() if body != "[" * 20]
+    assert numeric["event_id"] == "12345"
+    assert "envelope field 'id'" in numeric["reason"]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sagewatch.embedded import EmbeddedAws, load_events, replay
+from sagewatch.fakes import FixedClock
 from sagewatch.template import EVENTS
 from shared.alerting import alertable
 from shared.config import AlerterSettings
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.integration
 
 SAMPLES = load_events([EVENTS])
 SETTINGS = AlerterSettings("arn:aws:sns:us-east-1:123456789012:t", "t", "team", 60, 3, 600, "q")
+# The functions' time in every run here: storm-control windows never depend on when tests run.
+WINDOW = 600
+NOW = 1_795_168_800 + WINDOW // 2  # the middle of a window
+
+
+def _clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 def _incidents(result: dict[str, Any]) -> list[str]:
@@ -60,7 +68,7 @@ def _depends_on(incident: str, sources: dict[str, set[str]]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def clean(demo_metrics: dict[str, Any]) -> dict[str, Any]:
-    return replay(SAMPLES, demo_metrics)
+    return replay(SAMPLES, demo_metrics, clock=_clock())
 
 
 def assert_accounted(result: dict[str, Any], clean: dict[str, Any]) -> None:
@@ -102,7 +110,7 @@ def assert_accounted(result: dict[str, Any], clean: dict[str, Any]) -> None:
 def test_given_fault_when_replayed_then_every_event_delivered_once_or_parked_with_reason(
     faults: str, same_as_clean: bool, clean: dict[str, Any], demo_metrics: dict[str, Any]
 ) -> None:
-    result = replay(SAMPLES, demo_metrics, faults=faults)
+    result = replay(SAMPLES, demo_metrics, faults=faults, clock=_clock())
 
     assert result["faults_injected"]
     assert_accounted(result, clean)
@@ -117,7 +125,7 @@ def test_given_fault_when_replayed_then_every_event_delivered_once_or_parked_wit
 def test_given_every_event_three_times_when_replayed_then_exactly_the_alerts_of_one_delivery(
     clean: dict[str, Any], demo_metrics: dict[str, Any]
 ) -> None:
-    result = replay(SAMPLES, demo_metrics, duplicates=3)
+    result = replay(SAMPLES, demo_metrics, duplicates=3, clock=_clock())
 
     assert result["events"] == 3 * len(SAMPLES)
     assert sorted(_incidents(result)) == sorted(_incidents(clean))
@@ -127,7 +135,7 @@ def test_given_every_event_three_times_when_replayed_then_exactly_the_alerts_of_
 def test_given_alerts_parked_when_fixed_and_redriven_then_each_alert_sent_once(
     clean: dict[str, Any], demo_metrics: dict[str, Any]
 ) -> None:
-    with EmbeddedAws(faults="sns.Publish=5xx") as aws:
+    with EmbeddedAws(faults="sns.Publish=5xx", clock=_clock()) as aws:
         aws.seed_metrics(demo_metrics)
         for event in SAMPLES:
             aws.deliver(event)
@@ -160,7 +168,7 @@ def _failures(count: int, account: str = "111122223333") -> Iterable[dict[str, A
 def test_given_burst_of_failures_in_one_account_when_alerted_then_threshold_plus_one_summary() -> (
     None
 ):
-    result = replay([*_failures(12), *_failures(2, account="444455556666")])
+    result = replay([*_failures(12), *_failures(2, account="444455556666")], clock=_clock())
 
     subjects = [alert["subject"] for alert in result["alerts"]]
     one_by_one = [s for s in subjects if "storm-job" in s]
@@ -173,6 +181,27 @@ def test_given_burst_of_failures_in_one_account_when_alerted_then_threshold_plus
     assert all(f"storm-job-{n:02d}" in summary["context"]["jobs"] for n in range(12))
     assert len(summaries[0]["subject"]) < 100
     assert result["invocations"]["summarizer"] >= 1
+
+
+def test_given_burst_split_by_a_window_boundary_when_alerted_then_each_window_on_its_own() -> None:
+    """Six failures just before a window ends, six just after: two windows of six, each with
+    three alerted one by one and a summary of three (the clock the embedded AWS runs on)."""
+    clock = FixedClock(NOW - NOW % WINDOW + WINDOW - 1)
+    with EmbeddedAws(clock=clock) as aws:
+        failures = list(_failures(12))
+        for event in failures[:6]:
+            aws.deliver(event)
+        aws.run()
+        clock.advance(2)
+        for event in failures[6:]:
+            aws.deliver(event)
+        aws.run()
+        alerts = [alert["json"] for alert in aws.alerts()]
+
+    summaries = [a for a in alerts if a["name"].endswith("training jobs")]
+    assert len(alerts) - len(summaries) == 3 + 3
+    assert [s["context"]["summarized here"] for s in summaries] == ["3", "3"]
+    assert len({s["incident"] for s in summaries}) == 2
 
 
 def test_given_one_account_metrics_failing_when_enriched_then_other_accounts_reported(
@@ -190,7 +219,7 @@ def test_given_one_account_metrics_failing_when_enriched_then_other_accounts_rep
         return real_fetch(self, calls)
 
     monkeypatch.setattr(MetricsReader, "fetch", fetch)
-    result = replay(SAMPLES, demo_metrics)
+    result = replay(SAMPLES, demo_metrics, clock=_clock())
 
     reported = {r["detail"]["job"]["account"] for r in result["reports"]}
     assert "111122223333" in reported

@@ -38,7 +38,7 @@ def test_given_each_function_environment_when_parsed_then_settings_load_with_def
         "JsonTopic": "arn:aws:sns:us-east-1:123456789012:j",
         "ChatTopic": "arn:aws:sns:us-east-1:123456789012:c", "AWS::StackName": "sagewatch",
         "IdempotencyTable": "t", "EnrichmentDeadLetterQueue": "https://q/dlq",
-        "SummaryQueue": "https://q/summary",
+        "SummaryQueue": "https://q/summary", "SummaryDeadLetterQueue": "https://q/summary-dlq",
     }  # fmt: skip
     enricher = function_environment("EnricherFunction", refs) | {"AWS_REGION": "us-east-1"}
     assert EnricherSettings.from_env(enricher).max_receives == int(

@@ -12,7 +12,15 @@ import pytest
 
 from shared.errors import InvalidEvent
 from shared.models import InstanceGroup, Outcome, ResourceKind, SageMakerEvent
-from shared.parser import parse_event, parse_tags, parse_time
+from shared.parser import (
+    MAX_DEPTH,
+    check_depth,
+    event_id_of,
+    load_body,
+    parse_event,
+    parse_tags,
+    parse_time,
+)
 
 LoadEvent = Callable[[str], dict[str, Any]]
 TrainingEvent = Callable[..., dict[str, Any]]
@@ -121,6 +129,89 @@ def test_given_unusable_timestamp_when_parsed_then_none_not_an_error(value: Any)
 
 def test_given_integer_too_large_for_a_float_when_parsed_then_none() -> None:
     assert parse_time(10**400) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("9999-12-31T23:59:59-01:00", id="after-year-9999-in-utc"),
+        pytest.param("0001-01-01T00:00:00+01:00", id="before-year-1-in-utc"),
+        pytest.param("9999-12-31T23:59:59.999999999-14:00", id="nanoseconds-and-offset"),
+    ],
+)
+def test_given_iso_time_out_of_range_once_in_utc_when_parsed_then_none_not_an_error(
+    value: str,
+) -> None:
+    assert parse_time(value) is None
+
+
+def test_given_job_end_time_out_of_range_when_parsed_then_event_without_end_time(
+    training_event: TrainingEvent,
+) -> None:
+    event = parse_event(training_event(TrainingEndTime="9999-12-31T23:59:59-01:00"))
+
+    assert event.ended_at is None
+    assert event.started_at == START
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, "nested too deeply", id="deep-for-decoder"),
+        pytest.param(json.dumps(json.loads("[" * 100 + "]" * 100)), "deeper than", id="deep"),
+        pytest.param("{oops", "not JSON", id="not-json"),
+        pytest.param("1" * 5000, "not JSON", id="integer-too-long"),
+        pytest.param(None, "not text", id="no-body"),
+    ],
+)
+def test_given_malformed_body_when_loaded_then_invalid_event_with_its_reason(
+    body: Any, reason: str
+) -> None:
+    with pytest.raises(InvalidEvent, match=reason):
+        load_body(body)
+
+
+def test_given_event_nested_to_the_limit_when_checked_then_accepted_one_deeper_refused() -> None:
+    def nested(levels: int) -> Any:
+        value: Any = {}
+        for _ in range(levels - 1):
+            value = {"k": value}
+        return value
+
+    assert check_depth(nested(MAX_DEPTH + 1)) is not None  # the innermost {} holds nothing
+    with pytest.raises(InvalidEvent, match=f"deeper than {MAX_DEPTH}"):
+        check_depth(nested(MAX_DEPTH + 2))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param({"id": "e-1"}, "e-1", id="string"),
+        pytest.param({"id": 12345}, "12345", id="int"),
+        pytest.param({"id": 1.5}, "1.5", id="float"),
+        pytest.param({"id": ["a"]}, "<list>", id="list"),
+        pytest.param({"id": {"k": "v"}}, "<dict>", id="object"),
+        pytest.param({"id": "x" * 10_000}, "x" * 256, id="oversized"),
+        pytest.param({"id": None}, None, id="null"),
+        pytest.param({}, None, id="absent"),
+        pytest.param(["not", "an", "event"], None, id="not-an-object"),
+    ],
+)
+def test_given_any_id_when_read_for_parking_then_bounded_text_or_none(
+    raw: Any, expected: str | None
+) -> None:
+    assert event_id_of(raw) == expected
+
+
+def test_given_tag_value_nested_past_the_recursion_limit_when_parsed_then_invalid_event(
+    training_event: TrainingEvent,
+) -> None:
+    deep: Any = 0
+    for _ in range(5000):
+        deep = [deep]
+
+    with pytest.raises(InvalidEvent, match="malformed training event: RecursionError"):
+        parse_event(training_event(Tags={"team": deep}))
 
 
 @pytest.mark.parametrize(
