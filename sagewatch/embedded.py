@@ -37,6 +37,7 @@ from sagewatch import template as cfn
 from sagewatch.faults import FaultInjector, injecting, parse_spec
 from sagewatch.faults import install as install_fault_dispatcher
 from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, Redriver
+from shared.clock import Clock, system_clock
 from shared.parser import parse_time
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
 
@@ -91,9 +92,14 @@ class FakeLambdaContext:
 
 class EmbeddedAws:
     def __init__(
-        self, parameters: Mapping[str, str] | None = None, faults: str | None = None
+        self,
+        parameters: Mapping[str, str] | None = None,
+        faults: str | None = None,
+        clock: Clock = system_clock,
     ) -> None:
+        """`clock` is the functions' time and the bus's (tests pass a `fakes.FixedClock`)."""
         self.parameters = cfn.parameter_defaults() | dict(parameters or {})
+        self.clock = clock
         self.observed = Observations()
         self.injector = FaultInjector(parse_spec(faults or ""))
         self._saved_env: dict[str, str | None] = {}
@@ -117,13 +123,13 @@ class EmbeddedAws:
         self._set_env(fake)
         self._mock = mock_aws()
         self._mock.start()
-        self._reset_function_caches()
+        self._reset_function_caches(self.clock)
         self._provision()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._mock.stop()
-        self._reset_function_caches()
+        self._reset_function_caches(system_clock)
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -136,12 +142,15 @@ class EmbeddedAws:
             os.environ[name] = value
 
     @staticmethod
-    def _reset_function_caches() -> None:
+    def _reset_function_caches(clock: Clock) -> None:
+        """Services are built anew on the next invocation, with `clock` where they take one."""
         from shared.aws import client
 
         client.cache_clear()
         for logical_id in FUNCTIONS.values():
             module = importlib.import_module(cfn.handler_of(logical_id).rsplit(".", 1)[0])
+            if "clock" in vars(module):  # the handlers' seam
+                vars(module)["clock"] = clock
             for cached in vars(module).values():
                 if hasattr(cached, "cache_clear"):
                     cached.cache_clear()
@@ -255,6 +264,7 @@ class EmbeddedAws:
             "AWS::StackName": STACK,
             "EnrichmentDeadLetterQueue": self.queues["enrichment-dlq"],
             "SummaryQueue": self.queues["summary"],
+            "SummaryDeadLetterQueue": self.queues["summary-dlq"],
         }
         self.function_env = {
             name: cfn.function_environment(logical_id, refs)
@@ -325,9 +335,10 @@ class EmbeddedAws:
             "region": REGION,
             "resources": [],
         } | raw
-        when = parse_time(raw.get("time")) or datetime.now(UTC)
+        now = self.clock()
+        when = parse_time(raw.get("time")) or datetime.fromtimestamp(now, UTC)
         envelope["time"] = when.timestamp()  # moto's targets render it back as ISO-8601
-        envelope["ingestion-time"] = datetime.now(UTC).timestamp()  # moto's targets expect it
+        envelope["ingestion-time"] = now  # moto's targets expect it
         bus: Any = events_backends[ACCOUNT][REGION].event_buses[self.bus_name]
         for rule in list(bus.rules.values()):
             rule.send_to_targets(
@@ -419,7 +430,7 @@ class EmbeddedAws:
                 error = caught
         record = {
             "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(),
+            "timestamp": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": FakeLambdaContext(function).invoked_function_arn,
@@ -574,12 +585,13 @@ def replay(
     duplicates: int = 1,
     faults: str | None = None,
     run_every: int | None = None,
+    clock: Clock = system_clock,
 ) -> dict[str, Any]:
     """Deliver every event `duplicates` times (each copy under its own event id, as SageMaker's
     repeated deliveries are) with `faults` injected, run everything, and report. `run_every`
     lets the functions work between deliveries (as in a long day) instead of once at the end
     (as in a burst)."""
-    with EmbeddedAws(parameters, faults) as aws:
+    with EmbeddedAws(parameters, faults, clock) as aws:
         if metrics:
             aws.seed_metrics(metrics)
         for index, event in enumerate(events, 1):
@@ -621,8 +633,11 @@ def emf_metrics(record: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def load_events(paths: Iterable[Path]) -> list[Any]:
-    """Events from files and folders (sorted, `*.json`); a file may hold one event or a list."""
+    """Events from files and folders (sorted, `*.json`); a file may hold one event or a list.
+    A file without any event (`{}`, `[]`, an SQS batch) is an error naming it: replaying it
+    would look like a quiet success."""
     events: list[Any] = []
+    empty: list[str] = []
     for path in paths:
         files = sorted(path.glob("*.json")) if path.is_dir() else [path]
         if not files:
@@ -630,10 +645,24 @@ def load_events(paths: Iterable[Path]) -> list[Any]:
         for file in files:
             try:
                 document = json.loads(file.read_text())
+            except RecursionError:  # json's C parser recurses per nesting level
+                raise ValueError(f"{file}: JSON nested too deeply") from None
             except (OSError, ValueError) as error:
                 raise ValueError(f"{file}: {error}") from None
-            events += document if isinstance(document, list) else [document]
+            items = document if isinstance(document, list) else [document]
+            if not any(_is_event(item) for item in items):
+                empty.append(str(file))
+            events += items
+    if empty:
+        raise ValueError(
+            f"no events in {', '.join(empty)} "
+            '(an event is a JSON object with "source" and "detail-type")'
+        )
     return events
+
+
+def _is_event(item: Any) -> bool:
+    return isinstance(item, dict) and "source" in item and "detail-type" in item
 
 
 _STATS: dict[str, Callable[[list[float]], float]] = {

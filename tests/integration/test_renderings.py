@@ -15,6 +15,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from sagewatch.embedded import CHANNELS, EmbeddedAws, load_events, replay
+from sagewatch.fakes import FixedClock
 from sagewatch.template import EVENTS, ROOT
 
 pytestmark = pytest.mark.integration
@@ -158,3 +159,55 @@ def test_given_docs_sample_alerts_when_compared_then_each_is_what_the_replay_sen
     assert len(samples) == 4  # failure, violations, under-used, idle
     for sample in samples:
         assert sample in bodies, sample.splitlines()[0]
+
+
+# --- hostile input, end to end ---------------------------------------------------------------
+
+SNS_LIMIT = 262_144  # bytes, message and attributes together
+
+
+def _hostile_failure() -> dict[str, Any]:
+    """A failure whose name and (nearly event-sized) reason carry escapes, bidi controls,
+    mentions and credentials."""
+    event: dict[str, Any] = json.loads((EVENTS / "training-failed.json").read_text())
+    event["id"] = "hostile-end-to-end"
+    detail = event["detail"]
+    detail["TrainingJobName"] = "job-\x1b[31m\u202e<!channel>-@here-x"
+    piece = "ClientError: password='a b' <@U024BE7LH> \x1b[2J é\u202e\u200b "
+    detail["FailureReason"] = (piece * 5_000)[:200_000]
+    return event
+
+
+def _all_strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _all_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _all_strings(item)
+
+
+def test_given_a_hostile_failure_when_replayed_then_each_rendering_is_clean_and_fits() -> None:
+    (alert,) = replay([_hostile_failure()], clock=FixedClock(1795176000.0))["alerts"]
+
+    assert list(_validator(ALERT_SCHEMA).iter_errors(alert["json"])) == []
+    assert list(_validator(CHAT_SCHEMA).iter_errors(alert["chat"])) == []
+    messages = {
+        "email": alert["email"]["body"],
+        "chat": json.dumps(alert["chat"], separators=(",", ":")),
+        "json": json.dumps(alert["json"], separators=(",", ":")),
+    }
+    attributes = sum(len(k) + len(v.encode()) + 6 for k, v in alert["attributes"].items())
+    for channel, message in messages.items():
+        assert len(message.encode()) + attributes + len(alert["subject"]) < SNS_LIMIT, channel
+    for text in [alert["subject"], *_all_strings(alert["json"]), *_all_strings(alert["chat"])]:
+        assert "\x1b" not in text
+        assert "\u202e" not in text
+        assert "\u200b" not in text
+        assert "'a b'" not in text  # the password, masked
+    chat = json.dumps(alert["chat"], ensure_ascii=False)
+    for mention in ("<!channel>", "<@U024BE7LH>", "@here"):
+        assert mention not in chat
+    assert alert["chat"]["metadata"]["threadId"] == alert["json"]["thread_id"]
