@@ -380,12 +380,7 @@ def idle_endpoint_alert(
         team=team,
         instance_type=listing(types, sep=" + ") or None,
         instance_count=count,
-        waste=Waste(
-            round(count * hours, 2),
-            round(count * hours, 2),
-            None if hourly is None else round(hourly * hours, 2),
-            None if hourly is None else as_of,
-        ),
+        waste=_idle_waste(count, hours, hourly, as_of),
         context=tuple(context),
     )
 
@@ -414,13 +409,18 @@ def idle_endpoints_alert(
         headline=f"{what} served no request in {hours:g} hours",
         reason=f"no invocations on any variant of these endpoints in the last {hours:g} hours",
         instance_count=count,
-        waste=Waste(
-            round(count * hours, 2),
-            round(count * hours, 2),
-            None if hourly is None else round(hourly * hours, 2),
-            None if hourly is None else as_of,
-        ),
+        waste=_idle_waste(count, hours, hourly, as_of),
         context=tuple(context),
         summary=True,
         subject_of=("", f"{what} idle for {hours:g} h"),
+    )
+
+
+def _idle_waste(count: int, hours: float, hourly: float | None, as_of: str) -> Waste:
+    """Idle hardware wastes all of its instance-hours."""
+    return Waste(
+        round(count * hours, 2),
+        round(count * hours, 2),
+        None if hourly is None else round(hourly * hours, 2),
+        None if hourly is None else as_of,
     )

@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sagewatch.embedded import EmbeddedAws
+from sagewatch.fakes import FixedClock
 from sagewatch.template import EVENTS
 from sagewatch.workload import EmbeddedWorkload
 from shared.aws import EndpointActivity
@@ -30,14 +31,6 @@ HOSTILE, VICTIM = "666666666666", "777788889999"
 SNS_LIMIT = 262_144
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def aws() -> Iterator[EmbeddedAws]:
     with EmbeddedAws() as embedded:
@@ -45,8 +38,8 @@ def aws() -> Iterator[EmbeddedAws]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FixedClock:
+    return FixedClock(T0.timestamp())
 
 
 class CountingActivity(EndpointActivity):
@@ -75,7 +68,7 @@ class CountingActivity(EndpointActivity):
             self.api.get_metric_data = original
 
 
-def _fleet(aws: EmbeddedAws, clock: Clock, activity: EndpointActivity | None = None) -> Fleet:
+def _fleet(aws: EmbeddedAws, clock: FixedClock, activity: EndpointActivity | None = None) -> Fleet:
     aws._set_env(aws.function_env["fleet"] | {"OAM_SINK_ARN": SINK})
     return Fleet(FleetSettings.from_env(), activity=activity, clock=clock)
 
@@ -165,7 +158,7 @@ def test_given_hostile_counts_labels_and_errors_when_parsed_then_bounded() -> No
 
 
 def test_given_2500_endpoints_when_checked_then_few_calls_one_alert_and_others_still_alerted(
-    aws: EmbeddedAws, clock: Clock
+    aws: EmbeddedAws, clock: FixedClock
 ) -> None:
     activity = CountingActivity()
     fleet = _fleet(aws, clock, activity)
@@ -185,7 +178,7 @@ def test_given_2500_endpoints_when_checked_then_few_calls_one_alert_and_others_s
 
 
 def test_given_one_accounts_metrics_failing_when_checked_then_the_others_are_alerted_then_retried(
-    aws: EmbeddedAws, clock: Clock
+    aws: EmbeddedAws, clock: FixedClock
 ) -> None:
     fleet = _fleet(aws, clock, CountingActivity(failing=HOSTILE))
     fleet.handle(_snapshot(HOSTILE, [_endpoint("a")]))
@@ -199,7 +192,7 @@ def test_given_one_accounts_metrics_failing_when_checked_then_the_others_are_ale
 
 
 def test_given_three_idle_endpoints_when_checked_then_alerted_one_by_one(
-    aws: EmbeddedAws, clock: Clock
+    aws: EmbeddedAws, clock: FixedClock
 ) -> None:
     fleet = _fleet(aws, clock)
     fleet.handle(_snapshot(VICTIM, [_endpoint(f"idle-{i}") for i in range(3)]))
