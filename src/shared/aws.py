@@ -118,8 +118,16 @@ class EventPublisher(_Adapter):
         super().__init__(events)
         self.bus_name = bus_name
 
-    def put(self, source: str, detail_type: str, details: Sequence[Mapping[str, Any]]) -> list[int]:
-        """PutEvents in chunks of ten; returns the indexes of entries that were not accepted."""
+    def put(
+        self,
+        source: str,
+        detail_type: str,
+        details: Sequence[Mapping[str, Any]],
+        at: datetime | None = None,
+    ) -> list[int]:
+        """PutEvents in chunks of ten, stamped `at` (the caller's clock; EventBridge's own when
+        None); returns the indexes of entries that were not accepted."""
+        stamp = {"Time": at} if at else {}
         failed: list[int] = []
         for offset in range(0, len(details), PUT_EVENTS_MAX_ENTRIES):
             chunk = details[offset : offset + PUT_EVENTS_MAX_ENTRIES]
@@ -131,6 +139,7 @@ class EventPublisher(_Adapter):
                         "Detail": json.dumps(detail, separators=(",", ":")),
                         "EventBusName": self.bus_name,
                     }
+                    | stamp
                     for detail in chunk
                 ]
             )
@@ -462,8 +471,11 @@ class EndpointActivity(_Adapter):
             while True:
                 response = self.api.get_metric_data(**kwargs)
                 for result in response.get("MetricDataResults", []):
-                    if result.get("StatusCode") == "Forbidden":
+                    status = result.get("StatusCode", "Complete")
+                    if status == "Forbidden":
                         return dict.fromkeys(endpoints)
+                    if status == "InternalError":  # a missing count is not zero: never "idle"
+                        raise RetryableError(f"GetMetricData: {result.get('Messages') or status}")
                     name = chunk[int(result["Id"][1:])][0]
                     totals[name] = (totals[name] or 0.0) + sum(result.get("Values", []))
                 if not response.get("NextToken"):
