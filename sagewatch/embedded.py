@@ -33,9 +33,10 @@ from typing import Any
 import boto3
 from botocore.client import BaseClient
 
+from sagewatch import moto_patches
 from sagewatch import template as cfn
+from sagewatch.fakes import FixedClock
 from sagewatch.faults import FaultInjector, injecting, parse_spec
-from sagewatch.faults import install as install_fault_dispatcher
 from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, Redriver
 from shared.clock import Clock, system_clock
 from shared.parser import parse_time
@@ -110,9 +111,7 @@ class EmbeddedAws:
     def __enter__(self) -> EmbeddedAws:
         from moto import mock_aws
 
-        _fix_moto_event_template()
-        _index_moto_metric_data()
-        install_fault_dispatcher()
+        moto_patches.install()
         fake = {
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -585,13 +584,14 @@ def replay(
     duplicates: int = 1,
     faults: str | None = None,
     run_every: int | None = None,
-    clock: Clock = system_clock,
+    clock: Clock | None = None,
 ) -> dict[str, Any]:
     """Deliver every event `duplicates` times (each copy under its own event id, as SageMaker's
     repeated deliveries are) with `faults` injected, run everything, and report. `run_every`
     lets the functions work between deliveries (as in a long day) instead of once at the end
-    (as in a burst)."""
-    with EmbeddedAws(parameters, faults, clock) as aws:
+    (as in a burst). The clock defaults to the events' own time (`replay_clock`)."""
+    events = list(events)
+    with EmbeddedAws(parameters, faults, clock or replay_clock(events)) as aws:
         if metrics:
             aws.seed_metrics(metrics)
         for index, event in enumerate(events, 1):
@@ -603,6 +603,19 @@ def replay(
                 aws.run()
         aws.run()
         return aws.summary() | {"faults_injected": dict(aws.injector.injected)}
+
+
+# How long after the last event the functions run: past the enricher's wait for late datapoints.
+SETTLE_SECONDS = 600
+
+
+def replay_clock(events: Iterable[Any]) -> Clock:
+    """The functions run just after the latest event, as they would have then, so a replay
+    gives the same result on any day: CloudWatch's retention tiers, storm windows and heartbeat
+    ages all read the clock. Events without a time run on the wall clock."""
+    times = (parse_time(e.get("time")) for e in events if isinstance(e, dict))
+    latest = max((t for t in times if t is not None), default=None)
+    return FixedClock(latest.timestamp() + SETTLE_SECONDS) if latest else system_clock
 
 
 def _redelivered(event: Any, copy: int) -> Any:
@@ -663,82 +676,6 @@ def load_events(paths: Iterable[Path]) -> list[Any]:
 
 def _is_event(item: Any) -> bool:
     return isinstance(item, dict) and "source" in item and "detail-type" in item
-
-
-_STATS: dict[str, Callable[[list[float]], float]] = {
-    "Average": lambda v: sum(v) / len(v),
-    "Sum": sum,
-    "Minimum": min,
-    "Maximum": max,
-    "SampleCount": lambda v: float(len(v)),
-}
-
-
-def _index_moto_metric_data() -> None:
-    """moto 5.2's GetMetricData scans every datapoint for every query and period (quadratic in a
-    fleet day). Replace it, for plain MetricStat queries, with an indexed implementation of the
-    same semantics: exact namespace, name and dimensions; period buckets from StartTime."""
-    from moto.cloudwatch.models import CloudWatchBackend
-
-    original = CloudWatchBackend.get_metric_data
-    if getattr(original, "_sagewatch_indexed", False):
-        return
-
-    def get_metric_data(
-        self: Any, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime,
-        scan_by: str = "TimestampAscending",
-    ) -> list[dict[str, Any]]:  # fmt: skip
-        if any(q.get("MetricStat", {}).get("Stat") not in _STATS for q in queries):
-            return original(self, queries, start_time, end_time, scan_by)
-        start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
-        if start >= end:
-            return original(self, queries, start_time, end_time, scan_by)  # moto's own errors
-        index: dict[tuple[Any, ...], list[Any]] = {}
-        for datum in self.get_all_metrics():
-            if hasattr(datum, "value") and start <= datum.timestamp < end:
-                dims = tuple(sorted((d.name, d.value) for d in datum.dimensions))
-                index.setdefault((datum.namespace, datum.name, dims), []).append(datum)
-        results = []
-        for query in queries:
-            stat, metric = query["MetricStat"], query["MetricStat"]["Metric"]
-            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
-            period = int(stat["Period"])
-            buckets: dict[int, list[float]] = {}
-            for datum in index.get((metric["Namespace"], metric["MetricName"], dims), []):
-                slot = int((datum.timestamp - start).total_seconds()) // period
-                buckets.setdefault(slot, []).append(float(datum.value))
-            slots = sorted(buckets, reverse=scan_by == "TimestampDescending")
-            if query.get("ReturnData", True):
-                results.append({
-                    "id": query["Id"],
-                    "label": query.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
-                    "values": [_STATS[stat["Stat"]](buckets[slot]) for slot in slots],
-                    "timestamps": [start + timedelta(seconds=slot * period) for slot in slots],
-                    "status_code": "Complete",
-                })  # fmt: skip
-        return results
-
-    get_metric_data._sagewatch_indexed = True  # type: ignore[attr-defined]
-    CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
-
-
-def _fix_moto_event_template() -> None:
-    """moto 5.2 renders every event for a target that has no input transformer through a
-    default template that drops the envelope's "account" (EventBridge delivers the event whole),
-    building a JSONPath parser per field and event. Deliver the event itself instead."""
-    from moto.events.utils import EventTemplateParser
-
-    original = EventTemplateParser.parse
-    if getattr(original, "_sagewatch_whole", False):
-        return
-
-    def parse(input_template: Any, input_paths_map: Any, event: dict[str, Any]) -> dict[str, Any]:
-        if input_template is None and not input_paths_map:
-            return {k: v for k, v in event.items() if k != "ingestion-time"}
-        return original(input_template, input_paths_map, event)  # type: ignore[arg-type]
-
-    parse._sagewatch_whole = True  # type: ignore[attr-defined]
-    EventTemplateParser.parse = staticmethod(parse)  # type: ignore[method-assign,assignment]
 
 
 @contextlib.contextmanager

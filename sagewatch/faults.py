@@ -29,6 +29,8 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ConnectionClosedError
 from moto.core.botocore_stubber import MockRawResponse
 
+from sagewatch import moto_patches
+
 KINDS = ("throttle", "5xx", "unavailable", "crash", "partial")
 # `before-send` events name services by their hyphenized service id, not the client name.
 _SERVICE_IDS = {"events": "eventbridge", "logs": "cloudwatch-logs"}
@@ -159,26 +161,8 @@ def _cbor_text(text: str) -> bytes:
     return bytes([0x78, len(raw)]) + raw
 
 
-_ACTIVE: list[FaultInjector] = []
-
-
-def install() -> None:
-    """Put the active injector in front of moto's stubber (once per process)."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    if getattr(BotocoreStubber.__call__, "_sagewatch_faults", False):
-        return
-    moto_call = BotocoreStubber.__call__
-
-    def call(self: Any, event_name: str, request: Any, **kwargs: Any) -> AWSResponse | None:
-        if _ACTIVE:
-            response = _ACTIVE[-1].before_send(request, event_name=event_name)
-            if response is not None:
-                return response
-        return moto_call(self, event_name, request, **kwargs)
-
-    call._sagewatch_faults = True  # type: ignore[attr-defined]
-    BotocoreStubber.__call__ = call  # type: ignore[method-assign]
+# The active injector answers before moto: see moto_patches.answer_before_moto.
+_ACTIVE = moto_patches.BEFORE_MOTO
 
 
 @contextlib.contextmanager

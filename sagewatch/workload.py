@@ -14,44 +14,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 
-from sagewatch import spoke
+from sagewatch import moto_patches, spoke
 from sagewatch import template as cfn
 from sagewatch.doctor import _allows_put_events
 from sagewatch.embedded import REGION, EmbeddedAws
 from sagewatch.onboard import allowed_by_bus_policy
 
-Forwarder = Callable[[Any, dict[str, Any], dict[str, Any]], None]  # rule, target, event
-_FORWARDERS: dict[str, Forwarder] = {}  # target ARN (monitoring bus, collector) → its stand-in
+Forwarder = moto_patches.TargetRoute  # rule, target, event
+_FORWARDERS = moto_patches.TARGET_ROUTES  # target ARN (monitoring bus, collector) → its stand-in
 _CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "SAGEWATCH_PROJECT",
 )  # fmt: skip
-
-
-def _patch_cross_account_targets() -> None:
-    """Route moto's event-bus targets registered here through the hop (once per process)."""
-    from moto.events.models import Rule
-
-    original = Rule.send_to_targets
-    if getattr(original, "_sagewatch_hop", False):
-        return
-
-    def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
-        hops = [t for t in self.targets if t["Arn"] in _FORWARDERS]
-        if not hops:
-            return original(self, event, transform_input)
-        if not self.event_pattern.matches_event(event):
-            return None
-        for target in hops:
-            _FORWARDERS[target["Arn"]](self, target, dict(event))
-        return None
-
-    send_to_targets._sagewatch_hop = True  # type: ignore[attr-defined]
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
 
 
 class EmbeddedWorkload:
@@ -165,7 +142,7 @@ class EmbeddedWorkload:
             EventBusName="default",
             Targets=[{"Id": "InventoryCollector", "Arn": self.collector_arn}],
         )
-        _patch_cross_account_targets()
+        moto_patches.route_event_targets()  # these targets are played here, not by moto
         _FORWARDERS[self.bus_arn] = self._hop
         _FORWARDERS[self.collector_arn] = self._collect
         _FORWARDERS[self.default_bus_arn] = self._receive
