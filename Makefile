@@ -9,7 +9,7 @@ TEMPLATES := template.yaml workload-template.yaml
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo dashboard-preview test lint typecheck templates security pytest build bench clean
+.PHONY: demo dashboard-preview test lint typecheck generate templates security pytest build bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,12 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
+# The templates' rule patterns, failed-jobs query and collector statuses, from the code.
+generate: $(VENV)/.dev
+	PYTHONPATH=src:. $(BIN)/python -m sagewatch.generate
+
 templates: $(VENV)/.dev
+	PYTHONPATH=src:. $(BIN)/python -m sagewatch.generate --check
 	$(BIN)/cfn-lint $(TEMPLATES)
 	for t in $(TEMPLATES); do $(BIN)/sam validate --lint -t $$t || exit 1; done
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
@@ -69,7 +70,13 @@ class Recorder:
     def __init__(self) -> None:
         self.items: list[Any] = []
 
-    def put(self, source: str, detail_type: str, details: Sequence[Mapping[str, Any]]) -> list[int]:
+    def put(
+        self,
+        source: str,
+        detail_type: str,
+        details: Sequence[Mapping[str, Any]],
+        at: datetime | None = None,
+    ) -> list[int]:
         self.items += list(details)
         return []
 

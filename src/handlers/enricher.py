@@ -5,14 +5,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from shared.clock import Clock, system_clock
 from shared.config import EnricherSettings
 from shared.enrichment import Enricher
 from shared.observability import logger, traced
 
+# The seam: the embedded AWS and tests set their own clock here, before the first invocation.
+clock: Clock = system_clock
+
 
 @cache
 def _enricher() -> Enricher:
-    return Enricher(EnricherSettings.from_env())
+    return Enricher(EnricherSettings.from_env(), clock=clock)
 
 
 @logger.inject_lambda_context(clear_state=True)

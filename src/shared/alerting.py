@@ -12,7 +12,7 @@ summary, and a message that outlives it still alerts with what it carries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -34,24 +34,23 @@ from shared.delivery import Delivery
 from shared.emf import emit_alert
 from shared.errors import InvalidEvent
 from shared.idempotency import RETRYABLE, Once
-from shared.models import Outcome, ResourceKind, SageMakerEvent
+from shared.models import SageMakerEvent
 from shared.observability import logger
-from shared.parser import (
+from shared.parser import check_depth, event_id_of, load_body
+from shared.patterns import Match, MonitorViolations, OneOf, failed
+from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, UtilizationReport, parse_report
+from shared.router import Disposition, Router
+from shared.utilization import Verdict
+from shared.vocabulary import (
     ENDPOINT,
     PIPELINE_EXECUTION,
     PIPELINE_STEP,
     PROCESSING,
-    SAGEMAKER_SOURCE,
     TRAINING,
     TRANSFORM,
     TUNING,
-    check_depth,
-    event_id_of,
-    load_body,
+    ResourceKind,
 )
-from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, UtilizationReport, parse_report
-from shared.router import Disposition, Router
-from shared.utilization import Verdict
 
 # The summary dead-letter queue's MessageRetentionPeriod (template.yaml; a test checks the two).
 # A window's record is kept at least this long after the window, so any summary message still
@@ -59,46 +58,47 @@ from shared.utilization import Verdict
 SUMMARY_RETENTION_SECONDS = 14 * 86_400
 _LAST_EPOCH_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
 
-AlertBuilder = Callable[[AlerterSettings], Alert]
-alertable: Router[AlertBuilder] = Router("alerter")
+alertable: Router[AlerterSettings, Alert] = Router("alerter")
+FAILURES = "AlertFailuresRule"
 
 
 # A tuning job's children are ordinary training events carrying TuningJobArn: the tuning job
 # alerts once for all of them.
-@alertable.route(SAGEMAKER_SOURCE, TRAINING, when=lambda e: e.is_failure and not e.is_tuning_child)
-@alertable.route(SAGEMAKER_SOURCE, [TRANSFORM, TUNING], when=lambda e: e.is_failure)
+@alertable.route(failed(TRAINING), rule=FAILURES, when=lambda e: not e.is_tuning_child)
 @alertable.route(
-    SAGEMAKER_SOURCE,
-    [PIPELINE_EXECUTION, PIPELINE_STEP, ENDPOINT],
-    when=lambda e: e.outcome is Outcome.FAILED,
+    failed(TRANSFORM, TUNING, PIPELINE_EXECUTION, PIPELINE_STEP, ENDPOINT), rule=FAILURES
 )
-def failed(event: SageMakerEvent) -> AlertBuilder:
-    return lambda settings: failure_alert(event, settings.team_tag_key)
+def failure(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
+    return failure_alert(event, settings.team_tag_key)
 
 
-@alertable.route(
-    SAGEMAKER_SOURCE, PROCESSING, when=lambda e: e.is_failure or e.has_monitor_violations
-)
-def processed(event: SageMakerEvent) -> AlertBuilder:
+@alertable.route(failed(PROCESSING).also(MonitorViolations()), rule=FAILURES)
+def processed(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
     """Processing jobs fail like any job; Model Monitor executions also find violations."""
     if event.has_monitor_violations:
-        return lambda settings: violations_alert(event, settings.team_tag_key)
-    return failed(event)
+        return violations_alert(event, settings.team_tag_key)
+    return failure(event, settings)
+
+
+WASTE = (Verdict.UNDER_USED, Verdict.IDLE)
 
 
 @alertable.route(
-    SAGEWATCH_SOURCE,
-    REPORT_DETAIL_TYPE,
+    Match(
+        SAGEWATCH_SOURCE,
+        (REPORT_DETAIL_TYPE,),
+        (OneOf("verdict", tuple(WASTE), lambda r: r.verdict),),
+        # Only this account's enricher: a workload account may put events on the bus, and must
+        # not be able to forge reports about others' jobs.
+        own_account=True,
+    ),
+    rule="AlertUtilizationRule",
     parse=parse_report,
     # A failed job already alerted as a failure; its idle hardware is not a second incident.
-    when=lambda r: (
-        r.verdict in (Verdict.UNDER_USED, Verdict.IDLE)
-        and not r.job.is_tuning_child
-        and not r.job.is_failure
-    ),
+    when=lambda r: not r.job.is_tuning_child and not r.job.is_failure,
 )
-def wasted(report: UtilizationReport) -> AlertBuilder:
-    return lambda settings: utilization_alert(report, settings.team_tag_key)
+def wasted(report: UtilizationReport, settings: AlerterSettings) -> Alert:
+    return utilization_alert(report, settings.team_tag_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,13 +185,13 @@ class Alerter:
         self.decide.bind(lambda_context)
         self.deliver.once.bind(lambda_context)
         try:
-            dispatch = alertable.dispatch(check_depth(raw))
+            dispatch = alertable.dispatch(check_depth(raw), self.settings)
         except InvalidEvent as error:
             logger.error("poison event", extra={"event_id": event_id_of(raw), "reason": str(error)})
             raise
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
             return {"outcome": dispatch.disposition.value}
-        alert = dispatch.result(self.settings)
+        alert = dispatch.result
         decision = self.decide(
             {"incident": alert.incident, "name": alert.name, "burst": self._burst(alert)}
         )

@@ -19,9 +19,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from shared.egress import NAME_LIMIT, no_mentions, one_line, sanitize
-from shared.models import MONITOR_VIOLATIONS, ResourceKind, SageMakerEvent
+from shared.models import SageMakerEvent
 from shared.prices import cost_estimate, price_table_as_of
 from shared.reports import UtilizationReport, Waste
+from shared.vocabulary import BY_KIND, MONITOR_VIOLATIONS, ResourceKind
 
 if TYPE_CHECKING:  # the alerter never handles fleet events: keep them out of its cold start
     from shared.fleet import Change, Endpoint
@@ -185,7 +186,9 @@ def violations_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
     """A Model Monitor execution that found constraint violations. One incident per schedule and
     day: an hourly schedule that keeps finding them alerts once a day, not 24 times."""
     schedule = event.monitoring_schedule or event.name
-    day = (event.ended_at or event.time or datetime.now(UTC)).date().isoformat()
+    # EventBridge always stamps `time`; an event without one (hostile) keeps a stable key.
+    dated = event.ended_at or event.time
+    day = dated.date().isoformat() if dated else "undated"
     found = re.search(r"(\d+) violations?", event.exit_message or "")
     headline = f"Model Monitor schedule {schedule} found {found.group(1) if found else ''} "
     headline = " ".join(headline.split()) + " constraint violations"
@@ -217,10 +220,9 @@ def violations_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
 
 
 def _failure_word(event: SageMakerEvent) -> str:
-    return {
-        "MaxRuntimeExceeded": "hit its maximum runtime",
-        "MaxWaitTimeExceeded": "hit its maximum spot wait time",
-    }.get(event.secondary_status or "", "failed")
+    family = BY_KIND.get(event.kind)
+    stopped = family.stopped_by_sagemaker if family else {}
+    return stopped.get(event.secondary_status or "", "failed")
 
 
 def _pipeline_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:

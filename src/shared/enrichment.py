@@ -11,26 +11,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.aws import DeadLetterQueue, EventPublisher, MetricsReader
+from shared.clock import Clock, system_clock
 from shared.config import EnricherSettings
 from shared.emf import emit_job
 from shared.errors import InvalidEvent, PublishError
 from shared.idempotency import RETRYABLE, Once
-from shared.models import ResourceKind, SageMakerEvent
+from shared.models import SageMakerEvent
 from shared.observability import logger
-from shared.parser import (
-    PROCESSING,
-    SAGEMAKER_SOURCE,
-    TRAINING,
-    TRANSFORM,
-    event_id_of,
-    load_body,
-)
+from shared.parser import event_id_of, load_body
+from shared.patterns import finished
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, report_detail
 from shared.router import Disposition, Router
 from shared.utilization import (
@@ -46,12 +42,13 @@ from shared.utilization import (
     plan,
     screen,
 )
+from shared.vocabulary import PROCESSING, TRAINING, TRANSFORM, ResourceKind
 
-enrichable: Router[SageMakerEvent] = Router("enricher")
+enrichable: Router[None, SageMakerEvent] = Router("enricher")
 
 
-@enrichable.route(SAGEMAKER_SOURCE, [TRAINING, PROCESSING, TRANSFORM], when=lambda e: e.is_terminal)
-def finished_job(event: SageMakerEvent) -> SageMakerEvent:
+@enrichable.route(finished(TRAINING, PROCESSING, TRANSFORM), rule="EnrichRule")
+def finished_job(event: SageMakerEvent, _: None) -> SageMakerEvent:
     return event
 
 
@@ -108,8 +105,10 @@ class Enricher:
         dead_letters: DeadLetterQueue | None = None,
         emit: Callable[[SageMakerEvent, Assessment], None] = emit_job,
         store: BasePersistenceLayer | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.metrics = metrics or MetricsReader()
         self.publisher = publisher or EventPublisher(settings.event_bus_name)
         self.dead_letters = dead_letters or DeadLetterQueue(settings.dead_letter_queue_url)
@@ -177,16 +176,20 @@ class Enricher:
     def _publish(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Done once per job: the report on the bus, then its EMF record."""
         job, assessment = self._pending[payload["job"]]
-        if self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, [payload["detail"]]):
+        detail = [payload["detail"]]
+        if self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, detail, self._now()):
             raise PublishError("PutEvents did not accept the utilization report")
         self.emit(job, assessment)
         return {"published": payload["job"]}
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def _accept(self, record: Mapping[str, Any], result: BatchResult) -> SageMakerEvent | None:
         raw: Any = None
         try:
             raw = load_body(record.get("body"))
-            dispatch = enrichable.dispatch(raw)
+            dispatch = enrichable.dispatch(raw, None)
         except InvalidEvent as error:  # parked alone: the rest of the batch goes on
             self._dead_letter(record, event_id_of(raw), f"invalid event: {error}", error, result)
             return None
@@ -241,7 +244,7 @@ class Enricher:
             if job.region != region
         }
         local = [job for job in jobs if JobKey.of(job) not in elsewhere]
-        the_plan = plan(local, thresholds, self._transform_hosts(local))
+        the_plan = plan(local, thresholds, self._now(), self._transform_hosts(local))
         fetched = self.metrics.fetch(the_plan.calls)
         observed = observe(fetched.series)
         skipped = elsewhere | {skip.job: skip.reason for skip in the_plan.skipped}

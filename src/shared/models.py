@@ -7,70 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-
-class ResourceKind(StrEnum):
-    TRAINING = "training"
-    PROCESSING = "processing"
-    TRANSFORM = "transform"
-    TUNING = "tuning"
-    PIPELINE_EXECUTION = "pipeline-execution"
-    PIPELINE_STEP = "pipeline-step"
-    ENDPOINT = "endpoint"
-    ACCOUNT = "account"  # a workload account (operations alerts)
-    API_CALL = "api-call"
-    OTHER = "other"
-
-    @property
-    def is_job(self) -> bool:
-        return self in _JOB_KINDS
-
-    @property
-    def has_host_metrics(self) -> bool:
-        """Job kinds whose hosts publish /aws/sagemaker/<Kind>Jobs utilization metrics."""
-        return self in _HOST_METRIC_KINDS
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-
-_JOB_KINDS = frozenset(
-    {ResourceKind.TRAINING, ResourceKind.PROCESSING, ResourceKind.TRANSFORM, ResourceKind.TUNING}
-)
-_HOST_METRIC_KINDS = frozenset(
-    {ResourceKind.TRAINING, ResourceKind.PROCESSING, ResourceKind.TRANSFORM}
-)
-_LABELS = {
-    ResourceKind.TRAINING: "training job",
-    ResourceKind.PROCESSING: "processing job",
-    ResourceKind.TRANSFORM: "transform job",
-    ResourceKind.TUNING: "tuning job",
-    ResourceKind.PIPELINE_EXECUTION: "pipeline execution",
-    ResourceKind.PIPELINE_STEP: "pipeline step",
-    ResourceKind.ENDPOINT: "endpoint",
-    ResourceKind.ACCOUNT: "account",
-    ResourceKind.API_CALL: "API call",
-    ResourceKind.OTHER: "resource",
-}
-
-
-# Training secondary statuses that mean SageMaker, not the user, stopped the job.
-STOPPED_BY_SAGEMAKER = frozenset({"MaxRuntimeExceeded", "MaxWaitTimeExceeded"})
-
-
-# How a Model Monitor execution's ExitMessage starts when it found violations (ProcessingJobStatus
-# stays "Completed"): "CompletedWithViolations: Job completed successfully with 3 violations."
-MONITOR_VIOLATIONS = "CompletedWithViolations"
-
-
-class Outcome(StrEnum):
-    IN_PROGRESS = "in-progress"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    STOPPED = "stopped"
-    UNKNOWN = "unknown"
+from shared.vocabulary import BY_KIND, MONITOR_VIOLATIONS, Outcome, ResourceKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +59,10 @@ class SageMakerEvent:
     def is_failure(self) -> bool:
         """Failed, or stopped by SageMaker because it ran out of time (maximum runtime, or the
         managed-spot maximum wait): the job did not finish, whatever its status says."""
-        if self.outcome is Outcome.FAILED:
-            return True
-        return (
-            self.kind is ResourceKind.TRAINING  # only training jobs report a SecondaryStatus
-            and self.outcome is Outcome.STOPPED
-            and self.secondary_status in STOPPED_BY_SAGEMAKER
-        )
+        family = BY_KIND.get(self.kind)
+        if family is None:
+            return self.outcome is Outcome.FAILED
+        return family.is_failure(self.outcome, self.secondary_status)
 
     @property
     def has_monitor_violations(self) -> bool:

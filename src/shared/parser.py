@@ -13,63 +13,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.errors import InvalidEvent
-from shared.models import InstanceGroup, Outcome, ResourceKind, SageMakerEvent
+from shared.models import InstanceGroup, SageMakerEvent
+from shared.vocabulary import (
+    BY_KIND,
+    ENDPOINT,
+    FAMILIES,
+    PIPELINE_EXECUTION,
+    PIPELINE_STEP,
+    PROCESSING,
+    SAGEMAKER_SOURCE,
+    TRAINING,
+    TRANSFORM,
+    TUNING,
+    Family,
+    Outcome,
+    ResourceKind,
+)
 
-SAGEMAKER_SOURCE = "aws.sagemaker"
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
-TRAINING = "SageMaker Training Job State Change"
-PROCESSING = "SageMaker Processing Job State Change"
-TRANSFORM = "SageMaker Transform Job State Change"
-TUNING = "SageMaker HyperParameter Tuning Job State Change"
-PIPELINE_EXECUTION = "SageMaker Model Building Pipeline Execution Status Change"
-PIPELINE_STEP = "SageMaker Model Building Pipeline Execution Step Status Change"
-ENDPOINT = "SageMaker Endpoint State Change"
-
-_KINDS: dict[str, ResourceKind] = {
-    TRAINING: ResourceKind.TRAINING,
-    PROCESSING: ResourceKind.PROCESSING,
-    TRANSFORM: ResourceKind.TRANSFORM,
-    TUNING: ResourceKind.TUNING,
-    PIPELINE_EXECUTION: ResourceKind.PIPELINE_EXECUTION,
-    PIPELINE_STEP: ResourceKind.PIPELINE_STEP,
-    ENDPOINT: ResourceKind.ENDPOINT,
-    API_CALL_DETAIL_TYPE: ResourceKind.API_CALL,
-}
-
-# Statuses per family, as SageMaker spells them; anything else is UNKNOWN (never guessed).
-_JOB_OUTCOMES = {
-    "InProgress": Outcome.IN_PROGRESS,
-    "Stopping": Outcome.IN_PROGRESS,
-    "Completed": Outcome.SUCCEEDED,
-    "Failed": Outcome.FAILED,
-    "Stopped": Outcome.STOPPED,
-}
-_PIPELINE_OUTCOMES = {
-    "Starting": Outcome.IN_PROGRESS,
-    "Executing": Outcome.IN_PROGRESS,
-    "Stopping": Outcome.IN_PROGRESS,
-    "Succeeded": Outcome.SUCCEEDED,
-    "Failed": Outcome.FAILED,
-    "Stopped": Outcome.STOPPED,
-}
-_ENDPOINT_OUTCOMES = {  # event spelling; the API's `InService` is normalized to it first
-    "CREATING": Outcome.IN_PROGRESS,
-    "UPDATING": Outcome.IN_PROGRESS,
-    "SYSTEM_UPDATING": Outcome.IN_PROGRESS,
-    "ROLLING_BACK": Outcome.IN_PROGRESS,
-    "DELETING": Outcome.IN_PROGRESS,
-    "IN_SERVICE": Outcome.SUCCEEDED,
-    "FAILED": Outcome.FAILED,
-    "UPDATE_ROLLBACK_FAILED": Outcome.FAILED,
-    "OUT_OF_SERVICE": Outcome.STOPPED,
-    "DELETED": Outcome.STOPPED,
+_KINDS: dict[str, ResourceKind] = {family.detail_type: family.kind for family in FAMILIES} | {
+    API_CALL_DETAIL_TYPE: ResourceKind.API_CALL
 }
 
 MAX_INSTANCE_COUNT = 10_000  # beyond any SageMaker quota; guards the planner's host list
 _EPOCH_MILLIS_THRESHOLD = 100_000_000_000  # larger numbers are milliseconds (after 1973 in ms)
 _ISO_FRACTION = re.compile(r"(\.\d{1,6})\d*")
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -109,11 +78,6 @@ def _from_epoch(number: float) -> datetime | None:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def normalize_endpoint_status(status: str) -> str:
-    """`InService` (API) and `IN_SERVICE` (events) both become the event spelling."""
-    return _CAMEL_BOUNDARY.sub("_", status).upper()
 
 
 def parse_tags(value: Any) -> tuple[tuple[str, str], ...]:
@@ -194,17 +158,10 @@ def _name(value: str | None) -> str | None:
     return value if value is not None and len(value) <= MAX_NAME_LENGTH else None
 
 
-def _outcome(status: str | None, table: Mapping[str, Outcome] = _JOB_OUTCOMES) -> Outcome:
-    return table.get(status or "", Outcome.UNKNOWN)
-
-
 def outcome_of(kind: ResourceKind, status: str) -> Outcome:
     """The outcome a status means for a kind of resource (as the parser reads it)."""
-    if kind is ResourceKind.ENDPOINT:
-        return _outcome(status, _ENDPOINT_OUTCOMES)
-    if kind in (ResourceKind.PIPELINE_EXECUTION, ResourceKind.PIPELINE_STEP):
-        return _outcome(status, _PIPELINE_OUTCOMES)
-    return _outcome(status)
+    family = BY_KIND.get(kind)
+    return family.outcome(status) if family else Outcome.UNKNOWN
 
 
 def envelope(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,22 +256,31 @@ def parse_event(raw: Any) -> SageMakerEvent:
         raise InvalidEvent(f"malformed {kind.value} event: {reason}") from None
 
 
+def _status(family: Family, detail: Mapping[str, Any]) -> tuple[str, Outcome]:
+    """The status in the event spelling, and what it means (the vocabulary's table)."""
+    raw = _text(detail.get(family.status_key))
+    status = family.normalize(raw) if raw else ""
+    return status, family.outcome(status)
+
+
 def _job(
-    prefix: str, status_key: str, start_key: str, end_key: str, resources: Callable[[Any], Any]
+    family: Family, start_key: str, end_key: str, resources: Callable[[Any], Any]
 ) -> Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent]:
+    prefix = family.status_key.removesuffix("Status")  # TrainingJobStatus: TrainingJob...
+
     def parse(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
-        status = _text(detail.get(status_key)) or ""
+        status, outcome = _status(family, detail)
         reason = _text(detail.get("FailureReason")) or _text(detail.get("ExitMessage"))
         schedule, endpoint = _monitoring(detail)
         return SageMakerEvent(
             **common,
-            kind=_KINDS[common["detail_type"]],
+            kind=family.kind,
             name=_required_name(detail, f"{prefix}Name"),
             arn=_text(detail.get(f"{prefix}Arn")),
             status=status,
-            outcome=_outcome(status),
+            outcome=outcome,
             secondary_status=_text(detail.get("SecondaryStatus")),
-            failure_reason=reason if _outcome(status) is not Outcome.SUCCEEDED else None,
+            failure_reason=reason if outcome is not Outcome.SUCCEEDED else None,
             created_at=parse_time(detail.get("CreationTime")),
             started_at=parse_time(detail.get(start_key)),
             ended_at=parse_time(detail.get(end_key)),
@@ -351,7 +317,7 @@ def _nested(*path: str) -> Callable[[Any], Any]:
 
 
 def _tuning(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
-    status = _text(detail.get("HyperParameterTuningJobStatus")) or ""
+    status, outcome = _status(TUNING, detail)
     counters = detail.get("TrainingJobStatusCounters")
     counts = (
         tuple(sorted((str(k), n) for k, v in counters.items() if (n := _int(v)) is not None))
@@ -364,7 +330,7 @@ def _tuning(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent
         name=_required_name(detail, "HyperParameterTuningJobName"),
         arn=_text(detail.get("HyperParameterTuningJobArn")),
         status=status,
-        outcome=_outcome(status),
+        outcome=outcome,
         failure_reason=_text(detail.get("FailureReason")),
         created_at=parse_time(detail.get("CreationTime")),
         started_at=parse_time(detail.get("CreationTime")),
@@ -378,15 +344,14 @@ def _tuning(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent
 
 
 def _endpoint(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
-    raw_status = _text(detail.get("EndpointStatus"))
-    status = normalize_endpoint_status(raw_status) if raw_status else ""
+    status, outcome = _status(ENDPOINT, detail)
     return SageMakerEvent(
         **common,
         kind=ResourceKind.ENDPOINT,
         name=_required_name(detail, "EndpointName"),
         arn=_text(detail.get("EndpointArn")),
         status=status,
-        outcome=_outcome(status, _ENDPOINT_OUTCOMES),
+        outcome=outcome,
         failure_reason=_text(detail.get("FailureReason")),
         created_at=parse_time(detail.get("CreationTime")),
         ended_at=parse_time(detail.get("LastModifiedTime")),
@@ -408,7 +373,7 @@ def _pipeline_name(detail: Mapping[str, Any]) -> str:
 
 
 def _pipeline_execution(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
-    status = _text(detail.get("currentPipelineExecutionStatus")) or ""
+    status, outcome = _status(PIPELINE_EXECUTION, detail)
     execution_arn = _text(detail.get("pipelineExecutionArn"))
     pipeline = _pipeline_name(detail)
     display = _text(detail.get("pipelineExecutionDisplayName"))
@@ -418,7 +383,7 @@ def _pipeline_execution(detail: Mapping[str, Any], common: dict[str, Any]) -> Sa
         name=display or _arn_tail(execution_arn) or pipeline,
         arn=execution_arn,
         status=status,
-        outcome=_outcome(status, _PIPELINE_OUTCOMES),
+        outcome=outcome,
         failure_reason=_text(detail.get("failureReason")),
         started_at=parse_time(detail.get("executionStartTime")),
         ended_at=parse_time(detail.get("executionEndTime")),
@@ -428,7 +393,7 @@ def _pipeline_execution(detail: Mapping[str, Any], common: dict[str, Any]) -> Sa
 
 
 def _pipeline_step(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
-    status = _text(detail.get("currentStepStatus")) or ""
+    status, outcome = _status(PIPELINE_STEP, detail)
     execution_arn = _text(detail.get("pipelineExecutionArn"))
     return SageMakerEvent(
         **common,
@@ -436,7 +401,7 @@ def _pipeline_step(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMak
         name=_required_name(detail, "stepName"),
         arn=execution_arn,
         status=status,
-        outcome=_outcome(status, _PIPELINE_OUTCOMES),
+        outcome=outcome,
         failure_reason=_text(detail.get("failureReason")),
         started_at=parse_time(detail.get("stepStartTime")),
         ended_at=parse_time(detail.get("stepEndTime")),
@@ -478,25 +443,16 @@ def _other(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
 
 _PARSERS: dict[ResourceKind, Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent]] = {
     ResourceKind.TRAINING: _job(
-        "TrainingJob",
-        "TrainingJobStatus",
-        "TrainingStartTime",
-        "TrainingEndTime",
-        _nested("ResourceConfig"),
+        TRAINING, "TrainingStartTime", "TrainingEndTime", _nested("ResourceConfig")
     ),
     ResourceKind.PROCESSING: _job(
-        "ProcessingJob",
-        "ProcessingJobStatus",
+        PROCESSING,
         "ProcessingStartTime",
         "ProcessingEndTime",
         _nested("ProcessingResources", "ClusterConfig"),
     ),
     ResourceKind.TRANSFORM: _job(
-        "TransformJob",
-        "TransformJobStatus",
-        "TransformStartTime",
-        "TransformEndTime",
-        _nested("TransformResources"),
+        TRANSFORM, "TransformStartTime", "TransformEndTime", _nested("TransformResources")
     ),
     ResourceKind.TUNING: _tuning,
     ResourceKind.PIPELINE_EXECUTION: _pipeline_execution,

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from shared.alerts import Alert, AlertKind
 from shared.egress import alert_document, chat_plain, for_email, for_markdown, no_mentions
-from shared.models import ResourceKind
+from shared.vocabulary import ResourceKind
 
 ALERT_SCHEMA = "sagewatch.alert/v1"
 SUBJECT_LIMIT = 99  # SNS: "less than 100 characters"

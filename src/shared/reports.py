@@ -13,10 +13,11 @@ from typing import Any
 
 from shared.egress import sanitize
 from shared.errors import InvalidEvent
-from shared.models import InstanceGroup, ResourceKind, SageMakerEvent
+from shared.models import InstanceGroup, SageMakerEvent
 from shared.parser import detail_of, envelope, outcome_of, parse_tags, parse_time
 from shared.prices import cost_estimate, price_table_as_of
 from shared.utilization import Assessment, Metric, Thresholds, Verdict
+from shared.vocabulary import ResourceKind
 
 SAGEWATCH_SOURCE = "sagewatch"
 REPORT_DETAIL_TYPE = "Job Utilization Report"

@@ -1,26 +1,30 @@
-"""Chalice-style dispatch: logic registers by (source, detail-type), with a predicate if needed.
+"""Chalice-style dispatch: each route declares, once, the events it takes (a `Match`: the
+EventBridge pattern and the same test on the parsed event) and the template rule that delivers
+them; `make generate` writes the rules' patterns from these registrations.
 
-Unknown events are a normal, counted outcome, never an error. A test checks that every
-registration agrees with the rule patterns of template.yaml.
+Unknown and declined events are a normal, counted outcome, never an error.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from shared.errors import DuplicateRoute, InvalidEvent
+from shared.observability import count_ignored
 from shared.parser import parse_event
+from shared.patterns import Match
 
+Context = TypeVar("Context")  # what the service gives every handler: settings, adapters, itself
 Result = TypeVar("Result")
 
 
 class Disposition(StrEnum):
     HANDLED = "handled"
-    SKIPPED = "skipped"  # routed, but the predicate declined (e.g. a job still in progress)
+    SKIPPED = "skipped"  # routed, but declined (e.g. a job still in progress, a tuning child)
     UNROUTED = "unrouted"  # no registration for this (source, detail-type)
 
 
@@ -31,46 +35,52 @@ class Dispatch(Generic[Result]):
 
 
 @dataclass(frozen=True, slots=True)
-class Route(Generic[Result]):
+class Route(Generic[Context, Result]):
     source: str
     detail_type: str
-    handler: Callable[[Any], Result]
+    handler: Callable[[Any, Context], Result]
     parse: Callable[[Any], Any]
-    when: Callable[[Any], bool] | None
+    match: Match
+    rule: str  # the template rule (logical id) whose pattern delivers these events
+    when: Callable[[Any], bool] | None  # what no pattern can say (e.g. not a tuning child)
+
+    def accepts(self, model: Any) -> bool:
+        return self.match.accepts(model) and (self.when is None or self.when(model))
 
 
-class Router(Generic[Result]):
+class Router(Generic[Context, Result]):
     def __init__(self, name: str) -> None:
         self.name = name
-        self._routes: dict[tuple[str, str], Route[Result]] = {}
+        self._routes: dict[tuple[str, str], Route[Context, Result]] = {}
         self.counts: Counter[Disposition] = Counter()
 
     def route(
         self,
-        source: str,
-        detail_types: str | Iterable[str],
+        match: Match,
         *,
+        rule: str,
         when: Callable[[Any], bool] | None = None,
         parse: Callable[[Any], Any] = parse_event,
-    ) -> Callable[[Callable[[Any], Result]], Callable[[Any], Result]]:
-        types = [detail_types] if isinstance(detail_types, str) else list(detail_types)
-
-        def register(handler: Callable[[Any], Result]) -> Callable[[Any], Result]:
-            for detail_type in types:
-                key = (source, detail_type)
+    ) -> Callable[[Callable[[Any, Context], Result]], Callable[[Any, Context], Result]]:
+        def register(handler: Callable[[Any, Context], Result]) -> Callable[[Any, Context], Result]:
+            for detail_type in match.detail_types:
+                key = (match.source, detail_type)
                 if key in self._routes:
                     raise DuplicateRoute(f"{self.name}: {key} is already registered")
-                self._routes[key] = Route(source, detail_type, handler, parse, when)
+                self._routes[key] = Route(
+                    match.source, detail_type, handler, parse, match, rule, when
+                )
             return handler
 
         return register
 
     @property
-    def routes(self) -> tuple[Route[Result], ...]:
+    def routes(self) -> tuple[Route[Context, Result], ...]:
         return tuple(self._routes.values())
 
-    def dispatch(self, raw: Mapping[str, Any]) -> Dispatch[Result]:
-        """Parse with the route's parser and call its handler. `InvalidEvent` propagates."""
+    def dispatch(self, raw: Mapping[str, Any], context: Context) -> Dispatch[Result]:
+        """Parse with the route's parser and call its handler with the model and `context`.
+        `InvalidEvent` propagates."""
         if not isinstance(raw, Mapping):
             raise InvalidEvent(f"event is a {type(raw).__name__}, not an object")
         source, detail_type = raw.get("source"), raw.get("detail-type")
@@ -80,12 +90,14 @@ class Router(Generic[Result]):
             else None
         )
         if route is None:
-            return self._count(Dispatch(Disposition.UNROUTED))
+            return self._count(Dispatch(Disposition.UNROUTED), raw)
         model = route.parse(raw)
-        if route.when is not None and not route.when(model):
-            return self._count(Dispatch(Disposition.SKIPPED))
-        return self._count(Dispatch(Disposition.HANDLED, route.handler(model)))
+        if not route.accepts(model):
+            return self._count(Dispatch(Disposition.SKIPPED), raw)
+        return self._count(Dispatch(Disposition.HANDLED, route.handler(model, context)), raw)
 
-    def _count(self, dispatch: Dispatch[Result]) -> Dispatch[Result]:
+    def _count(self, dispatch: Dispatch[Result], raw: Mapping[str, Any]) -> Dispatch[Result]:
         self.counts[dispatch.disposition] += 1
+        if dispatch.disposition is not Disposition.HANDLED:
+            count_ignored(self.name, dispatch.disposition.value, raw)
         return dispatch

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.instances import instance_spec
-from shared.models import ResourceKind, SageMakerEvent
+from shared.models import SageMakerEvent
+from shared.vocabulary import ResourceKind
 
 MAX_QUERIES_PER_CALL = 500
 MAX_POINTS_PER_CALL = 100_800
@@ -209,9 +210,11 @@ def screen(job: SageMakerEvent, thresholds: Thresholds) -> str | None:
 def plan(
     jobs: Iterable[SageMakerEvent],
     thresholds: Thresholds,
+    now: datetime,
     discovered_hosts: Mapping[JobKey, Sequence[str]] | None = None,
 ) -> Plan:
-    """As few calls as the query and point limits allow: jobs sorted by window, packed greedily."""
+    """As few calls as the query and point limits allow: jobs sorted by window, packed greedily.
+    `now` decides the resolution CloudWatch still keeps for each job's window."""
     discovered = discovered_hosts or {}
     skipped: list[Skip] = []
     pending: list[tuple[datetime, datetime, list[Query]]] = []
@@ -225,7 +228,7 @@ def plan(
         if reason is not None or span is None or metrics is None:
             skipped.append(Skip(JobKey.of(job), reason or "not measurable"))
             continue
-        period = _period(span)
+        period = _period(span, now)
         key = JobKey.of(job)
         queries = [
             Query("", key, host, metric, period, *span) for host in hosts for metric in metrics
@@ -253,11 +256,11 @@ def plan(
     return Plan(tuple(_number(calls)), tuple(skipped))
 
 
-def _period(span: tuple[datetime, datetime], now: datetime | None = None) -> int:
+def _period(span: tuple[datetime, datetime], now: datetime) -> int:
     """≤ 1,440 points per query, and a multiple of what CloudWatch still keeps for data that
     old: 1-minute points for 15 days, 5-minute for 63, then hourly."""
     minutes = (span[1] - span[0]).total_seconds() / MINUTE
-    age = ((now or datetime.now(UTC)) - span[0]).days
+    age = (now - span[0]).days
     step = MINUTE if age < 15 else 5 * MINUTE if age < 63 else 60 * MINUTE
     wanted = MINUTE * max(1, math.ceil(minutes / MAX_POINTS_PER_QUERY))
     return step * math.ceil(wanted / step)

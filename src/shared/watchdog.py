@@ -40,23 +40,27 @@ from shared.fleet import (
 from shared.idempotency import RETRYABLE
 from shared.observability import logger
 from shared.parser import check_depth
+from shared.patterns import every
 from shared.router import Disposition, Router
 
 # An inventory older than this is not trusted for idle endpoints: its collector stopped (the
 # longest CollectorMinutes is a day).
 STALE_INVENTORY_SECONDS = 2 * 86_400
-Recorder = Callable[["Fleet"], dict[str, Any]]
-fleet_events: Router[Recorder] = Router("fleet")
+fleet_events: Router[Fleet, dict[str, Any]] = Router("fleet")
 
 
-@fleet_events.route(HEARTBEAT_SOURCE, HEARTBEAT_DETAIL_TYPE, parse=parse_heartbeat)
-def heartbeat(beat: Heartbeat) -> Recorder:
-    return lambda fleet: fleet.record_heartbeat(beat)
+@fleet_events.route(
+    every(HEARTBEAT_SOURCE, HEARTBEAT_DETAIL_TYPE), rule="FleetHeartbeatRule", parse=parse_heartbeat
+)
+def heartbeat(beat: Heartbeat, fleet: Fleet) -> dict[str, Any]:
+    return fleet.record_heartbeat(beat)
 
 
-@fleet_events.route(INVENTORY_SOURCE, SNAPSHOT_DETAIL_TYPE, parse=parse_snapshot)
-def snapshot(inventory: Snapshot) -> Recorder:
-    return lambda fleet: fleet.record_snapshot(inventory)
+@fleet_events.route(
+    every(INVENTORY_SOURCE, SNAPSHOT_DETAIL_TYPE), rule="FleetInventoryRule", parse=parse_snapshot
+)
+def snapshot(inventory: Snapshot, fleet: Fleet) -> dict[str, Any]:
+    return fleet.record_snapshot(inventory)
 
 
 class Fleet:
@@ -96,10 +100,10 @@ class Fleet:
                 shown = repr(name[:40]) if isinstance(name, str) else f"a {type(name).__name__}"
                 raise InvalidEvent(f"unknown action {shown}: one of {sorted(self.actions)}")
             return action()
-        dispatch = fleet_events.dispatch(raw)
+        dispatch = fleet_events.dispatch(raw, self)
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
             return {"outcome": dispatch.disposition.value}
-        return dispatch.result(self)
+        return dispatch.result
 
     # ---- records ---------------------------------------------------------------------------
     def record_heartbeat(self, beat: Heartbeat) -> dict[str, Any]:

@@ -46,12 +46,12 @@ def _sources(result: dict[str, Any]) -> dict[str, set[str]]:
     sources: dict[str, set[str]] = {}
     for event in SAMPLES:
         try:
-            dispatch = alertable.dispatch(event)
+            dispatch = alertable.dispatch(event, SETTINGS)
             job = parse_event(event)
         except InvalidEvent:
             continue
         if dispatch.disposition is Disposition.HANDLED and dispatch.result is not None:
-            sources.setdefault(dispatch.result(SETTINGS).incident, set()).add(event["id"])
+            sources.setdefault(dispatch.result.incident, set()).add(event["id"])
         sources.setdefault(f"job:{job.name}", set()).add(event["id"])
     for report in result["reports"]:  # a utilization alert also depends on its report event
         name = report["detail"]["job"]["name"]

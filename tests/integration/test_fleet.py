@@ -48,14 +48,14 @@ def _heartbeat(account: str, at: datetime, region: str = "eu-west-1") -> dict[st
 
 
 @pytest.fixture
-def aws() -> Iterator[EmbeddedAws]:
-    with EmbeddedAws({"WorkloadAccountIds": "999988887777"}) as embedded:
-        yield embedded
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def aws(clock: Clock) -> Iterator[EmbeddedAws]:
+    with EmbeddedAws({"WorkloadAccountIds": "999988887777"}, clock=clock) as embedded:
+        yield embedded
 
 
 SINK = "arn:aws:oam:us-east-1:123456789012:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"

@@ -32,14 +32,14 @@ SNS_LIMIT = 262_144
 
 
 @pytest.fixture
-def aws() -> Iterator[EmbeddedAws]:
-    with EmbeddedAws() as embedded:
-        yield embedded
+def clock() -> FixedClock:
+    return FixedClock(T0.timestamp())
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0.timestamp())
+def aws(clock: FixedClock) -> Iterator[EmbeddedAws]:
+    with EmbeddedAws(clock=clock) as embedded:
+        yield embedded
 
 
 class CountingActivity(EndpointActivity):

@@ -9,7 +9,7 @@ import pytest
 
 from sagewatch import template as cfn
 from sagewatch.embedded import ACCOUNT, EmbeddedAws
-from tests.integration.conftest import sample
+from tests.integration.conftest import sample, sample_clock
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def test_given_a_failed_job_in_the_monitoring_account_when_on_its_default_bus_th
     None
 ):
     failed = sample("training-failed")
-    with EmbeddedAws({"WorkloadAccountIds": "444455556666"}) as aws:
+    with EmbeddedAws({"WorkloadAccountIds": "444455556666"}, clock=sample_clock()) as aws:
         _wire_default_bus(aws)
         aws.client("events").put_events(
             Entries=[

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from sagewatch.embedded import CHANNELS, EmbeddedAws, load_events, replay
+from sagewatch.embedded import CHANNELS, EmbeddedAws, load_events, replay, replay_clock
 from sagewatch.fakes import FixedClock
 from sagewatch.template import EVENTS, ROOT
 
@@ -124,7 +124,8 @@ def _matches(policy: dict[str, list[Any]], attributes: dict[str, str]) -> bool:
 def test_given_filtered_subscriptions_when_replayed_then_each_gets_only_its_alerts(
     channel: str, demo_metrics: dict[str, Any]
 ) -> None:
-    with EmbeddedAws() as aws:
+    events = load_events([EVENTS])
+    with EmbeddedAws(clock=replay_clock(events)) as aws:
         sqs, sns = aws.client("sqs"), aws.client("sns")
         queues = {}
         for name, policy in POLICIES.items():
@@ -137,7 +138,7 @@ def test_given_filtered_subscriptions_when_replayed_then_each_gets_only_its_aler
                 Attributes={"FilterPolicy": json.dumps(policy)},
             )
             queues[name] = url
-        for event in load_events([EVENTS]):
+        for event in events:
             aws.deliver(event)
         aws.seed_metrics(demo_metrics)
         aws.run()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +30,30 @@ def samples() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def result(samples: list[dict[str, Any]], demo_metrics: dict[str, Any]) -> dict[str, Any]:
     return replay(samples, demo_metrics)
+
+
+# `sagewatch replay events --metrics sagewatch/data/demo-metrics.json --json`, recorded: alert
+# documents and reports must not change unless a change says why. Rewrite them with
+# SAGEWATCH_UPDATE_GOLDEN=1 and review the diff.
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _golden_text(items: list[dict[str, Any]]) -> str:
+    """Stable text: event ids (random UUIDs, as EventBridge's) masked, keys and items sorted."""
+    rows = sorted(json.dumps(item, sort_keys=True) for item in items)
+    return _UUID.sub("<uuid>", json.dumps([json.loads(r) for r in rows], indent=1)) + "\n"
+
+
+@pytest.mark.parametrize("part", ["alerts", "reports"])
+def test_given_events_folder_when_replayed_then_documents_equal_the_golden_files(
+    result: dict[str, Any], part: str
+) -> None:
+    path = GOLDEN / f"replay-{part}.json"
+    text = _golden_text(result[part])
+    if os.environ.get("SAGEWATCH_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
 
 
 def _produced(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from sagewatch import spoke
-from shared.models import STOPPED_BY_SAGEMAKER
+from shared.vocabulary import TRAINING
 
 pytestmark = pytest.mark.integration
 
@@ -723,7 +723,7 @@ def test_given_a_small_limit_when_fitted_then_the_largest_kpi_is_halved_until_it
     assert collector.size(fitted) <= 450
 
 
-@pytest.mark.parametrize("secondary", sorted(STOPPED_BY_SAGEMAKER))
+@pytest.mark.parametrize("secondary", sorted(TRAINING.stopped_by_sagemaker))
 def test_given_a_job_stopped_by_sagemaker_when_counted_then_failed_as_the_alerter_says(
     collector: ModuleType, secondary: str
 ) -> None:

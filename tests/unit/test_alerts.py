@@ -17,10 +17,10 @@ from shared.alerts import (
     _incident as incident_key,
 )
 from shared.egress import REASON_LIMIT, sanitize
-from shared.models import ResourceKind
 from shared.parser import parse_event
 from shared.render import attributes, document, links, next_step, subject, text_body
 from shared.reports import parse_report
+from shared.vocabulary import ResourceKind
 
 LoadEvent = Callable[[str], dict[str, Any]]
 TrainingEvent = Callable[..., dict[str, Any]]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.errors import InvalidEvent
-from shared.models import InstanceGroup, Outcome, ResourceKind, SageMakerEvent
+from shared.models import InstanceGroup, SageMakerEvent
 from shared.parser import (
     MAX_DEPTH,
     check_depth,
@@ -21,6 +21,7 @@ from shared.parser import (
     parse_tags,
     parse_time,
 )
+from shared.vocabulary import Outcome, ResourceKind
 
 LoadEvent = Callable[[str], dict[str, Any]]
 TrainingEvent = Callable[..., dict[str, Any]]

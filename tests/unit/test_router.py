@@ -1,4 +1,5 @@
-"""shared.router: Chalice-style dispatch by (source, detail-type) with an optional predicate."""
+"""shared.router: Chalice-style dispatch by (source, detail-type): the route's match, then its
+optional predicate; the handler gets the parsed model and the service's context."""
 
 from __future__ import annotations
 
@@ -9,17 +10,23 @@ import pytest
 
 from shared.errors import DuplicateRoute, InvalidEvent
 from shared.models import SageMakerEvent
-from shared.parser import SAGEMAKER_SOURCE, TRAINING, TRANSFORM
+from shared.patterns import Match, every, failed
 from shared.router import Disposition, Router
+from shared.vocabulary import SAGEMAKER_SOURCE
+from shared.vocabulary import TRAINING as TRAINING_FAMILY
+
+TRAINING = "SageMaker Training Job State Change"
+TRANSFORM = "SageMaker Transform Job State Change"
+RULE = "TestRule"
 
 LoadEvent = Callable[[str], dict[str, Any]]
 
 
-def _names_router(calls: list[str], when: Callable[[Any], bool] | None = None) -> Router[str]:
-    router: Router[str] = Router("test")
+def _names_router(calls: list[str], when: Callable[[Any], bool] | None = None) -> Router[None, str]:
+    router: Router[None, str] = Router("test")
 
-    @router.route(SAGEMAKER_SOURCE, TRAINING, when=when)
-    def handle(event: SageMakerEvent) -> str:
+    @router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE, when=when)
+    def handle(event: SageMakerEvent, _: None) -> str:
         calls.append(event.name)
         return f"handled {event.name}"
 
@@ -29,28 +36,30 @@ def _names_router(calls: list[str], when: Callable[[Any], bool] | None = None) -
 def test_given_route_registered_when_same_source_and_detail_type_registered_again_then_error() -> (
     None
 ):
-    router: Router[str] = Router("test")
-    router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: "first")
+    router: Router[None, str] = Router("test")
+    router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, _: "first")
 
     with pytest.raises(DuplicateRoute, match="already registered"):
-        router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: "second")
+        router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, _: "second")
 
     assert len(router.routes) == 1
-    assert router.routes[0].handler(None) == "first"
+    assert router.routes[0].handler(None, None) == "first"
 
 
 def test_given_route_registered_when_list_containing_it_registered_then_error() -> None:
-    router: Router[str] = Router("test")
-    router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: "first")
+    router: Router[None, str] = Router("test")
+    router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, _: "first")
 
     with pytest.raises(DuplicateRoute):
-        router.route(SAGEMAKER_SOURCE, [TRANSFORM, TRAINING])(lambda e: "second")
+        router.route(Match(SAGEMAKER_SOURCE, (TRANSFORM, TRAINING)), rule=RULE)(lambda e, _: "2")
 
 
 def test_given_same_detail_type_from_two_sources_when_registered_then_both_allowed() -> None:
-    router: Router[str] = Router("test")
-    router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: "aws")
-    router.route("custom.source", TRAINING, parse=lambda raw: raw)(lambda e: "custom")
+    router: Router[None, str] = Router("test")
+    router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, _: "aws")
+    router.route(every("custom.source", TRAINING), rule=RULE, parse=lambda raw: raw)(
+        lambda e, _: "custom"
+    )
 
     assert {(r.source, r.detail_type) for r in router.routes} == {
         (SAGEMAKER_SOURCE, TRAINING),
@@ -59,10 +68,10 @@ def test_given_same_detail_type_from_two_sources_when_registered_then_both_allow
 
 
 def test_given_list_of_detail_types_when_registered_then_one_route_each() -> None:
-    router: Router[str] = Router("test")
+    router: Router[None, str] = Router("test")
 
-    @router.route(SAGEMAKER_SOURCE, [TRAINING, TRANSFORM])
-    def handle(event: Any) -> str:
+    @router.route(Match(SAGEMAKER_SOURCE, (TRAINING, TRANSFORM)), rule=RULE)
+    def handle(event: Any, _: None) -> str:
         return "ok"
 
     assert sorted(r.detail_type for r in router.routes) == sorted([TRAINING, TRANSFORM])
@@ -75,8 +84,8 @@ def test_given_no_route_for_event_when_dispatched_then_unrouted_and_counted(
     calls: list[str] = []
     router = _names_router(calls)
 
-    first = router.dispatch(load_event("unknown-detail-type"))
-    second = router.dispatch(load_event("endpoint-failed"))
+    first = router.dispatch(load_event("unknown-detail-type"), None)
+    second = router.dispatch(load_event("endpoint-failed"), None)
 
     assert first.disposition is Disposition.UNROUTED
     assert second.disposition is Disposition.UNROUTED
@@ -89,7 +98,7 @@ def test_given_no_route_for_event_when_dispatched_then_unrouted_and_counted(
 def test_given_event_without_source_when_dispatched_then_unrouted_not_error() -> None:
     router = _names_router([])
 
-    dispatch = router.dispatch({"detail": {}})
+    dispatch = router.dispatch({"detail": {}}, None)
 
     assert dispatch.disposition is Disposition.UNROUTED
     assert router.counts[Disposition.UNROUTED] == 1
@@ -101,7 +110,7 @@ def test_given_predicate_false_when_dispatched_then_skipped_counted_and_handler_
     calls: list[str] = []
     router = _names_router(calls, when=lambda e: e.is_failure)
 
-    dispatch = router.dispatch(load_event("training-completed-gpu"))
+    dispatch = router.dispatch(load_event("training-completed-gpu"), None)
 
     assert dispatch.disposition is Disposition.SKIPPED
     assert dispatch.result is None
@@ -115,7 +124,7 @@ def test_given_predicate_true_when_dispatched_then_handled_with_handler_result(
     calls: list[str] = []
     router = _names_router(calls, when=lambda e: e.is_failure)
 
-    dispatch = router.dispatch(load_event("training-failed"))
+    dispatch = router.dispatch(load_event("training-failed"), None)
 
     assert dispatch.disposition is Disposition.HANDLED
     assert dispatch.result == "handled forecasting-deepar-retrain-20261120-0930"
@@ -127,10 +136,10 @@ def test_given_no_predicate_when_dispatched_then_handler_gets_parsed_model(
     load_event: LoadEvent,
 ) -> None:
     received: list[Any] = []
-    router: Router[int] = Router("test")
-    router.route(SAGEMAKER_SOURCE, TRAINING)(lambda e: received.append(e) or 7)
+    router: Router[int, int] = Router("test")
+    router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, n: received.append(e) or n)
 
-    dispatch = router.dispatch(load_event("training-completed-gpu"))
+    dispatch = router.dispatch(load_event("training-completed-gpu"), 7)
 
     assert dispatch.disposition is Disposition.HANDLED
     assert dispatch.result == 7
@@ -141,12 +150,14 @@ def test_given_no_predicate_when_dispatched_then_handler_gets_parsed_model(
 def test_given_custom_parser_when_dispatched_then_handler_gets_its_output(
     load_event: LoadEvent,
 ) -> None:
-    router: Router[str] = Router("test")
-    router.route("sagewatch", "Job Utilization Report", parse=lambda raw: raw["detail"]["verdict"])(
-        lambda verdict: f"verdict {verdict}"
-    )
+    router: Router[None, str] = Router("test")
+    router.route(
+        every("sagewatch", "Job Utilization Report"),
+        rule=RULE,
+        parse=lambda raw: raw["detail"]["verdict"],
+    )(lambda verdict, _: f"verdict {verdict}")
 
-    dispatch = router.dispatch(load_event("utilization-report-under-used"))
+    dispatch = router.dispatch(load_event("utilization-report-under-used"), None)
 
     assert dispatch.result == "verdict under-used"
 
@@ -156,7 +167,7 @@ def test_given_event_that_is_not_an_object_when_dispatched_then_invalid_event(ra
     router = _names_router([])
 
     with pytest.raises(InvalidEvent):
-        router.dispatch(raw)
+        router.dispatch(raw, None)
 
     assert sum(router.counts.values()) == 0
 
@@ -170,6 +181,25 @@ def test_given_routed_event_with_invalid_detail_when_dispatched_then_invalid_eve
     raw["detail"] = None
 
     with pytest.raises(InvalidEvent):
-        router.dispatch(raw)
+        router.dispatch(raw, None)
 
     assert calls == []
+
+
+def test_given_a_match_with_clauses_when_an_event_fails_them_then_skipped_before_when(
+    load_event: LoadEvent,
+) -> None:
+    """The match is checked in Python too: a rule may deliver other routes' events, and anyone
+    may put an event on the bus."""
+    asked: list[str] = []
+    router: Router[None, str] = Router("test")
+    router.route(failed(TRAINING_FAMILY), rule=RULE, when=lambda e: asked.append(e.name) or True)(
+        lambda e, _: "alert"
+    )
+
+    completed = router.dispatch(load_event("training-completed-gpu"), None)
+    stopped = router.dispatch(load_event("training-stopped-max-runtime"), None)
+
+    assert completed.disposition is Disposition.SKIPPED
+    assert asked == ["vision-vit-huge-pretrain-20261120-0200"]
+    assert stopped.result == "alert"

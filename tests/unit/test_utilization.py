@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.models import InstanceGroup, ResourceKind, SageMakerEvent
+from shared.models import InstanceGroup, SageMakerEvent
 from shared.parser import parse_event
 from shared.utilization import (
     MAX_POINTS_PER_CALL,
@@ -28,11 +28,13 @@ from shared.utilization import (
     observe,
     plan,
 )
+from shared.vocabulary import ResourceKind
 
 LoadEvent = Callable[[str], dict[str, Any]]
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 THRESHOLDS = Thresholds()
+NOW = T0 + timedelta(days=1)  # the enricher runs minutes to hours after a job ends
 QUERY_ID = re.compile(r"^[a-z][a-zA-Z0-9_]*$")
 CPU_METRICS = {Metric.CPU, Metric.MEMORY, Metric.DISK}
 GPU_METRICS = {Metric.GPU, Metric.GPU_MEMORY}
@@ -91,7 +93,7 @@ def test_given_jobs_job_1_and_job_10_when_planned_then_each_queries_only_its_exa
 ) -> None:
     jobs = [make_job(base_job, "job-1"), make_job(base_job, "job-10", count=2)]
 
-    the_plan = plan(jobs, THRESHOLDS)
+    the_plan = plan(jobs, THRESHOLDS, NOW)
 
     assert _hosts_by_job(the_plan) == {
         "job-1": {"job-1/algo-1"},
@@ -109,7 +111,7 @@ def test_given_four_instance_training_job_when_planned_then_hosts_algo_1_to_4(
 ) -> None:
     job = parse_event(load_event("training-completed-multi-instance"))
 
-    the_plan = plan([job], THRESHOLDS)
+    the_plan = plan([job], THRESHOLDS, NOW)
 
     name = "nlp-llama3-8b-sft-ddp-20261120-0615"
     assert _hosts_by_job(the_plan) == {name: {f"{name}/algo-{n}" for n in range(1, 5)}}
@@ -122,7 +124,7 @@ def test_given_processing_job_when_planned_then_algo_hosts_in_processing_namespa
 ) -> None:
     job = parse_event(load_event("processing-completed"))
 
-    the_plan = plan([job], THRESHOLDS)
+    the_plan = plan([job], THRESHOLDS, NOW)
 
     name = "forecasting-feature-build-20261120-0700"
     assert _hosts_by_job(the_plan) == {name: {f"{name}/algo-1", f"{name}/algo-2"}}
@@ -145,7 +147,7 @@ def test_given_transform_job_with_discovered_hosts_when_planned_then_only_those_
         JobKey.of(other): ["nlp-sentiment-batch-20261120-0400-retry/i-0fff"],
     }
 
-    the_plan = plan([job], THRESHOLDS, discovered)
+    the_plan = plan([job], THRESHOLDS, NOW, discovered)
 
     assert _hosts_by_job(the_plan) == {
         "nlp-sentiment-batch-20261120-0400": {
@@ -165,7 +167,7 @@ def test_given_transform_job_without_discovered_hosts_when_planned_then_skipped_
 ) -> None:
     job = parse_event(load_event("transform-completed"))
 
-    the_plan = plan([job], THRESHOLDS, {})
+    the_plan = plan([job], THRESHOLDS, NOW, {})
 
     assert the_plan.calls == ()
     assert [s.job for s in the_plan.skipped] == [JobKey.of(job)]
@@ -178,13 +180,13 @@ def test_given_transform_job_without_discovered_hosts_when_planned_then_skipped_
 def test_given_gpu_instance_type_when_planned_then_gpu_metrics_queried(
     base_job: SageMakerEvent,
 ) -> None:
-    the_plan = plan([make_job(base_job, instance_type="ml.p3.2xlarge")], THRESHOLDS)
+    the_plan = plan([make_job(base_job, instance_type="ml.p3.2xlarge")], THRESHOLDS, NOW)
 
     assert {q.metric for q in _queries(the_plan)} == CPU_METRICS | GPU_METRICS
 
 
 def test_given_cpu_instance_type_when_planned_then_no_gpu_metrics(base_job: SageMakerEvent) -> None:
-    the_plan = plan([make_job(base_job, instance_type="ml.m5.xlarge")], THRESHOLDS)
+    the_plan = plan([make_job(base_job, instance_type="ml.m5.xlarge")], THRESHOLDS, NOW)
 
     metrics = {q.metric for q in _queries(the_plan)}
     assert metrics == CPU_METRICS
@@ -195,7 +197,7 @@ def test_given_transform_job_when_planned_then_no_disk_utilization(load_event: L
     job = parse_event(load_event("transform-completed"))
     hosts = {JobKey.of(job): ["nlp-sentiment-batch-20261120-0400/i-0abc"]}
 
-    the_plan = plan([job], THRESHOLDS, hosts)
+    the_plan = plan([job], THRESHOLDS, NOW, hosts)
 
     metrics = {q.metric for q in _queries(the_plan)}
     assert metrics == {Metric.CPU, Metric.MEMORY}
@@ -207,7 +209,7 @@ def test_given_unknown_instance_type_when_planned_then_skipped_with_reason_and_n
 ) -> None:
     job = make_job(base_job, instance_type="ml.zz9.mega")
 
-    the_plan = plan([job], THRESHOLDS)
+    the_plan = plan([job], THRESHOLDS, NOW)
 
     assert the_plan.calls == ()
     assert the_plan.query_count == 0
@@ -221,7 +223,7 @@ def test_given_heterogeneous_cluster_with_one_unknown_type_when_planned_then_ski
 ) -> None:
     groups = (InstanceGroup("ml.c5n.18xlarge", 2, "a"), InstanceGroup("ml.new.huge", 1, "b"))
 
-    the_plan = plan([make_job(base_job, instance_groups=groups)], THRESHOLDS)
+    the_plan = plan([make_job(base_job, instance_groups=groups)], THRESHOLDS, NOW)
 
     assert the_plan.query_count == 0
     assert "ml.new.huge" in the_plan.skipped[0].reason
@@ -232,7 +234,7 @@ def test_given_job_shorter_than_minimum_when_planned_then_skipped_and_no_queries
 ) -> None:
     job = make_job(base_job, minutes=5)
 
-    the_plan = plan([job], Thresholds(min_duration_seconds=600))
+    the_plan = plan([job], Thresholds(min_duration_seconds=600), NOW)
 
     assert the_plan.calls == ()
     assert len(the_plan.skipped) == 1
@@ -242,7 +244,7 @@ def test_given_job_shorter_than_minimum_when_planned_then_skipped_and_no_queries
 def test_given_job_without_end_time_when_planned_then_skipped(base_job: SageMakerEvent) -> None:
     job = make_job(base_job, ended_at=None)
 
-    the_plan = plan([job], THRESHOLDS)
+    the_plan = plan([job], THRESHOLDS, NOW)
 
     assert the_plan.calls == ()
     assert the_plan.skipped[0].reason == "no algorithm start or end time"
@@ -254,7 +256,7 @@ def test_given_job_without_end_time_when_planned_then_skipped(base_job: SageMake
 def test_given_resource_without_host_metrics_when_planned_then_skipped(
     load_event: LoadEvent, sample: str
 ) -> None:
-    the_plan = plan([parse_event(load_event(sample))], THRESHOLDS)
+    the_plan = plan([parse_event(load_event(sample))], THRESHOLDS, NOW)
 
     assert the_plan.calls == ()
     assert "no host metrics" in the_plan.skipped[0].reason
@@ -271,7 +273,7 @@ def test_given_120_gpu_jobs_of_5_metrics_when_planned_then_two_calls_within_limi
         for i in range(120)
     ]
 
-    the_plan = plan(jobs, THRESHOLDS)
+    the_plan = plan(jobs, THRESHOLDS, NOW)
 
     assert the_plan.query_count == 600
     assert len(the_plan.calls) == 2
@@ -296,7 +298,7 @@ def test_given_many_day_long_jobs_when_planned_then_every_call_within_point_limi
         for i in range(100)
     ]
 
-    the_plan = plan(jobs, THRESHOLDS)
+    the_plan = plan(jobs, THRESHOLDS, NOW)
 
     assert the_plan.query_count == 500
     assert len(the_plan.calls) > 1  # 500 queries of ~1,500 points cannot share one call
@@ -315,7 +317,7 @@ def test_given_jobs_in_two_accounts_when_planned_then_account_id_is_each_jobs_ac
         make_job(base_job, "b-job", account="444455556666"),
     ]
 
-    the_plan = plan(jobs, THRESHOLDS)
+    the_plan = plan(jobs, THRESHOLDS, NOW)
 
     accounts = {q.job.name: _api(q)["AccountId"] for q in _queries(the_plan)}
     assert accounts == {"a-job": "111122223333", "b-job": "444455556666"}
@@ -328,7 +330,7 @@ def test_given_training_sample_when_planned_then_window_starts_at_training_start
     assert base_job.created_at is not None
     assert base_job.started_at is not None
 
-    the_plan = plan([base_job], THRESHOLDS)
+    the_plan = plan([base_job], THRESHOLDS, NOW)
 
     (call,) = the_plan.calls
     assert {q.start for q in call.queries} == {datetime(2026, 11, 20, 8, 4, tzinfo=UTC)}
@@ -346,7 +348,7 @@ def test_given_three_day_job_when_planned_then_period_multiple_of_60_and_at_most
         base_job, "long", "ml.p4d.24xlarge", start=T0 + timedelta(seconds=30), minutes=3 * 24 * 60
     )
 
-    the_plan = plan([job], THRESHOLDS)
+    the_plan = plan([job], THRESHOLDS, NOW)
 
     (call,) = the_plan.calls
     periods = {q.period for q in call.queries}
@@ -362,9 +364,23 @@ def test_given_three_day_job_when_planned_then_period_multiple_of_60_and_at_most
 
 
 def test_given_one_hour_job_when_planned_then_one_minute_period(base_job: SageMakerEvent) -> None:
-    the_plan = plan([make_job(base_job)], THRESHOLDS)
+    the_plan = plan([make_job(base_job)], THRESHOLDS, NOW)
 
     assert {q.period for q in _queries(the_plan)} == {60}
+
+
+@pytest.mark.parametrize(
+    ("age", "period"),
+    [(timedelta(days=14), 60), (timedelta(days=15), 300), (timedelta(days=63), 3600)],
+)
+def test_given_an_older_job_when_planned_then_the_period_cloudwatch_still_keeps(
+    base_job: SageMakerEvent, age: timedelta, period: int
+) -> None:
+    """1-minute points are kept 15 days, 5-minute points 63 days, then hourly: a finer period
+    for an older window would return nothing (a replayed or redriven job)."""
+    the_plan = plan([make_job(base_job)], THRESHOLDS, T0 + age)
+
+    assert {q.period for q in _queries(the_plan)} == {period}
 
 
 # --- observe() -----------------------------------------------------------------------------------
@@ -375,7 +391,7 @@ def test_given_points_outside_a_jobs_window_when_observed_then_ignored(
 ) -> None:
     early = make_job(base_job, "early", start=T0, minutes=59)  # window 08:00-09:00
     late = make_job(base_job, "late", start=T0 + timedelta(hours=2), minutes=59)  # 10:00-11:00
-    the_plan = plan([early, late], THRESHOLDS)
+    the_plan = plan([early, late], THRESHOLDS, NOW)
     (call,) = the_plan.calls  # one call spanning both windows
     assert call.start == T0
     assert call.end == T0 + timedelta(hours=3)
@@ -403,7 +419,7 @@ def test_given_host_with_no_points_when_observed_then_host_not_counted(
     base_job: SageMakerEvent,
 ) -> None:
     job = make_job(base_job, count=2)
-    cpu = [q for q in _queries(plan([job], THRESHOLDS)) if q.metric is Metric.CPU]
+    cpu = [q for q in _queries(plan([job], THRESHOLDS, NOW)) if q.metric is Metric.CPU]
     assert len(cpu) == 2
 
     observed = observe({cpu[0]: [(T0 + timedelta(minutes=1), 80.0)], cpu[1]: []})
@@ -601,7 +617,7 @@ def test_given_end_to_end_samples_when_planned_observed_normalized_assessed_then
     base_job: SageMakerEvent,
 ) -> None:
     job = make_job(base_job, instance_type="ml.g5.12xlarge", count=2)
-    the_plan = plan([job], THRESHOLDS)
+    the_plan = plan([job], THRESHOLDS, NOW)
     minute = [T0 + timedelta(minutes=m) for m in range(60)]
     values = {Metric.GPU: 40.0, Metric.GPU_MEMORY: 200.0, Metric.CPU: 480.0, Metric.MEMORY: 30.0}
     series = {q: [(t, values.get(q.metric, 1.0)) for t in minute] for q in _queries(the_plan)}

@@ -80,7 +80,7 @@ def test_given_two_executions_of_one_schedule_on_one_day_when_keyed_then_one_inc
 def test_given_monitoring_execution_without_violations_when_routed_then_no_alert(
     load_event: LoadEvent, exit_message: str | None
 ) -> None:
-    dispatch = alertable.dispatch(_execution(load_event, ExitMessage=exit_message))
+    dispatch = alertable.dispatch(_execution(load_event, ExitMessage=exit_message), _settings())
 
     assert dispatch.disposition is Disposition.SKIPPED
 
@@ -90,11 +90,11 @@ def test_given_failed_monitoring_execution_when_routed_then_failure_alert(
 ) -> None:
     event = _execution(load_event, ProcessingJobStatus="Failed", FailureReason="role lacks s3")
 
-    dispatch = alertable.dispatch(event)
+    dispatch = alertable.dispatch(event, _settings())
 
     assert dispatch.disposition is Disposition.HANDLED
     assert dispatch.result is not None
-    assert dispatch.result(_settings()).kind is AlertKind.FAILURE
+    assert dispatch.result.kind is AlertKind.FAILURE
 
 
 def test_given_no_environment_names_when_alerted_then_schedule_from_arn_and_no_endpoint(

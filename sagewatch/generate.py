@@ -1,0 +1,168 @@
+"""Write the templates' generated parts from the code's declarations (`make generate`).
+
+- Each bus rule's `EventPattern` in template.yaml, from the routes registered for it.
+- The failed-jobs saved query's filter, from the status vocabulary.
+- The workload collector's "stopped by SageMaker" statuses, from the same vocabulary.
+
+The committed templates stay the ones users deploy; `--check` (and a test) fails when they
+differ from what this writes. Everything else in the templates is written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sagewatch.template import TEMPLATE, WORKLOAD_TEMPLATE
+from shared.alerting import alertable
+from shared.enrichment import enrichable
+from shared.router import Route, Router
+from shared.vocabulary import FAMILIES, JOBS, TRAINING, Outcome
+from shared.watchdog import fleet_events
+
+ROUTERS: tuple[Router[Any, Any], ...] = (enrichable, alertable, fleet_events)
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._/-]*")
+
+
+def rule_patterns(routers: Iterable[Router[Any, Any]] = ROUTERS) -> dict[str, dict[str, Any]]:
+    """Each rule's EventPattern: its routes' detail-types and detail alternatives, merged."""
+    by_rule: dict[str, list[Route[Any, Any]]] = {}
+    for router in routers:
+        for route in router.routes:
+            by_rule.setdefault(route.rule, []).append(route)
+    return {rule: _pattern(rule, routes) for rule, routes in sorted(by_rule.items())}
+
+
+def _pattern(rule: str, routes: list[Route[Any, Any]]) -> dict[str, Any]:
+    order = {family.detail_type: index for index, family in enumerate(FAMILIES)}
+    routes = sorted(routes, key=lambda r: order.get(r.detail_type, len(order)))
+    sources = {route.source for route in routes}
+    own = {route.match.own_account for route in routes}
+    if len(sources) != 1 or len(own) != 1:
+        raise ValueError(f"{rule}: its routes must share one source and account scope")
+    pattern: dict[str, Any] = {"source": sorted(sources)}
+    if own == {True}:
+        pattern["account"] = [{"Ref": "AWS::AccountId"}]
+    pattern["detail-type"] = [route.detail_type for route in routes]
+    clauses: list[dict[str, Any]] = []
+    for route in routes:  # a match shared by several detail-types gives its clauses once
+        clauses += [c.pattern() for c in route.match.clauses if c.pattern() not in clauses]
+    if any(not route.match.clauses for route in routes) and clauses:
+        raise ValueError(f"{rule}: a route without detail clauses shares it with routes with")
+    if len(clauses) == 1:
+        pattern["detail"] = clauses[0]
+    elif clauses:
+        pattern["detail"] = {"$or": clauses}
+    return pattern
+
+
+# ---- YAML text, in the template's own style ------------------------------------------------------
+def _scalar(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return f"!Ref {value['Ref']}"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{key}: {_scalar(v)}" for key, v in value.items())
+        return f"{{ {inner} }}"
+    text = str(value)
+    return text if _PLAIN.fullmatch(text) and text.strip() == text else json.dumps(text)
+
+
+def _flow(values: list[Any]) -> str:
+    return "[" + ", ".join(_scalar(v) for v in values) + "]"
+
+
+def _yaml(value: dict[str, Any], indent: int) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    for key, item in value.items():
+        if isinstance(item, dict):
+            lines += [f"{pad}{key}:", *_yaml(item, indent + 2)]
+        elif isinstance(item, list) and item and isinstance(item[0], dict) and key == "$or":
+            lines.append(f"{pad}{key}:")
+            for clause in item:
+                first, *rest = _yaml(clause, indent + 4)
+                lines += [f"{pad}  - {first.lstrip()}", *rest]
+        elif len(item) > 1 and key == "detail-type":
+            lines += [f"{pad}{key}:", *(f"{pad}  - {_scalar(v)}" for v in item)]
+        else:
+            lines.append(f"{pad}{key}: {_flow(item)}")
+    return lines
+
+
+def _replace_block(text: str, resource: str, key: str, body: list[str]) -> str:
+    """Replace the lines under `key:` (deeper than it) inside `resource:` of a template."""
+    lines = text.split("\n")
+    start = lines.index(f"  {resource}:")
+    at = next(i for i in range(start + 1, len(lines)) if lines[i].strip().startswith(f"{key}:"))
+    depth = len(lines[at]) - len(lines[at].lstrip())
+    end = at + 1
+    while end < len(lines) and (
+        not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > depth
+    ):
+        end += 1
+    while not lines[end - 1].strip():  # keep the blank lines between resources
+        end -= 1
+    return "\n".join([*lines[: at + 1], *body, *lines[end:]])
+
+
+# ---- the generated parts ------------------------------------------------------------------------
+def failed_jobs_filter() -> str:
+    """Logs Insights: a job failed, or SageMaker stopped it (out of time), as the alerter says."""
+    failed = [
+        f"detail.{family.status_key} = '{status}'"
+        for family in JOBS
+        for status in family.statuses(Outcome.FAILED)
+    ]
+    stopped = ", ".join(f"'{s}'" for s in TRAINING.stopped_by_sagemaker)
+    (stop,) = TRAINING.statuses(Outcome.STOPPED)
+    failed.append(
+        f"(detail.{TRAINING.status_key} = '{stop}' and detail.SecondaryStatus in [{stopped}])"
+    )
+    return "| filter " + " or ".join(failed)
+
+
+def monitoring_template(text: str) -> str:
+    for rule, pattern in rule_patterns().items():
+        body = [f"        # `make generate`: {rule}'s routes in src/shared", *_yaml(pattern, 8)]
+        text = _replace_block(text, rule, "EventPattern", body)
+    return re.sub(
+        r"(?m)^(        )\| filter detail\.TrainingJobStatus = .*$",
+        lambda m: m.group(1) + failed_jobs_filter(),
+        text,
+    )
+
+
+def workload_template(text: str) -> str:
+    stopped = ", ".join(json.dumps(s) for s in TRAINING.stopped_by_sagemaker)
+    return re.sub(
+        r"(?m)^(\s+stopped_by_sagemaker = )\(.*\)(  # generated.*)$",
+        lambda m: f"{m.group(1)}({stopped}){m.group(2)}",
+        text,
+    )
+
+
+GENERATED = {TEMPLATE: monitoring_template, WORKLOAD_TEMPLATE: workload_template}
+
+
+def stale(files: dict[Path, Any] = GENERATED) -> list[Path]:
+    """The templates whose generated parts differ from what `generate` writes."""
+    return [path for path, write in files.items() if write(path.read_text()) != path.read_text()]
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        outdated = stale()
+        for path in outdated:
+            print(f"{path.name} is out of date: run `make generate` and commit it")
+        return 1 if outdated else 0
+    for path, write in GENERATED.items():
+        path.write_text(write(path.read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

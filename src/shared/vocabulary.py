@@ -1,0 +1,217 @@
+"""The status vocabulary of every SageMaker event family, once.
+
+What each status means (in progress, succeeded, failed, stopped) and which stops are SageMaker's
+doing is written here and nowhere else: the parser reads outcomes from it, the routes' EventBridge
+patterns are built from it (`shared.patterns`), and `make generate` writes the template's rule
+patterns, the failed-jobs query and the workload collector's failure rule from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ResourceKind(StrEnum):
+    TRAINING = "training"
+    PROCESSING = "processing"
+    TRANSFORM = "transform"
+    TUNING = "tuning"
+    PIPELINE_EXECUTION = "pipeline-execution"
+    PIPELINE_STEP = "pipeline-step"
+    ENDPOINT = "endpoint"
+    ACCOUNT = "account"  # a workload account (operations alerts)
+    API_CALL = "api-call"
+    OTHER = "other"
+
+    @property
+    def is_job(self) -> bool:
+        return self in _JOB_KINDS
+
+    @property
+    def has_host_metrics(self) -> bool:
+        """Job kinds whose hosts publish /aws/sagemaker/<Kind>Jobs utilization metrics."""
+        return self in _HOST_METRIC_KINDS
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_JOB_KINDS = frozenset(
+    {ResourceKind.TRAINING, ResourceKind.PROCESSING, ResourceKind.TRANSFORM, ResourceKind.TUNING}
+)
+_HOST_METRIC_KINDS = frozenset(
+    {ResourceKind.TRAINING, ResourceKind.PROCESSING, ResourceKind.TRANSFORM}
+)
+_LABELS = {
+    ResourceKind.TRAINING: "training job",
+    ResourceKind.PROCESSING: "processing job",
+    ResourceKind.TRANSFORM: "transform job",
+    ResourceKind.TUNING: "tuning job",
+    ResourceKind.PIPELINE_EXECUTION: "pipeline execution",
+    ResourceKind.PIPELINE_STEP: "pipeline step",
+    ResourceKind.ENDPOINT: "endpoint",
+    ResourceKind.ACCOUNT: "account",
+    ResourceKind.API_CALL: "API call",
+    ResourceKind.OTHER: "resource",
+}
+
+
+# How a Model Monitor execution's ExitMessage starts when it found violations (ProcessingJobStatus
+# stays "Completed"): "CompletedWithViolations: Job completed successfully with 3 violations."
+MONITOR_VIOLATIONS = "CompletedWithViolations"
+
+
+class Outcome(StrEnum):
+    IN_PROGRESS = "in-progress"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"
+
+
+SAGEMAKER_SOURCE = "aws.sagemaker"
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One detail-type: where its status is, what each status means."""
+
+    detail_type: str
+    kind: ResourceKind
+    status_key: str  # the detail field holding the status
+    name_key: str | None  # the detail field holding the resource's name (None: from an ARN)
+    outcomes: Mapping[str, Outcome]  # statuses as the events spell them; others are UNKNOWN
+    # Endpoint statuses come as `IN_SERVICE` in events and `InService` from the API (and in
+    # events some producers re-emit): both spellings are matched, the event one is kept.
+    api_spelling: bool = False
+    # SecondaryStatus values that mean SageMaker, not the user, stopped it, and how to say so.
+    stopped_by_sagemaker: Mapping[str, str] = field(default_factory=dict)
+
+    def outcome(self, status: str | None) -> Outcome:
+        return self.outcomes.get(self.normalize(status or ""), Outcome.UNKNOWN)
+
+    def normalize(self, status: str) -> str:
+        """`InService` (API) becomes `IN_SERVICE` (event spelling) where the family has both."""
+        return _CAMEL_BOUNDARY.sub("_", status).upper() if self.api_spelling else status
+
+    def statuses(self, *outcomes: Outcome) -> tuple[str, ...]:
+        """Every spelling of the statuses with these outcomes, in table order."""
+        found = [status for status, outcome in self.outcomes.items() if outcome in outcomes]
+        if self.api_spelling:
+            found += [_camel(status) for status in found]
+        return tuple(found)
+
+    def is_failure(self, outcome: Outcome, secondary_status: str | None) -> bool:
+        """Failed, or stopped by SageMaker because it ran out of time (maximum runtime, or the
+        managed-spot maximum wait): the job did not finish, whatever its status says."""
+        return outcome is Outcome.FAILED or (
+            outcome is Outcome.STOPPED and (secondary_status or "") in self.stopped_by_sagemaker
+        )
+
+
+def _camel(status: str) -> str:
+    return "".join(part.capitalize() for part in status.split("_"))
+
+
+_JOB = {
+    "InProgress": Outcome.IN_PROGRESS,
+    "Stopping": Outcome.IN_PROGRESS,
+    "Completed": Outcome.SUCCEEDED,
+    "Failed": Outcome.FAILED,
+    "Stopped": Outcome.STOPPED,
+}
+_PIPELINE = {
+    "Starting": Outcome.IN_PROGRESS,
+    "Executing": Outcome.IN_PROGRESS,
+    "Stopping": Outcome.IN_PROGRESS,
+    "Succeeded": Outcome.SUCCEEDED,
+    "Failed": Outcome.FAILED,
+    "Stopped": Outcome.STOPPED,
+}
+_ENDPOINT = {
+    "CREATING": Outcome.IN_PROGRESS,
+    "UPDATING": Outcome.IN_PROGRESS,
+    "SYSTEM_UPDATING": Outcome.IN_PROGRESS,
+    "ROLLING_BACK": Outcome.IN_PROGRESS,
+    "DELETING": Outcome.IN_PROGRESS,
+    "IN_SERVICE": Outcome.SUCCEEDED,
+    "FAILED": Outcome.FAILED,
+    "UPDATE_ROLLBACK_FAILED": Outcome.FAILED,
+    "OUT_OF_SERVICE": Outcome.STOPPED,
+    "DELETED": Outcome.STOPPED,
+}
+
+TRAINING = Family(
+    "SageMaker Training Job State Change",
+    ResourceKind.TRAINING,
+    "TrainingJobStatus",
+    "TrainingJobName",
+    _JOB,
+    # Only training jobs report a SecondaryStatus.
+    stopped_by_sagemaker={
+        "MaxRuntimeExceeded": "hit its maximum runtime",
+        "MaxWaitTimeExceeded": "hit its maximum spot wait time",
+    },
+)
+PROCESSING = Family(
+    "SageMaker Processing Job State Change",
+    ResourceKind.PROCESSING,
+    "ProcessingJobStatus",
+    "ProcessingJobName",
+    _JOB,
+)
+TRANSFORM = Family(
+    "SageMaker Transform Job State Change",
+    ResourceKind.TRANSFORM,
+    "TransformJobStatus",
+    "TransformJobName",
+    _JOB,
+)
+TUNING = Family(
+    "SageMaker HyperParameter Tuning Job State Change",
+    ResourceKind.TUNING,
+    "HyperParameterTuningJobStatus",
+    "HyperParameterTuningJobName",
+    _JOB,
+)
+PIPELINE_EXECUTION = Family(
+    "SageMaker Model Building Pipeline Execution Status Change",
+    ResourceKind.PIPELINE_EXECUTION,
+    "currentPipelineExecutionStatus",
+    None,
+    _PIPELINE,
+)
+PIPELINE_STEP = Family(
+    "SageMaker Model Building Pipeline Execution Step Status Change",
+    ResourceKind.PIPELINE_STEP,
+    "currentStepStatus",
+    "stepName",
+    _PIPELINE,
+)
+ENDPOINT = Family(
+    "SageMaker Endpoint State Change",
+    ResourceKind.ENDPOINT,
+    "EndpointStatus",
+    "EndpointName",
+    _ENDPOINT,
+    api_spelling=True,
+)
+
+FAMILIES: tuple[Family, ...] = (
+    TRAINING,
+    PROCESSING,
+    TRANSFORM,
+    TUNING,
+    PIPELINE_EXECUTION,
+    PIPELINE_STEP,
+    ENDPOINT,
+)
+BY_DETAIL_TYPE: Mapping[str, Family] = {family.detail_type: family for family in FAMILIES}
+BY_KIND: Mapping[ResourceKind, Family] = {family.kind: family for family in FAMILIES}
+JOBS: tuple[Family, ...] = tuple(f for f in FAMILIES if f.kind.is_job)

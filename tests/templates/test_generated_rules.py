@@ -1,0 +1,124 @@
+"""The bus rules' patterns are generated from the routes (`make generate`); the committed
+templates must be what the generator writes, and each route's Python test must accept exactly
+what its generated pattern delivers on EventBridge's matching engine (moto's)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from moto.events.models import EventPattern
+
+from sagewatch.embedded import ACCOUNT
+from sagewatch.generate import ROUTERS, rule_patterns, stale
+from sagewatch.template import EVENTS, bus_rules, resolve
+from shared.router import Route
+from shared.vocabulary import BY_DETAIL_TYPE
+
+RULES = {rule.logical_id: rule for rule in bus_rules(ACCOUNT)}
+GENERATED = {
+    rule: resolve(pattern, {"AWS::AccountId": ACCOUNT}) for rule, pattern in rule_patterns().items()
+}
+ROUTES: dict[str, list[Route[Any, Any]]] = {}
+for _router in ROUTERS:
+    for _route in _router.routes:
+        ROUTES.setdefault(_route.rule, []).append(_route)
+SAMPLES = sorted(EVENTS.glob("*.json"))
+SECONDARY = [None, "Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded"]
+EXIT_MESSAGES = [None, "CompletedWithViolations: Job completed successfully with 3 violations."]
+
+
+def _delivered(rule: str, event: dict[str, Any]) -> bool:
+    return bool(EventPattern.load(json.dumps(GENERATED[rule])).matches_event(event))
+
+
+def _accepted(rule: str, event: dict[str, Any]) -> bool:
+    """A route of the rule takes it, before the checks no pattern can make (`when`)."""
+    return any(
+        (route.source, route.detail_type) == (event["source"], event["detail-type"])
+        and route.match.accepts(route.parse(event))
+        for route in ROUTES[rule]
+    )
+
+
+def _variants() -> list[tuple[str, dict[str, Any]]]:
+    """Every sample with every status of every family (both spellings), secondary status and
+    exit message: where the patterns and the Python tests could part."""
+    statuses = sorted(
+        {
+            s
+            for family in BY_DETAIL_TYPE.values()
+            for s in family.statuses(*family.outcomes.values())
+        }
+    )
+    variants = [(path.stem, json.loads(path.read_text())) for path in SAMPLES]
+    for path in SAMPLES:
+        event = json.loads(path.read_text())
+        family = BY_DETAIL_TYPE.get(event["detail-type"])
+        if family is None:
+            continue
+        for status in statuses:
+            for secondary in SECONDARY:
+                for message in EXIT_MESSAGES:
+                    detail = dict(event["detail"], **{family.status_key: status})
+                    for key, value in (("SecondaryStatus", secondary), ("ExitMessage", message)):
+                        detail.pop(key, None)
+                        if value is not None:
+                            detail[key] = value
+                    name = f"{path.stem}:{status}:{secondary}:{bool(message)}"
+                    variants.append((name, dict(event, detail=detail)))
+    return variants
+
+
+VARIANTS = _variants()
+
+
+def test_given_the_committed_templates_when_generated_again_then_nothing_changes() -> None:
+    assert stale() == []
+
+
+def test_given_the_template_when_rules_listed_then_generated_patterns_are_the_deployed_ones() -> (
+    None
+):
+    for rule, pattern in GENERATED.items():
+        assert RULES[rule].pattern == pattern, rule
+    assert set(RULES) - set(GENERATED) == {"ArchiveAllRule"}
+
+
+@pytest.mark.parametrize("rule", sorted(GENERATED))
+def test_given_every_variant_when_matched_then_the_route_accepts_exactly_what_is_delivered(
+    rule: str,
+) -> None:
+    disagreements = [
+        name for name, event in VARIANTS if _delivered(rule, event) != _accepted(rule, event)
+    ]
+    assert len(VARIANTS) > 2000
+    assert any(_delivered(rule, event) for _, event in VARIANTS)
+    assert disagreements == []
+
+
+def test_given_report_from_another_account_when_matched_then_it_never_reaches_the_alerter() -> None:
+    forged = json.loads((EVENTS / "utilization-report-under-used.json").read_text())
+    assert _delivered("AlertUtilizationRule", forged)
+    forged["account"] = "111122223333"
+    assert not _delivered("AlertUtilizationRule", forged)
+
+
+def test_given_a_training_job_stopped_when_matched_then_only_sagemakers_stop_is_a_failure() -> None:
+    stopped = json.loads((EVENTS / "training-stopped-max-runtime.json").read_text())
+    assert _delivered("AlertFailuresRule", stopped)
+    stopped["detail"]["SecondaryStatus"] = "Stopped"  # the user stopped it
+    assert not _delivered("AlertFailuresRule", stopped)
+    assert _delivered("EnrichRule", stopped)  # its hardware is still judged
+
+
+def test_given_the_template_when_rules_listed_then_each_delivers_to_its_consumer() -> None:
+    assert {rule.logical_id: rule.targets for rule in RULES.values()} == {
+        "ArchiveAllRule": ("ArchiveLogGroup",),
+        "EnrichRule": ("EnrichmentQueue",),
+        "AlertFailuresRule": ("AlerterFunction",),
+        "AlertUtilizationRule": ("AlerterFunction",),
+        "FleetHeartbeatRule": ("FleetFunction",),
+        "FleetInventoryRule": ("FleetFunction",),
+    }
