@@ -1,6 +1,7 @@
 """Write the templates' generated parts from the code's declarations (`make generate`).
 
 - Each bus rule's `EventPattern` in template.yaml, from the routes registered for it.
+- The dashboard's body, from inline/dashboard.yaml (its reviewable source).
 - The failed-jobs saved query's filter, from the status vocabulary.
 - The workload collector's "stopped by SageMaker" statuses, from the same vocabulary.
 
@@ -17,7 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sagewatch.template import TEMPLATE, WORKLOAD_TEMPLATE
+import yaml
+
+from sagewatch.template import ROOT, TEMPLATE, WORKLOAD_TEMPLATE
 from shared.alerting import alertable
 from shared.enrichment import enrichable
 from shared.router import Route, Router
@@ -25,6 +28,7 @@ from shared.vocabulary import FAMILIES, JOBS, TRAINING, Outcome
 from shared.watchdog import fleet_events
 
 ROUTERS: tuple[Router[Any, Any], ...] = (enrichable, alertable, fleet_events)
+DASHBOARD = ROOT / "inline" / "dashboard.yaml"
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._/-]*")
 
 
@@ -125,10 +129,26 @@ def failed_jobs_filter() -> str:
     return "| filter " + " or ".join(failed)
 
 
+def dashboard_body(source: Path = DASHBOARD) -> list[str]:
+    """The dashboard as CloudWatch takes it (JSON), one widget per line: diffs stay readable."""
+    body = yaml.safe_load(source.read_text())
+    widgets = [json.dumps(widget, ensure_ascii=False) for widget in body.pop("widgets")]
+    head = ", ".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in body.items())
+    return [
+        "{" + head + ', "widgets": [',
+        *(f"  {widget}," for widget in widgets[:-1]),
+        f"  {widgets[-1]}",
+        "]}",
+    ]
+
+
 def monitoring_template(text: str) -> str:
     for rule, pattern in rule_patterns().items():
         body = [f"        # `make generate`: {rule}'s routes in src/shared", *_yaml(pattern, 8)]
         text = _replace_block(text, rule, "EventPattern", body)
+    text = _replace_block(
+        text, "Dashboard", "DashboardBody", [f"        {line}" for line in dashboard_body()]
+    )
     return re.sub(
         r"(?m)^(        )\| filter detail\.TrainingJobStatus = .*$",
         lambda m: m.group(1) + failed_jobs_filter(),

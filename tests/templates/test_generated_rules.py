@@ -8,11 +8,12 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 from moto.events.models import EventPattern
 
 from sagewatch.embedded import ACCOUNT
-from sagewatch.generate import ROUTERS, rule_patterns, stale
-from sagewatch.template import EVENTS, bus_rules, resolve
+from sagewatch.generate import DASHBOARD, ROUTERS, rule_patterns, stale
+from sagewatch.template import EVENTS, bus_rules, load, resolve
 from shared.router import Route
 from shared.vocabulary import BY_DETAIL_TYPE
 
@@ -122,3 +123,8 @@ def test_given_the_template_when_rules_listed_then_each_delivers_to_its_consumer
         "FleetHeartbeatRule": ("FleetFunction",),
         "FleetInventoryRule": ("FleetFunction",),
     }
+
+
+def test_given_the_dashboard_source_when_loaded_then_it_is_the_deployed_dashboard_body() -> None:
+    deployed = load()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert json.loads(deployed) == yaml.safe_load(DASHBOARD.read_text())
