@@ -45,7 +45,7 @@ generate: $(VENV)/.dev
 
 templates: $(VENV)/.dev
 	PYTHONPATH=src:. $(BIN)/python -m sagewatch.generate --check
-	$(BIN)/cfn-lint $(TEMPLATES)
+	$(BIN)/cfn-lint --template $(TEMPLATES) --append-rules lint/rules
 	for t in $(TEMPLATES); do $(BIN)/sam validate --lint -t $$t || exit 1; done
 
 # checkov has its own virtualenv: its pins conflict with the SAM CLI's.
