@@ -3,7 +3,8 @@
 - Each bus rule's `EventPattern` in template.yaml, from the routes registered for it.
 - The dashboard's body, from inline/dashboard.yaml (its reviewable source).
 - The failed-jobs saved query's filter, from the status vocabulary.
-- The workload collector's "stopped by SageMaker" statuses, from the same vocabulary.
+- The workload collector's code in workload-template.yaml, from inline/collector.py (a module
+  under ruff, mypy and tests), and its "stopped by SageMaker" statuses from the vocabulary.
 
 The committed templates stay the ones users deploy; `--check` (and a test) fails when they
 differ from what this writes. Everything else in the templates is written by hand.
@@ -20,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from sagewatch.spoke import COLLECTOR
 from sagewatch.template import ROOT, TEMPLATE, WORKLOAD_TEMPLATE
 from shared.alerting import alertable
 from shared.enrichment import enrichable
@@ -156,7 +158,7 @@ def monitoring_template(text: str) -> str:
     )
 
 
-def workload_template(text: str) -> str:
+def collector(text: str) -> str:
     stopped = ", ".join(json.dumps(s) for s in TRAINING.stopped_by_sagemaker)
     return re.sub(
         r"(?m)^(\s+stopped_by_sagemaker = )\(.*\)(  # generated.*)$",
@@ -165,7 +167,17 @@ def workload_template(text: str) -> str:
     )
 
 
-GENERATED = {TEMPLATE: monitoring_template, WORKLOAD_TEMPLATE: workload_template}
+def workload_template(text: str) -> str:
+    code = collector(COLLECTOR.read_text()).rstrip("\n").split("\n")
+    body = [f"          {line}" if line else "" for line in code]
+    return _replace_block(text, "InventoryCollectorFunction", "ZipFile", body)
+
+
+GENERATED = {
+    COLLECTOR: collector,
+    TEMPLATE: monitoring_template,
+    WORKLOAD_TEMPLATE: workload_template,
+}
 
 
 def stale(files: dict[Path, Any] = GENERATED) -> list[Path]:

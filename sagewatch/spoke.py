@@ -1,17 +1,18 @@
 """The workload (spoke) side of sagewatch, seen from Python: the event contract shared with the
-monitoring side, and the inventory collector, read from workload-template.yaml's inline
-`Code.ZipFile` and imported as a module (tests and the embedded AWS run the code the template
-deploys, never a copy of it)."""
+monitoring side, and the inventory collector (inline/collector.py, which `make generate` writes
+into workload-template.yaml's `Code.ZipFile`; a test fails when the two differ, so tests and the
+embedded AWS run the code the template deploys)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sagewatch.template import WORKLOAD_TEMPLATE, load, resolve
+from sagewatch.template import ROOT, WORKLOAD_TEMPLATE, load, resolve
 from shared import fleet
 
 # The event contract is the monitoring side's (shared.fleet): one definition for both sides.
@@ -19,26 +20,20 @@ HEARTBEAT_SOURCE, HEARTBEAT_DETAIL_TYPE = fleet.HEARTBEAT_SOURCE, fleet.HEARTBEA
 INVENTORY_SOURCE, INVENTORY_DETAIL_TYPE = fleet.INVENTORY_SOURCE, fleet.SNAPSHOT_DETAIL_TYPE
 REFRESH_SOURCE, REFRESH_DETAIL_TYPE = fleet.REFRESH_SOURCE, fleet.REFRESH_DETAIL_TYPE
 
+COLLECTOR = ROOT / "inline" / "collector.py"
 COLLECTOR_FUNCTION = "InventoryCollectorFunction"
 COLLECTOR_ROLE = "InventoryCollectorRole"
 KPI_NAMES = tuple(fleet.KPIS)
 
 
-def collector_source(path: Path = WORKLOAD_TEMPLATE) -> str:
-    """The collector's Python source, as CloudFormation writes it to `index.py`."""
-    function = load(path)["Resources"][COLLECTOR_FUNCTION]["Properties"]
-    source = function["Code"]["ZipFile"]
-    if not isinstance(source, str):
-        raise ValueError(f"{path.name} {COLLECTOR_FUNCTION}: Code.ZipFile is not literal code")
-    return source
-
-
-def load_collector(path: Path = WORKLOAD_TEMPLATE) -> ModuleType:
-    """A fresh module made of the collector's inline code (its own REGISTRY and client cache)."""
-    module = ModuleType("index")
-    module.__file__ = f"{path}#{COLLECTOR_FUNCTION}"
-    code = compile(collector_source(path), module.__file__, "exec")
-    exec(code, module.__dict__)  # noqa: S102 - the template's own code, as Lambda would run it
+def load_collector(path: Path = COLLECTOR) -> ModuleType:
+    """A fresh `index` module of the collector (its own REGISTRY and client cache), as Lambda
+    imports the template's inline code."""
+    spec = importlib.util.spec_from_file_location("index", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the collector from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module
 
 
