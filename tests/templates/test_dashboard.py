@@ -256,7 +256,7 @@ def test_given_the_alarm_widget_then_it_lists_exactly_the_templates_alarms() -> 
 
     assert len(alarms) == len(set(alarms))
     assert set(alarms) == {dashboard.alarm_arn(i) for i in dashboard.alarm_ids()}
-    assert len(dashboard.alarm_ids()) >= 5
+    assert len(dashboard.alarm_ids()) >= 4
 
 
 REPORT_QUERIES = sorted(name for name, text in QUERIES.items() if "Job Utilization Report" in text)
@@ -291,8 +291,15 @@ def test_given_the_readme_when_it_counts_widgets_and_alarms_then_the_counts_are_
     None
 ):
     readme = (ROOT / "README.md").read_text()
-    alarms = sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in load()["Resources"].values())
+    alarms = [r for r in load()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    # CloudWatch bills a metric-math alarm per metric it reads.
+    metrics = sum(
+        sum("MetricStat" in q for q in a["Properties"].get("Metrics", [])) or 1 for a in alarms
+    )
 
     assert re.findall(r"its (\d+) log widgets", readme) == [str(len(LOG_WIDGETS))]
-    assert re.findall(r"alarms \((\d+) × \$0\.10", readme) == [str(alarms)]
-    assert re.findall(r"throttles \((\d+) alarms\)", readme) == [str(alarms)]
+    assert re.findall(r"with (\d+) alarms that publish", readme) == [str(len(alarms))]
+    assert re.findall(r"(\d+) alarms over (\d+) metrics", readme) == [
+        (str(len(alarms)), str(metrics))
+    ]
+    assert re.findall(r"billed per metric:\s+(\d+) × \$0\.10", readme) == [str(metrics)]

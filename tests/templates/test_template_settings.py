@@ -107,15 +107,16 @@ def test_given_every_function_then_no_setting_is_passed_that_nothing_reads() -> 
 
 
 def test_given_every_function_then_errors_and_throttles_have_an_alarm() -> None:
-    alarms = [
-        (r["Properties"]["MetricName"], r["Properties"]["Dimensions"][0]["Value"])
-        for r in load()["Resources"].values()
-        if r["Type"] == "AWS::CloudWatch::Alarm"
-        and r["Properties"].get("Namespace") == "AWS/Lambda"
-    ]
-    for function in FUNCTIONS:
-        for metric in ("Errors", "Throttles"):
-            assert (metric, {"Ref": function}) in alarms, (function, metric)
+    watched: dict[str, set[Any]] = {}
+    for resource in load()["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        for query in resource["Properties"].get("Metrics", []):
+            metric = query.get("MetricStat", {}).get("Metric", {})
+            if metric.get("Namespace") == "AWS/Lambda":
+                functions = watched.setdefault(metric["MetricName"], set())
+                functions.add(metric["Dimensions"][0]["Value"]["Ref"])
+    assert watched == {"Errors": set(FUNCTIONS), "Throttles": set(FUNCTIONS)}
 
 
 def _queues_holding_failures(template: dict[str, Any]) -> set[str]:
@@ -148,13 +149,19 @@ def _queues_holding_failures(template: dict[str, Any]) -> set[str]:
 @pytest.mark.parametrize("path", [TEMPLATE, WORKLOAD_TEMPLATE], ids=lambda p: p.name)
 def test_given_every_dead_letter_queue_then_an_alarm_fires_on_its_first_message(path: Any) -> None:
     template = load(path)
-    watched = {
-        r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::CloudWatch::Alarm"
-        and r["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
-        and r["Properties"]["Threshold"] == 1
-    }
+    watched = set()
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::CloudWatch::Alarm" or props["Threshold"] != 1:
+            continue
+        metrics = [props] + [
+            q["MetricStat"]["Metric"] for q in props.get("Metrics", []) if "MetricStat" in q
+        ]
+        watched |= {
+            m["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+            for m in metrics
+            if m.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        }
     queues = _queues_holding_failures(template)
 
     assert queues
