@@ -35,10 +35,9 @@ from botocore.client import BaseClient
 
 from sagewatch import moto_patches
 from sagewatch import template as cfn
-from sagewatch.fakes import FixedClock
 from sagewatch.faults import FaultInjector, injecting, parse_spec
 from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, Redriver
-from shared.clock import Clock, system_clock
+from shared.clock import Clock, FixedClock, system_clock
 from shared.parser import parse_time
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
 
@@ -98,7 +97,7 @@ class EmbeddedAws:
         faults: str | None = None,
         clock: Clock = system_clock,
     ) -> None:
-        """`clock` is the functions' time and the bus's (tests pass a `fakes.FixedClock`)."""
+        """`clock` is the functions' time and the bus's (tests pass a `FixedClock`)."""
         self.parameters = cfn.parameter_defaults() | dict(parameters or {})
         self.clock = clock
         self.observed = Observations()

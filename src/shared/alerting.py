@@ -27,7 +27,7 @@ from shared.alerts import (
     utilization_alert,
     violations_alert,
 )
-from shared.aws import AlertPublisher, BurstLedger, DeadLetterQueue, SummaryQueue
+from shared.aws import BurstLedger, DeadLetterQueue, SummaryQueue
 from shared.clock import Clock, system_clock
 from shared.config import AlerterSettings
 from shared.delivery import Delivery
@@ -38,6 +38,7 @@ from shared.models import SageMakerEvent
 from shared.observability import logger
 from shared.parser import check_depth, event_id_of, load_body
 from shared.patterns import Match, MonitorViolations, OneOf, failed
+from shared.ports import AlertChannel, DeadLetters, StormLedger, SummaryScheduler
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, UtilizationReport, parse_report
 from shared.router import Disposition, Router
 from shared.utilization import Verdict
@@ -160,16 +161,16 @@ class Alerter:
     def __init__(
         self,
         settings: AlerterSettings,
-        publishers: Mapping[str, AlertPublisher] | None = None,  # per rendering (tests)
-        ledger: BurstLedger | None = None,
-        summaries: SummaryQueue | None = None,
+        publishers: Mapping[str, AlertChannel] | None = None,  # per rendering (tests)
+        ledger: StormLedger | None = None,
+        summaries: SummaryScheduler | None = None,
         clock: Clock = system_clock,
         store: BasePersistenceLayer | None = None,
     ) -> None:
         self.settings = settings
         self.deliver = Delivery(settings, publishers, store)
-        self.ledger = ledger or BurstLedger(settings.idempotency_table)
-        self.summaries = summaries or SummaryQueue(settings.summary_queue_url)
+        self.ledger: StormLedger = ledger or BurstLedger(settings.idempotency_table)
+        self.summaries: SummaryScheduler = summaries or SummaryQueue(settings.summary_queue_url)
         self.clock = clock
         self.decide = Once(
             self._decide,
@@ -241,18 +242,20 @@ class Summarizer:
     def __init__(
         self,
         settings: AlerterSettings,
-        publishers: Mapping[str, AlertPublisher] | None = None,
-        ledger: BurstLedger | None = None,
+        publishers: Mapping[str, AlertChannel] | None = None,
+        ledger: StormLedger | None = None,
         store: BasePersistenceLayer | None = None,
-        dead_letters: DeadLetterQueue | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.settings = settings
         self.deliver = Delivery(settings, publishers, store)
-        self.ledger = ledger or BurstLedger(settings.idempotency_table)
+        self.ledger: StormLedger = ledger or BurstLedger(settings.idempotency_table)
         # The summary queue's own dead-letter queue; without one (tests), a malformed message is
         # left to the queue's redrive policy.
         url = settings.dead_letter_queue_url
-        self.dead_letters = dead_letters or (DeadLetterQueue(url) if url else None)
+        self.dead_letters: DeadLetters | None = dead_letters or (
+            DeadLetterQueue(url) if url else None
+        )
 
     def run(self, records: Sequence[Mapping[str, Any]], lambda_context: Any = None) -> list[str]:
         """Message ids to retry (SQS partial batch response)."""

@@ -1,5 +1,6 @@
-"""Small AWS adapters. Each takes an injectable client; the default is created lazily and cached,
-so importing this module needs no credentials and tests can pass a stub or a moto-backed client."""
+"""Small AWS adapters, one per port of `shared.ports` (which they satisfy structurally). Each takes
+an injectable client; the default is created lazily and cached, so importing this module needs no
+credentials and tests can pass a stub or a moto-backed client."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from shared.errors import PublishError, RetryableError
+from shared.ports import Fetched
 from shared.utilization import Call, JobKey, Query
 
 PUT_EVENTS_MAX_ENTRIES = 10
@@ -41,12 +42,6 @@ class _Adapter:
         if self._client is None:
             self._client = client(self.service)
         return self._client
-
-
-@dataclass(frozen=True)
-class Fetched:
-    series: dict[Query, list[tuple[datetime, float]]]
-    forbidden: set[JobKey]
 
 
 class MetricsReader(_Adapter):

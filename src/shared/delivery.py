@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from shared.alerts import Alert
 from shared.aws import AlertPublisher
 from shared.idempotency import Once
+from shared.ports import AlertChannel
 from shared.render import dashboard_link, render
 
 
@@ -40,7 +41,7 @@ class Delivery:
     def __init__(
         self,
         settings: DeliverySettings,
-        publishers: Mapping[str, AlertPublisher] | None = None,
+        publishers: Mapping[str, AlertChannel] | None = None,
         store: BasePersistenceLayer | None = None,
     ) -> None:
         self.dashboard_url = (
@@ -48,7 +49,7 @@ class Delivery:
             if settings.dashboard_name
             else None
         )
-        self.publishers = dict(publishers or {}) or {
+        self.publishers: dict[str, AlertChannel] = dict(publishers or {}) or {
             channel: AlertPublisher(arn) for channel, arn in settings.topics.items()
         }
         self.once = Once(

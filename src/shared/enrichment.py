@@ -27,6 +27,7 @@ from shared.models import SageMakerEvent
 from shared.observability import logger
 from shared.parser import event_id_of, load_body
 from shared.patterns import finished
+from shared.ports import DeadLetters, EventSink, MetricsSource
 from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, report_detail
 from shared.router import Disposition, Router
 from shared.utilization import (
@@ -100,18 +101,20 @@ class Enricher:
     def __init__(
         self,
         settings: EnricherSettings,
-        metrics: MetricsReader | None = None,
-        publisher: EventPublisher | None = None,
-        dead_letters: DeadLetterQueue | None = None,
+        metrics: MetricsSource | None = None,
+        publisher: EventSink | None = None,
+        dead_letters: DeadLetters | None = None,
         emit: Callable[[SageMakerEvent, Assessment], None] = emit_job,
         store: BasePersistenceLayer | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.metrics = metrics or MetricsReader()
-        self.publisher = publisher or EventPublisher(settings.event_bus_name)
-        self.dead_letters = dead_letters or DeadLetterQueue(settings.dead_letter_queue_url)
+        self.metrics: MetricsSource = metrics or MetricsReader()
+        self.publisher: EventSink = publisher or EventPublisher(settings.event_bus_name)
+        self.dead_letters: DeadLetters = dead_letters or DeadLetterQueue(
+            settings.dead_letter_queue_url
+        )
         self.emit = emit
         self._pending: dict[str, tuple[SageMakerEvent, Assessment]] = {}
         self.report_once = Once(

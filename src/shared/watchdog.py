@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 from shared.alerts import Alert, idle_endpoint_alert, idle_endpoints_alert, silence_alert
-from shared.aws import AlertPublisher, EndpointActivity, FleetTable, RefreshRequester
+from shared.aws import EndpointActivity, FleetTable, RefreshRequester
 from shared.clock import Clock, system_clock
 from shared.config import FleetSettings
 from shared.delivery import Delivery
@@ -41,6 +41,7 @@ from shared.idempotency import RETRYABLE
 from shared.observability import logger
 from shared.parser import check_depth
 from shared.patterns import every
+from shared.ports import AlertChannel, FleetStore, InvocationSource, RefreshRequests
 from shared.router import Disposition, Router
 
 # An inventory older than this is not trusted for idle endpoints: its collector stopped (the
@@ -67,17 +68,17 @@ class Fleet:
     def __init__(
         self,
         settings: FleetSettings,
-        table: FleetTable | None = None,
-        activity: EndpointActivity | None = None,
-        refresher: RefreshRequester | None = None,
-        publishers: Mapping[str, AlertPublisher] | None = None,
+        table: FleetStore | None = None,
+        activity: InvocationSource | None = None,
+        refresher: RefreshRequests | None = None,
+        publishers: Mapping[str, AlertChannel] | None = None,
         store: BasePersistenceLayer | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
-        self.table = table or FleetTable(settings.table)
-        self.activity = activity or EndpointActivity()
-        self.refresher = refresher or RefreshRequester(
+        self.table: FleetStore = table or FleetTable(settings.table)
+        self.activity: InvocationSource = activity or EndpointActivity()
+        self.refresher: RefreshRequests = refresher or RefreshRequester(
             settings.event_bus_name, settings.refresh_role_arn, settings.refresh_rule_prefix
         )
         self.deliver = Delivery(settings, publishers, store)

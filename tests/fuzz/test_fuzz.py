@@ -15,17 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sagewatch.fakes import (
-    FixedClock,
-    MemoryFleetTable,
-    MemoryLedger,
-    MemoryStore,
-    NoInvocations,
-    NoMetrics,
-    Recorder,
-)
 from sagewatch.template import EVENTS
 from shared.alerting import Alerter, Summarizer
+from shared.clock import FixedClock
 from shared.config import AlerterSettings, EnricherSettings, FleetSettings
 from shared.enrichment import Enricher
 from shared.errors import InvalidEvent
@@ -34,6 +26,14 @@ from shared.models import SageMakerEvent
 from shared.parser import parse_event
 from shared.utilization import Thresholds
 from shared.watchdog import Fleet
+from tests.fakes import (
+    MemoryFleetTable,
+    MemoryLedger,
+    MemoryStore,
+    NoInvocations,
+    NoMetrics,
+    Recorder,
+)
 
 SAMPLES = [json.loads(path.read_text()) for path in sorted(EVENTS.glob("*.json"))]
 STATUS_KEYS = [
@@ -197,8 +197,8 @@ ALERTER_SETTINGS = AlerterSettings(
 def test_given_any_mutated_event_when_alerted_then_one_outcome_or_invalid_event(event: Any) -> None:
     sns, summaries = Recorder(), Recorder()
     alerter = Alerter(
-        ALERTER_SETTINGS, publishers=dict.fromkeys(("email", "json", "chat"), sns),  # type: ignore[arg-type]
-        ledger=MemoryLedger(), summaries=summaries,  # type: ignore[arg-type]
+        ALERTER_SETTINGS, publishers=dict.fromkeys(("email", "json", "chat"), sns),
+        ledger=MemoryLedger(), summaries=summaries,
         store=MemoryStore(),
     )  # fmt: skip
     try:
@@ -231,7 +231,7 @@ def test_given_any_batch_when_enriched_then_every_record_has_exactly_one_fate(
 ) -> None:
     bus, dead = Recorder(), Recorder()
     enricher = Enricher(
-        ENRICHER_SETTINGS, metrics=NoMetrics(), publisher=bus, dead_letters=dead,  # type: ignore[arg-type]
+        ENRICHER_SETTINGS, metrics=NoMetrics(), publisher=bus, dead_letters=dead,
         emit=lambda job, assessment: None, store=MemoryStore(),
     )  # fmt: skip
     sqs = [
@@ -265,8 +265,8 @@ def test_given_any_batch_when_summarized_then_each_window_summarized_or_parked_w
 ) -> None:
     sns, dead, ledger = Recorder(), Recorder(), MemoryLedger()
     summarizer = Summarizer(
-        ALERTER_SETTINGS, publishers=dict.fromkeys(("email", "json", "chat"), sns),  # type: ignore[arg-type]
-        ledger=ledger, store=MemoryStore(), dead_letters=dead,  # type: ignore[arg-type]
+        ALERTER_SETTINGS, publishers=dict.fromkeys(("email", "json", "chat"), sns),
+        ledger=ledger, store=MemoryStore(), dead_letters=dead,
     )  # fmt: skip
     sqs = [
         {"messageId": f"m{i}", "body": body if isinstance(body, str) else as_body(expand(body))}
@@ -309,8 +309,8 @@ def test_given_any_events_when_fleet_handles_them_then_result_or_invalid_event(
     next reads (a snapshot's endpoints, then the idle-endpoint check)."""
     sns = Recorder()
     fleet = Fleet(
-        FLEET_SETTINGS, table=MemoryFleetTable(), activity=NoInvocations(), refresher=Recorder(),  # type: ignore[arg-type]
-        publishers=dict.fromkeys(("email", "json", "chat"), sns),  # type: ignore[arg-type]
+        FLEET_SETTINGS, table=MemoryFleetTable(), activity=NoInvocations(), refresher=Recorder(),
+        publishers=dict.fromkeys(("email", "json", "chat"), sns),
         store=MemoryStore(), clock=FixedClock(1_795_170_000),
     )  # fmt: skip
     for event in events:
@@ -342,8 +342,8 @@ def test_given_fuzz_finding_nested_past_any_limit_when_fleet_handles_it_then_inv
     """What the fuzz found in the fleet function (watchdog.Fleet.handle's str() of the action,
     the router's str() of source and detail-type, parse_heartbeat's of interval_minutes)."""
     fleet = Fleet(
-        FLEET_SETTINGS, table=MemoryFleetTable(), activity=NoInvocations(), refresher=Recorder(),  # type: ignore[arg-type]
-        publishers=dict.fromkeys(("email", "json", "chat"), Recorder()),  # type: ignore[arg-type]
+        FLEET_SETTINGS, table=MemoryFleetTable(), activity=NoInvocations(), refresher=Recorder(),
+        publishers=dict.fromkeys(("email", "json", "chat"), Recorder()),
         store=MemoryStore(), clock=FixedClock(1_795_170_000),
     )  # fmt: skip
     with pytest.raises(InvalidEvent):

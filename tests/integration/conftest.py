@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from sagewatch.embedded import EmbeddedAws
-from sagewatch.fakes import FixedClock
 from sagewatch.template import EVENTS
 from sagewatch.workload import EmbeddedWorkload
+from shared.clock import FixedClock
 
 DEMO_METRICS = Path(__file__).resolve().parents[2] / "sagewatch" / "data" / "demo-metrics.json"
 

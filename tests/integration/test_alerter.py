@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sagewatch.embedded import EmbeddedAws
-from sagewatch.fakes import FixedClock
+from shared.clock import FixedClock
 from shared.errors import InvalidEvent
 from tests.integration.conftest import sample
 

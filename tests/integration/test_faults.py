@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from sagewatch.embedded import EmbeddedAws, load_events, replay
-from sagewatch.fakes import FixedClock
 from sagewatch.template import EVENTS
 from shared.alerting import alertable
+from shared.clock import FixedClock
 from shared.config import AlerterSettings
 from shared.errors import InvalidEvent
 from shared.parser import parse_event

@@ -13,10 +13,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sagewatch.embedded import EmbeddedAws
-from sagewatch.fakes import FixedClock
 from sagewatch.template import EVENTS
 from sagewatch.workload import EmbeddedWorkload
 from shared.aws import EndpointActivity
+from shared.clock import FixedClock
 from shared.config import FleetSettings
 from shared.errors import RetryableError
 from shared.fleet import MAX_ENDPOINTS, parse_snapshot

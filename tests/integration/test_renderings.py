@@ -15,8 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from sagewatch.embedded import CHANNELS, EmbeddedAws, load_events, replay, replay_clock
-from sagewatch.fakes import FixedClock
 from sagewatch.template import EVENTS, ROOT
+from shared.clock import FixedClock
 
 pytestmark = pytest.mark.integration
 

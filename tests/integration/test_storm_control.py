@@ -12,10 +12,11 @@ import pytest
 
 from sagewatch import template as cfn
 from sagewatch.embedded import REGION, TABLE, EmbeddedAws
-from sagewatch.fakes import FixedClock, MemoryStore, Recorder
 from shared.alerting import Alerter, Summarizer
 from shared.aws import BurstLedger, DeadLetterQueue
+from shared.clock import FixedClock
 from shared.config import AlerterSettings
+from tests.fakes import MemoryStore, Recorder
 from tests.integration.conftest import sample
 
 pytestmark = pytest.mark.integration
@@ -48,14 +49,14 @@ def _failure(n: int) -> dict[str, Any]:
 
 def _alerter(ledger: BurstLedger, sns: dict[str, Recorder], summaries: Recorder) -> Alerter:
     return Alerter(
-        SETTINGS, publishers=sns, ledger=ledger, summaries=summaries,  # type: ignore[arg-type]
+        SETTINGS, publishers=sns, ledger=ledger, summaries=summaries,
         clock=FixedClock(NOW), store=MemoryStore(),
     )  # fmt: skip
 
 
 def _summarizer(ledger: BurstLedger, sns: dict[str, Recorder], **dead_letters: Any) -> Summarizer:
     return Summarizer(
-        SETTINGS, publishers=sns, ledger=ledger, store=MemoryStore(), **dead_letters,  # type: ignore[arg-type]
+        SETTINGS, publishers=sns, ledger=ledger, store=MemoryStore(), **dead_letters,
     )  # fmt: skip
 
 

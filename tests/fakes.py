@@ -1,10 +1,16 @@
-"""In-memory stand-ins for the AWS adapters, for fuzz tests and the benchmark."""
+"""In-memory stand-ins for the AWS adapters, for unit and fuzz tests and the benchmark.
+
+Each fake names the ports (`shared.ports`) it stands in for as its bases, and mypy checks this
+module: a fake whose method no longer matches its port is a type error here, and one that misses
+a method cannot be instantiated (also a type error, where it is). Time is `shared.clock`'s
+`FixedClock`, not a fake: the replay tool runs on it.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +21,19 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from shared.aws import BurstLedger, Fetched
+from shared.aws import BurstLedger
+from shared.ports import (
+    AlertChannel,
+    DeadLetters,
+    EventSink,
+    Fetched,
+    FleetStore,
+    InvocationSource,
+    MetricsSource,
+    RefreshRequests,
+    StormLedger,
+    SummaryScheduler,
+)
 from shared.utilization import Call
 
 
@@ -23,7 +41,7 @@ class MemoryStore(BasePersistenceLayer):
     """Powertools idempotency records in a dict, with the DynamoDB layer's put condition."""
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools' __init__ is unannotated
         self.records: dict[str, DataRecord] = {}
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
@@ -50,7 +68,7 @@ class MemoryStore(BasePersistenceLayer):
         self.records.pop(data_record.idempotency_key, None)
 
 
-class NoMetrics:
+class NoMetrics(MetricsSource):
     """A CloudWatch with no datapoints (and transform hosts never found)."""
 
     def __init__(self) -> None:
@@ -60,12 +78,30 @@ class NoMetrics:
         self.calls += len(calls)
         return Fetched({query: [] for call in calls for query in call.queries}, set())
 
-    def hosts(self, account: str, namespace: str, prefixes: Any) -> dict[str, list[str]]:
+    def hosts(self, account: str, namespace: str, prefixes: Iterable[str]) -> dict[str, list[str]]:
         return {}
 
 
-class Recorder:
-    """Accepts everything and remembers it: PutEvents, SNS, a dead-letter queue, SQS."""
+class SteadyMetrics(MetricsSource):
+    """A CloudWatch where every host reports `value` for every metric, once at the start of each
+    query's window (transform hosts never found)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+        self.calls = 0
+
+    def fetch(self, calls: Sequence[Call]) -> Fetched:
+        self.calls += len(calls)
+        series = {query: [(query.start, self.value)] for call in calls for query in call.queries}
+        return Fetched(series, set())
+
+    def hosts(self, account: str, namespace: str, prefixes: Iterable[str]) -> dict[str, list[str]]:
+        return {}
+
+
+class Recorder(EventSink, AlertChannel, DeadLetters, SummaryScheduler, RefreshRequests):
+    """Accepts everything and remembers it: PutEvents, SNS, a dead-letter queue, the summary
+    queue, refresh requests."""
 
     def __init__(self) -> None:
         self.items: list[Any] = []
@@ -87,8 +123,8 @@ class Recorder:
     def send(self, body: str, reason: str, event_id: str | None, error_type: str) -> None:
         self.items.append({"body": body, "reason": reason, "event_id": event_id})
 
-    def schedule(self, burst: Mapping[str, Any]) -> None:
-        self.items.append(dict(burst))
+    def schedule(self, window: Mapping[str, Any]) -> None:
+        self.items.append(dict(window))
 
     def request(
         self, targets: Sequence[tuple[str, str]], detail: Mapping[str, Any], source: str, kind: str
@@ -96,7 +132,7 @@ class Recorder:
         self.items.append({"targets": list(targets), "detail": dict(detail), "kind": kind})
 
 
-class MemoryLedger:
+class MemoryLedger(StormLedger):
     """BurstLedger semantics in a dict: the first `LISTED` incidents with their names, then a
     count; `summarize` marks and reads in one step."""
 
@@ -128,29 +164,20 @@ class MemoryLedger:
         return len(window["incidents"]) + int(window["unlisted"])
 
 
-class FixedClock:
-    """A clock that stands still until moved: tests and the embedded AWS set the time."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class NoInvocations:
+class NoInvocations(InvocationSource):
     """Endpoint metrics that show no request at all (every endpoint idle)."""
 
     def invocations(
-        self, account: str, endpoints: Mapping[str, Sequence[str]], start: Any, end: Any
+        self,
+        account: str,
+        endpoints: Mapping[str, Sequence[str]],
+        start: datetime,
+        end: datetime,
     ) -> dict[str, float | None]:
         return dict.fromkeys(endpoints, 0.0)
 
 
-class MemoryFleetTable:
+class MemoryFleetTable(FleetStore):
     """FleetTable semantics in a dict: later heartbeats and snapshots win; records read back
     as the DynamoDB adapter returns them."""
 

@@ -1,0 +1,155 @@
+"""The ports: what the services need from the outside world, as `typing.Protocol`s.
+
+Services (Enricher, Alerter, Summarizer, Delivery, Fleet) annotate their adapters with these and
+default to the AWS adapters of `shared.aws`; tests and the benchmark pass the in-memory fakes of
+`tests/fakes.py`, which mypy checks against the same Protocols. Time is a port too: `Clock`
+(`shared.clock`), seconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from shared.clock import Clock
+from shared.utilization import Call, JobKey, Query
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What a metrics source returns for planned calls: each query's datapoints, and the jobs
+    whose account does not share its metrics with this one."""
+
+    series: dict[Query, list[tuple[datetime, float]]]
+    forbidden: set[JobKey]
+
+
+class MetricsSource(Protocol):
+    """Job host metrics for the enricher (`shared.aws.MetricsReader`: CloudWatch)."""
+
+    def fetch(self, calls: Sequence[Call]) -> Fetched:
+        """Run the planned GetMetricData calls; every query of every call is in the result."""
+        ...
+
+    def hosts(self, account: str, namespace: str, prefixes: Iterable[str]) -> dict[str, list[str]]:
+        """Per prefix (a transform job's name), the `Host` values `<prefix>/...` in `account`."""
+        ...
+
+
+class EventSink(Protocol):
+    """Events on the bus (`shared.aws.EventPublisher`: PutEvents)."""
+
+    def put(
+        self,
+        source: str,
+        detail_type: str,
+        details: Sequence[Mapping[str, Any]],
+        at: datetime | None = None,
+    ) -> list[int]:
+        """One event per detail, stamped `at` (the bus's own time when None); returns the
+        indexes of those not accepted."""
+        ...
+
+
+class AlertChannel(Protocol):
+    """One rendering's topic (`shared.aws.AlertPublisher`: SNS Publish)."""
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
+        """Returns the message id."""
+        ...
+
+
+class StormLedger(Protocol):
+    """Failure incidents per storm-control window (`shared.aws.BurstLedger`: DynamoDB)."""
+
+    def add(self, bucket: str, incident: str, name: str, expires_at: int) -> tuple[int, bool]:
+        """Count `incident` once in window `bucket`; how many the window holds, and whether it
+        was summarized already."""
+        ...
+
+    def summarize(self, bucket: str) -> tuple[int, list[str]] | None:
+        """Mark the window summarized and read its count and job names in one step; None once
+        the window expired."""
+        ...
+
+
+class DeadLetters(Protocol):
+    """Where a function parks what it cannot process (`shared.aws.DeadLetterQueue`: SQS)."""
+
+    def send(self, body: str, reason: str, event_id: str | None, error_type: str) -> None: ...
+
+
+class SummaryScheduler(Protocol):
+    """Wakes the summarizer when a window has closed (`shared.aws.SummaryQueue`: delayed SQS)."""
+
+    def schedule(self, window: Mapping[str, Any]) -> None:
+        """`window` is a serialized `shared.alerting.StormWindow`."""
+        ...
+
+
+class FleetStore(Protocol):
+    """Heartbeats, silence marks and inventory snapshots (`shared.aws.FleetTable`: DynamoDB).
+    Later heartbeats and snapshots win; records read back as plain values."""
+
+    def put_heartbeat(
+        self, account: str, region: str, at: float, interval: int, labels: Mapping[str, str]
+    ) -> None: ...
+
+    def sources(self) -> tuple[list[dict[str, Any]], dict[str, tuple[float, bool]]]:
+        """Every source's record, and per configured account not heard from yet: since when it
+        was missed and whether that was alerted."""
+        ...
+
+    def expect(self, account: str, since: float) -> None: ...
+
+    def mark(self, account: str, region: str | None, silent_since: float | None) -> None: ...
+
+    def put_inventory(
+        self, account: str, region: str, at: float, endpoints: str, first_seen: str, expires: int
+    ) -> None: ...
+
+    def inventory(self, account: str, region: str) -> dict[str, Any] | None: ...
+
+    def inventories(self) -> list[dict[str, Any]]: ...
+
+
+class InvocationSource(Protocol):
+    """Endpoint traffic in linked accounts (`shared.aws.EndpointActivity`: CloudWatch)."""
+
+    def invocations(
+        self,
+        account: str,
+        endpoints: Mapping[str, Sequence[str]],
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, float | None]:
+        """Invocations per endpoint (its variants summed) over the window; None for an endpoint
+        whose count could not be read (never "idle")."""
+        ...
+
+
+class RefreshRequests(Protocol):
+    """Asks workload accounts for a fresh inventory (`shared.aws.RefreshRequester`)."""
+
+    def request(
+        self, targets: Sequence[tuple[str, str]], detail: Mapping[str, Any], source: str, kind: str
+    ) -> None:
+        """`targets` are (account, Region) pairs."""
+        ...
+
+
+__all__ = [
+    "AlertChannel",
+    "Clock",
+    "DeadLetters",
+    "EventSink",
+    "Fetched",
+    "FleetStore",
+    "InvocationSource",
+    "MetricsSource",
+    "RefreshRequests",
+    "StormLedger",
+    "SummaryScheduler",
+]

@@ -1,0 +1,202 @@
+"""The services on the in-memory fakes (tests/fakes.py) and a FixedClock, no moto: storm
+control, one alert per incident, and every record of an enricher batch to exactly one fate."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.alerting import Alerter, Summarizer
+from shared.clock import FixedClock
+from shared.config import AlerterSettings, EnricherSettings
+from shared.enrichment import Enricher
+from shared.utilization import Thresholds, Verdict
+from tests.fakes import MemoryLedger, MemoryStore, NoMetrics, Recorder, SteadyMetrics
+from tests.unit.conftest import read_event
+
+REGION = "us-east-1"
+WINDOW_SECONDS = 600
+START = 1_795_168_800  # 2026-11-20T10:00Z: a window's start (a multiple of its length)
+SAMPLES_SETTLED = 1_795_179_600  # 2026-11-20T13:00Z, after every sample event ended
+CHANNELS = ("email", "json", "chat")
+ALERTER_SETTINGS = AlerterSettings(
+    topics={c: f"arn:aws:sns:{REGION}:123456789012:{c}" for c in CHANNELS},
+    idempotency_table="t", team_tag_key="team", dedup_seconds=3600, burst_threshold=3,
+    burst_window_seconds=WINDOW_SECONDS, summary_queue_url="unused", region=REGION,
+)  # fmt: skip
+ENRICHER_SETTINGS = EnricherSettings(
+    event_bus_name="sagewatch", region=REGION, thresholds=Thresholds(), idempotency_table="t",
+    dead_letter_queue_url="unused", max_receives=5, data_waits=2, dedup_seconds=3600,
+    team_tag_key="team",
+)  # fmt: skip
+
+
+def _channels() -> dict[str, Recorder]:
+    return {channel: Recorder() for channel in CHANNELS}
+
+
+def _documents(channels: dict[str, Recorder]) -> list[dict[str, Any]]:
+    """The alerts sent, as their JSON renderings (every alert goes to every channel)."""
+    assert len({len(recorder.items) for recorder in channels.values()}) == 1
+    return [json.loads(message["message"]) for message in channels["json"].items]
+
+
+def _failure(n: int, event_id: str | None = None) -> dict[str, Any]:
+    event = read_event("training-failed")
+    event["id"] = event_id or f"storm-{n}"
+    event["detail"]["TrainingJobName"] = f"storm-job-{n:02d}"
+    return event
+
+
+def _alerter(
+    channels: dict[str, Recorder], ledger: MemoryLedger, summaries: Recorder, clock: FixedClock
+) -> Alerter:
+    return Alerter(
+        ALERTER_SETTINGS, publishers=channels, ledger=ledger, summaries=summaries, clock=clock,
+        store=MemoryStore(),
+    )  # fmt: skip
+
+
+# ---- storm control ------------------------------------------------------------------------
+
+
+def test_given_failures_past_the_threshold_in_one_window_when_alerted_then_one_summary() -> None:
+    channels, ledger, summaries = _channels(), MemoryLedger(), Recorder()
+    alerter = _alerter(channels, ledger, summaries, FixedClock(START + 300))
+
+    outcomes = [alerter.handle(_failure(n))["outcome"] for n in range(6)]
+
+    assert outcomes == ["alerted"] * 3 + ["suppressed"] * 3
+    alerted = [document["name"] for document in _documents(channels)]
+    assert alerted == ["storm-job-00", "storm-job-01", "storm-job-02"]
+    # Every held-back failure asks for the summary (a failed schedule is not the last chance).
+    assert len(summaries.items) == 3
+    bucket = f"burst|777788889999|{REGION}|training|{START}"
+    assert {window["bucket"] for window in summaries.items} == {bucket}
+
+    summarizer = Summarizer(
+        ALERTER_SETTINGS, publishers=channels, ledger=ledger, store=MemoryStore()
+    )
+    records = [{"messageId": f"m{i}", "body": json.dumps(w)} for i, w in enumerate(summaries.items)]
+
+    assert summarizer.run(records) == []
+    [summary] = _documents(channels)[3:]  # three messages, one summary
+    assert summary["incident"] == bucket
+    assert summary["name"] == "6 training jobs"
+    assert summary["context"]["alerted one by one"] == "3"
+    assert summary["context"]["summarized here"] == "3"
+
+
+def test_given_window_summarized_when_more_fail_then_alone_until_the_next_storm() -> None:
+    channels, ledger, summaries = _channels(), MemoryLedger(), Recorder()
+    clock = FixedClock(START + 300)
+    alerter = _alerter(channels, ledger, summaries, clock)
+    for n in range(4):
+        alerter.handle(_failure(n))
+    Summarizer(ALERTER_SETTINGS, publishers=channels, ledger=ledger, store=MemoryStore()).run(
+        [{"messageId": "m", "body": json.dumps(summaries.items[0])}]
+    )
+
+    late = alerter.handle(_failure(4))  # same window, after its summary went out
+    clock.advance(WINDOW_SECONDS)  # the next window counts afresh
+    next_window = [alerter.handle(_failure(n))["outcome"] for n in range(5, 9)]
+
+    assert late["outcome"] == "alerted"
+    assert next_window == ["alerted"] * 3 + ["suppressed"]
+    assert summaries.items[-1]["window_start"] == START + WINDOW_SECONDS
+    names = [d["name"] for d in _documents(channels)]
+    assert names == [
+        "storm-job-00", "storm-job-01", "storm-job-02", "4 training jobs", "storm-job-04",
+        "storm-job-05", "storm-job-06", "storm-job-07",
+    ]  # fmt: skip
+
+
+# ---- one alert per incident ---------------------------------------------------------------
+
+
+def test_given_same_incident_delivered_twice_when_alerted_then_one_alert_counted_once() -> None:
+    channels, ledger = _channels(), MemoryLedger()
+    alerter = _alerter(channels, ledger, Recorder(), FixedClock(START))
+
+    first = alerter.handle(_failure(1, event_id="delivery-1"))
+    again = alerter.handle(_failure(1, event_id="delivery-2"))  # another event id, same change
+
+    assert (first["outcome"], again["outcome"]) == ("alerted", "duplicate")
+    assert first["incident"] == again["incident"]
+    assert [d["name"] for d in _documents(channels)] == ["storm-job-01"]
+    [window] = ledger.windows.values()
+    assert window["incidents"] == {first["incident"]}, "a duplicate counts once in its storm"
+
+
+# ---- enricher: every record one fate ------------------------------------------------------
+
+
+def _record(message_id: str, body: Any, receives: int = 1) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "body": body if isinstance(body, str) else json.dumps(body),
+        "attributes": {"ApproximateReceiveCount": str(receives)},
+    }
+
+
+JOB_NAMES = (
+    "Vision-ResNet50-FT-20261120-0800",  # training-completed-gpu.json's
+    "Vision-ResNet50-FT-second",
+    "forecasting-feature-build-20261120-0700",  # processing-completed.json's
+)
+
+
+def _jobs() -> list[dict[str, Any]]:
+    first, second = read_event("training-completed-gpu"), read_event("training-completed-gpu")
+    second["id"], second["detail"]["TrainingJobName"] = "gpu-2", JOB_NAMES[1]
+    return [first, second, read_event("processing-completed")]
+
+
+def _enricher(
+    metrics: NoMetrics | SteadyMetrics, bus: Recorder, dead: Recorder, emitted: list[str]
+) -> Enricher:
+    return Enricher(
+        ENRICHER_SETTINGS, metrics=metrics, publisher=bus, dead_letters=dead,
+        emit=lambda job, assessment: emitted.append(job.name),  # its EMF record
+        store=MemoryStore(), clock=FixedClock(SAMPLES_SETTLED),
+    )  # fmt: skip
+
+
+def test_given_batch_with_one_bad_record_when_enriched_then_it_parked_the_rest_reported() -> None:
+    bus, dead, metrics = Recorder(), Recorder(), SteadyMetrics(1.0)
+    emitted: list[str] = []
+    jobs = _jobs()
+    records = [_record("job-0", jobs[0]), _record("bad", "{oops"), _record("job-1", jobs[1])]
+    records += [_record("job-2", jobs[2]), _record("job-0-again", jobs[0] | {"id": "dup"})]
+
+    result = _enricher(metrics, bus, dead, emitted).run(records)
+
+    assert result.outcomes == {
+        "job-0": "reported", "bad": "dead-lettered", "job-1": "reported", "job-2": "reported",
+        "job-0-again": "reported",  # a duplicate delivery in the batch shares the job's report
+    }  # fmt: skip
+    assert result.response() == {"batchItemFailures": []}
+    [parked] = dead.items
+    assert parked["body"] == "{oops"
+    assert parked["reason"].startswith("invalid event: ")
+    names = [report["job"]["name"] for report in bus.items]
+    assert names == [JOB_NAMES[0], JOB_NAMES[1], JOB_NAMES[2]]  # each job once
+    assert bus.items == result.reports
+    assert emitted == names, "one EMF record per report"
+    assert {report["verdict"] for report in bus.items} == {Verdict.IDLE}  # measured: 1 % busy
+    assert metrics.calls == 2, "one GetMetricData call per account (two here)"
+
+
+def test_given_jobs_without_datapoints_when_enriched_then_retried_until_the_waits_run_out() -> None:
+    bus, dead = Recorder(), Recorder()
+    first, second, _ = _jobs()
+    waits = ENRICHER_SETTINGS.data_waits
+    records = [_record("early", first, receives=waits), _record("late", second, waits + 1)]
+
+    result = _enricher(NoMetrics(), bus, dead, []).run(records)
+
+    assert result.outcomes == {"early": "waiting", "late": "reported"}
+    assert result.response() == {"batchItemFailures": [{"itemIdentifier": "early"}]}
+    [report] = bus.items
+    assert report["verdict"] == Verdict.INSUFFICIENT_DATA
+    assert dead.items == []
