@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 REASON_LIMIT = 1024
 NAME_LIMIT = 256  # a name from event data (SageMaker's own are ≤ 63 characters, pipelines 256)
@@ -18,12 +18,39 @@ NAME_LIMIT = 256  # a name from event data (SageMaker's own are ≤ 63 character
 # and far more than any rendering shows (the cut lands well past what masking can shorten).
 SCAN_LIMIT = 16_384
 
-ALERT_FIELDS = frozenset({
-    "schema", "incident", "thread_id", "kind", "severity", "account", "region", "resource_type",
-    "name", "status", "headline", "reason", "team", "instance_type", "instance_count",
-    "duration_seconds", "ended_at", "utilization", "waste", "context", "links", "next_step",
-    "subject", "text", "attributes",
-})  # fmt: skip
+
+class AlertDocument(TypedDict):
+    """The `sagewatch.alert/v1` document: every field that may leave the account in an alert
+    (docs/alert.schema.json lists the same, a test holds them equal). Nothing else passes."""
+
+    schema: str
+    incident: str
+    thread_id: str
+    kind: str
+    severity: str
+    account: str
+    region: str
+    resource_type: str
+    name: str
+    status: str
+    headline: str
+    reason: str | None
+    team: str | None
+    instance_type: str | None
+    instance_count: int | None
+    duration_seconds: float | None
+    ended_at: str | None
+    utilization: dict[str, float | None]
+    waste: dict[str, Any] | None
+    context: dict[str, str]
+    links: dict[str, str]
+    next_step: str
+    subject: str
+    text: str
+    attributes: dict[str, str]
+
+
+ALERT_FIELDS = frozenset(AlertDocument.__annotations__)
 METRIC_PROPERTIES = frozenset(
     {"JobName", "Name", "Region", "Verdict", "InstanceTypes", "Project", "Environment"}
 )
@@ -126,10 +153,6 @@ def _plain(text: str) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def alert_document(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in fields.items() if key in ALERT_FIELDS}
 
 
 def metric_properties(fields: Mapping[str, Any]) -> dict[str, Any]:

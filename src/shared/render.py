@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.alerts import Alert, AlertKind
-from shared.egress import alert_document, chat_plain, for_email, for_markdown, no_mentions
+from shared.egress import AlertDocument, chat_plain, for_email, for_markdown, no_mentions
 from shared.vocabulary import ResourceKind
 
 ALERT_SCHEMA = "sagewatch.alert/v1"
@@ -373,44 +373,34 @@ def document(
     alert: Alert, dashboard_url: str | None, title: str | None = None, text: str | None = None
 ) -> dict[str, Any]:
     """The versioned machine-readable document (docs/alerts.md, docs/alert.schema.json)."""
-    waste = alert.waste
-    fields = alert_document(
-        {
-            "schema": ALERT_SCHEMA,
-            "incident": alert.incident,
-            "thread_id": thread_id(alert),
-            "kind": alert.kind.value,
-            "severity": alert.severity.value,
-            "account": alert.account,
-            "region": alert.region,
-            "resource_type": alert.resource.value,
-            "name": alert.name,
-            "status": alert.status,
-            "headline": alert.headline,
-            "reason": alert.reason,
-            "team": alert.team,
-            "instance_type": alert.instance_type,
-            "instance_count": alert.instance_count,
-            "duration_seconds": alert.duration_seconds,
-            "ended_at": alert.ended_at.isoformat() if alert.ended_at else None,
-            "utilization": dict(alert.utilization),
-            "waste": None
-            if waste is None
-            else {
-                "instance_hours": waste.instance_hours,
-                "wasted_instance_hours": waste.wasted_instance_hours,
-                "estimated_usd": waste.estimated_usd,
-                "price_as_of": waste.price_as_of,
-            },
-            "context": dict(alert.context),
-            "links": links(alert, dashboard_url),
-            "next_step": next_step(alert),
-            "subject": title or subject(alert),
-            "text": text or text_body(alert, dashboard_url),
-            "attributes": attributes(alert),
-        }
-    )
-    return _fit(fields)
+    document: AlertDocument = {
+        "schema": ALERT_SCHEMA,
+        "incident": alert.incident,
+        "thread_id": thread_id(alert),
+        "kind": alert.kind.value,
+        "severity": alert.severity.value,
+        "account": alert.account,
+        "region": alert.region,
+        "resource_type": alert.resource.value,
+        "name": alert.name,
+        "status": alert.status,
+        "headline": alert.headline,
+        "reason": alert.reason,
+        "team": alert.team,
+        "instance_type": alert.instance_type,
+        "instance_count": alert.instance_count,
+        "duration_seconds": alert.duration_seconds,
+        "ended_at": alert.ended_at.isoformat() if alert.ended_at else None,
+        "utilization": dict(alert.utilization),
+        "waste": alert.waste.as_dict() if alert.waste else None,
+        "context": dict(alert.context),
+        "links": links(alert, dashboard_url),
+        "next_step": next_step(alert),
+        "subject": title or subject(alert),
+        "text": text or text_body(alert, dashboard_url),
+        "attributes": attributes(alert),
+    }
+    return _fit(dict(document))
 
 
 # --- size: the last guard of every rendering ------------------------------------------------

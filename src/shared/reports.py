@@ -42,6 +42,15 @@ class Waste:
     estimated_usd: float | None = None
     price_as_of: str | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """As reports and alert documents carry it (both schemas name the same four fields)."""
+        return {
+            "instance_hours": self.instance_hours,
+            "wasted_instance_hours": self.wasted_instance_hours,
+            "estimated_usd": self.estimated_usd,
+            "price_as_of": self.price_as_of,
+        }
+
 
 def waste_of(job: SageMakerEvent, assessment: Assessment) -> Waste | None:
     """Only for under-used and idle jobs with a measured utilization and a known run time."""
@@ -125,7 +134,7 @@ def report_detail(
         "verdict": report.verdict.value,
         "utilization": dict(report.utilization),
         "instance_hours": report.instance_hours,
-        "waste": _waste_detail(report.waste),
+        "waste": report.waste.as_dict() if report.waste else None,
         "datapoints": report.datapoints,
         "reasons": list(report.reasons),
         "thresholds": {
@@ -133,17 +142,6 @@ def report_detail(
             "idle_percent": thresholds.idle_percent,
             "min_duration_seconds": thresholds.min_duration_seconds,
         },
-    }
-
-
-def _waste_detail(waste: Waste | None) -> dict[str, Any] | None:
-    if waste is None:
-        return None
-    return {
-        "instance_hours": waste.instance_hours,
-        "wasted_instance_hours": waste.wasted_instance_hours,
-        "estimated_usd": waste.estimated_usd,
-        "price_as_of": waste.price_as_of,
     }
 
 

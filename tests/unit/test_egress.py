@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+from sagewatch.template import ROOT
 from shared.egress import (
     ALERT_FIELDS,
-    alert_document,
     chat_plain,
     for_email,
     for_markdown,
@@ -18,9 +20,11 @@ HOSTILE = (
 )
 
 
-def test_given_unlisted_fields_when_alert_document_built_then_they_are_dropped() -> None:
-    document = alert_document({"name": "job", "environment": {"DB_PASSWORD": "x"}, "headline": "h"})
-    assert document == {"name": "job", "headline": "h"}
+def test_given_the_alert_document_model_then_its_fields_are_the_published_schemas() -> None:
+    schema = json.loads((ROOT / "docs" / "alert.schema.json").read_text())
+    assert set(schema["properties"]) == ALERT_FIELDS
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) <= ALERT_FIELDS
     assert "environment" not in ALERT_FIELDS
 
 
