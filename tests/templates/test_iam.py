@@ -17,6 +17,7 @@ from sagewatch.template import TEMPLATE, WORKLOAD_TEMPLATE
 from tests.templates.policy_eval import (
     alternatives,
     as_document,
+    as_strings,
     condition_keys,
     sam_rendered,
     statements,
@@ -326,6 +327,30 @@ def test_given_every_role_when_its_trust_policy_is_read_then_it_trusts_one_servi
 ) -> None:
     problems = [p for role in roles(path) for p in single_service_problems(role)]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_given_a_function_role_that_may_put_events_then_it_names_the_sources_it_may_put(
+    path: Path,
+) -> None:
+    """A function can only speak for itself (`events:source`): the enricher cannot forge a
+    SageMaker event, the collector cannot forge a heartbeat. Roles EventBridge assumes to pass
+    events between buses forward what their rule matched and are not function code."""
+    functions = {
+        role.logical_id
+        for role in roles(path)
+        if any("lambda.amazonaws.com" in _service_principals(s) for s in role.trust)
+    }
+    found, _ = identity_statements(path)
+    puts = [
+        s
+        for s in found
+        if allows(s)
+        and "events:PutEvents" in as_strings(s.body.get("Action"))
+        and s.where.split()[1] in functions
+    ]
+    assert puts, f"{path.name}: no function puts events; the check would prove nothing"
+    assert [s.where for s in puts if "events:source" not in condition_keys(s.body)] == []
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)

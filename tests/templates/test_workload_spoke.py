@@ -454,7 +454,13 @@ def role_grants(rendered: Rendered, role: str) -> dict[str, list[str]]:
     for policy in props(rendered, role)["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
             assert statement["Effect"] == "Allow"
-            assert not {"NotAction", "NotResource", "Condition"} & set(statement)
+            assert not {"NotAction", "NotResource"} & set(statement)
+            # The only condition: the snapshot is the one event the collector may put.
+            if "Condition" in statement:
+                assert statement["Action"] == "events:PutEvents"
+                assert statement["Condition"] == {
+                    "StringEquals": {"events:source": spoke.INVENTORY_SOURCE}
+                }
             for action in as_strings(statement["Action"]):
                 grants.setdefault(action, []).extend(as_strings(statement["Resource"]))
     return grants
