@@ -70,10 +70,11 @@ def describe(queue: str, message: Mapping[str, Any], max_receives: int) -> DeadL
         )
     if queue == SUMMARY_DLQ:
         bucket = parsed.get("bucket") if isinstance(parsed, dict) else None
+        # The summarizer parks a malformed message with its reason; SQS moves the rest.
+        reason = _attribute(message, "reason") or "summary not sent after repeated attempts"
         return DeadLetter(
-            **common, event_id=bucket, reason="summary not sent after repeated attempts",
-            destination="summary", body=body,
-        )  # fmt: skip
+            **common, event_id=bucket, reason=reason, destination="summary", body=body
+        )
     if isinstance(parsed, dict) and "requestPayload" in parsed:  # Lambda on-failure record
         context, response = parsed.get("requestContext", {}), parsed.get("responsePayload") or {}
         request = parsed["requestPayload"]
