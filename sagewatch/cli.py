@@ -24,6 +24,7 @@ from rich.text import Text
 
 from sagewatch import embedded
 from sagewatch.faults import parse_spec
+from sagewatch.metrics_format import check_metrics
 from sagewatch.template import EVENTS
 from shared.egress import for_terminal
 
@@ -74,6 +75,15 @@ def _fail(message: str) -> typer.Exit:
     reason = for_terminal(message).replace("\n", " ")  # one line, no escape sequences
     err.print(Text.assemble(("error:", "red"), " ", reason), highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def _read_metrics(path: Path) -> Any:
+    document = _read_json(path, "metrics file")
+    try:
+        check_metrics(document)
+    except ValueError as error:
+        raise _fail(f"metrics file {path}: {error} (docs/metrics-format.md)") from None
+    return document
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -156,7 +166,7 @@ def replay(
         parse_spec(faults or "")  # before the (slow) replay
     except ValueError as error:
         raise _fail(f"--faults: {error}") from None
-    seeded = _read_json(metrics, "metrics file") if metrics else None
+    seeded = _read_metrics(metrics) if metrics else None
     result = _run(_events(paths), seeded, quiet=as_json, duplicates=duplicates, faults=faults)
     if as_json:
         sys.stdout.write(json.dumps(result, default=str) + "\n")
@@ -253,7 +263,7 @@ def invoke(
         return
     with embedded.EmbeddedAws() as local:
         if metrics:
-            local.seed_metrics(_read_json(metrics, "metrics file"))
+            local.seed_metrics(_read_metrics(metrics))
         try:
             result = local.invoke(function, payload)
         except Exception as error:  # show what the function raised, as Lambda would
