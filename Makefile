@@ -9,7 +9,7 @@ TEMPLATES := template.yaml workload-template.yaml
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo dashboard-preview test lint typecheck generate templates security pytest build bench clean
+.PHONY: demo dashboard-preview test lint typecheck generate templates security pytest unit integration fuzz build bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +55,23 @@ $(CHECKOV): constraints-checkov.txt
 	touch $@
 
 security: $(CHECKOV)
-	$(CHECKOV) --framework cloudformation --compact --quiet --skip-download \
-		-f template.yaml -f workload-template.yaml
+	$(CHECKOV) --config-file .checkov.yaml --framework cloudformation --compact --quiet \
+		--skip-download -f template.yaml -f workload-template.yaml
 
+# Every test, in one process (make test). The same tests in three parts, for quicker loops:
+# unit and template tests refuse the network and moto (tests/conftest.py); integration tests are
+# those marked `integration` (all of tests/integration, and the few elsewhere that replay the demo).
 pytest: $(VENV)/.dev
 	$(BIN)/pytest
+
+unit: $(VENV)/.dev
+	$(BIN)/pytest -m "not integration" tests/unit tests/templates
+
+integration: $(VENV)/.dev
+	$(BIN)/pytest -m integration
+
+fuzz: $(VENV)/.dev
+	$(BIN)/pytest -m "not integration" tests/fuzz
 
 # Not part of make test: invocations, calls, cost per 1,000 jobs, cold start, CPU (README).
 bench: $(VENV)/.dev

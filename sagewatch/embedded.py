@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,13 @@ STACK = DASHBOARD = "sagewatch"  # the embedded stack's name (and its dashboard'
 MOTO_CREDENTIALS = dict.fromkeys(
     ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"), "testing"
 )  # moto's default account
+MOTO_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}  # what the functions' own clients find (moto's default account)
 CHANNELS = ("email", "json", "chat")  # the alert renderings, one SNS topic each
 ENRICHER_BATCH_SIZE = 100
 MAX_ROUNDS = 10_000  # a safety stop: each round moves at least one message
@@ -103,6 +111,7 @@ class EmbeddedAws:
         self.observed = Observations()
         self.injector = FaultInjector(parse_spec(faults or ""))
         self._saved_env: dict[str, str | None] = {}
+        self._entered_env: dict[str, str] = {}  # os.environ just after entering (for reset)
         self._mock: Any = None
         self._clients: dict[str, Any] = {}
 
@@ -111,28 +120,51 @@ class EmbeddedAws:
         from moto import mock_aws
 
         moto_patches.install()
-        fake = {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-        }
-        self._set_env(fake)
+        self._set_env(MOTO_ENVIRONMENT)
         self._mock = mock_aws()
         self._mock.start()
         self._reset_function_caches(self.clock)
         self._provision()
+        self._entered_env = dict(os.environ)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._mock.stop()
+        self._mock = None
         self._reset_function_caches(system_clock)
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+    def reset(self, faults: str | None = None, clock: Clock = system_clock) -> EmbeddedAws:
+        """This stack as a new `EmbeddedAws(parameters, faults, clock)` would be just entered,
+        without leaving moto (tests share one stack per module and reset it for each test).
+
+        moto drops everything it holds, in every account (what a test put, added or broke), and
+        the stack is provisioned again with the same clients; what the functions did is
+        forgotten and their services are built anew on their next invocation; the environment
+        is as just after entering. Moto's patches and this stack's clients stay as they are."""
+        from moto.core.base_backend import BackendDict
+        from moto.core.model_instances import reset_model_data
+
+        if self._mock is None:
+            raise RuntimeError("reset() is for an entered EmbeddedAws")
+        BackendDict.reset()  # what moto's own start does, without restarting its patches
+        reset_model_data()
+        for name in self._saved_env:  # every variable set since: as it was after entering
+            value = self._entered_env.get(name)
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self.clock = clock
+        self.observed = Observations()
+        self.injector = FaultInjector(parse_spec(faults or ""))
+        self._reset_function_caches(clock)
+        self._provision()
+        return self
 
     def _set_env(self, values: Mapping[str, str]) -> None:
         for name, value in values.items():
@@ -157,11 +189,7 @@ class EmbeddedAws:
         """A client of the monitoring account, whatever credentials the environment holds (an
         embedded workload account's code may be running)."""
         if service not in self._clients:  # one each: clients are costly to make
-            session = boto3.session.Session(
-                **MOTO_CREDENTIALS,  # type: ignore[arg-type]
-                region_name=REGION,
-            )
-            self._clients[service] = session.client(service)  # type: ignore[call-overload]
+            self._clients[service] = sdk_client(service, MOTO_CREDENTIALS)
         return self._clients[service]
 
     # ---- provisioning from template.yaml ---------------------------------------------------
@@ -558,6 +586,22 @@ class EmbeddedAws:
             "metrics": self.observed.metrics,
             "calls": dict(sorted(self.observed.calls.items())),
         }
+
+
+@cache
+def _sdk_session() -> boto3.session.Session:
+    """One SDK session for every embedded client: a new session reads the SDK's data files (the
+    service models, endpoints) again, which was most of what provisioning a stack cost. Made on
+    first use, after moto's import has registered its stubber with the sessions made from then."""
+    import moto.core.models  # noqa: F401
+
+    return boto3.session.Session(region_name=REGION)
+
+
+def sdk_client(service: str, credentials: Mapping[str, str], region: str = REGION) -> Any:
+    """A client of the account `credentials` belong to (on moto: the access key's account)."""
+    session: Any = _sdk_session()
+    return session.client(service, region_name=region, **credentials)
 
 
 def _handler(function: str) -> Callable[[Any, Any], Any]:

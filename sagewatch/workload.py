@@ -21,7 +21,7 @@ import boto3
 from sagewatch import moto_patches, spoke
 from sagewatch import template as cfn
 from sagewatch.doctor import _allows_put_events
-from sagewatch.embedded import REGION, EmbeddedAws
+from sagewatch.embedded import REGION, EmbeddedAws, sdk_client
 from sagewatch.onboard import allowed_by_bus_policy
 
 Forwarder = moto_patches.TargetRoute  # rule, target, event
@@ -46,6 +46,12 @@ class EmbeddedWorkload:
             aws_session_token=credentials["SessionToken"],
             region_name=region,
         )
+        self._credentials = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+        self._clients: dict[str, Any] = {}
         self.forwarded: list[dict[str, Any]] = []
         self.collected: list[dict[str, Any]] = []  # what each collector run returned
         self.dead_letters: list[dict[str, Any]] = []
@@ -53,7 +59,9 @@ class EmbeddedWorkload:
     def client(self, service: str) -> Any:
         if service == "oam":
             raise LookupError("the embedded AWS has no OAM (moto does not implement it)")
-        return self._session.client(service)  # type: ignore[call-overload]
+        if service not in self._clients:  # one each, from the embedded AWS's SDK session
+            self._clients[service] = sdk_client(service, self._credentials, self.region)
+        return self._clients[service]
 
     # ---- deploy ----------------------------------------------------------------------------
     def deploy(self) -> EmbeddedWorkload:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,16 +9,15 @@ import pytest
 from sagewatch.embedded import EmbeddedAws
 from shared.clock import FixedClock
 from shared.errors import InvalidEvent
-from tests.integration.conftest import sample
+from tests.integration.conftest import Stacks, sample
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def aws() -> Iterator[EmbeddedAws]:
+def aws(stacks: Stacks) -> EmbeddedAws:
     """The monitoring stack on a fixed clock: storm-control windows never depend on the run."""
-    with EmbeddedAws(clock=FixedClock(1_795_168_800 + 300)) as embedded:
-        yield embedded
+    return stacks.reset(clock=FixedClock(1_795_168_800 + 300))
 
 
 def test_given_failed_job_delivered_twice_when_alerted_then_one_sns_message(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from sagewatch.embedded import FLEET_TABLE, EmbeddedAws
 from sagewatch.template import EVENTS, ROOT
 from shared.config import FleetSettings
 from shared.watchdog import Fleet
+from tests.integration.conftest import Stacks
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +53,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def aws(clock: Clock) -> Iterator[EmbeddedAws]:
-    with EmbeddedAws({"WorkloadAccountIds": "999988887777"}, clock=clock) as embedded:
-        yield embedded
+def aws(stacks: Stacks, clock: Clock) -> EmbeddedAws:
+    return stacks.reset({"WorkloadAccountIds": "999988887777"}, clock=clock)
 
 
 SINK = "arn:aws:oam:us-east-1:123456789012:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"

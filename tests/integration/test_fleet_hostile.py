@@ -5,7 +5,7 @@ endpoints from being checked and alerted."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from shared.config import FleetSettings
 from shared.errors import RetryableError
 from shared.fleet import MAX_ENDPOINTS, parse_snapshot
 from shared.watchdog import Fleet
+from tests.integration.conftest import Stacks
 from tests.integration.test_refresh_round_trip import _heard_from
 
 pytestmark = pytest.mark.integration
@@ -37,9 +38,8 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def aws(clock: FixedClock) -> Iterator[EmbeddedAws]:
-    with EmbeddedAws(clock=clock) as embedded:
-        yield embedded
+def aws(stacks: Stacks, clock: FixedClock) -> EmbeddedAws:
+    return stacks.reset(clock=clock)
 
 
 class CountingActivity(EndpointActivity):

@@ -49,6 +49,9 @@ FIELDS_WITHOUT_SAMPLES = {
 # A query that names a field its events do not carry (template.yaml is not changed here).
 
 
+ON_MOTO = pytest.mark.integration  # the tests that read the demo, which replays on moto
+
+
 @pytest.fixture(scope="module")
 def demo() -> dashboard.DemoData:
     """One replay of events/ with the demo metrics, as `sagewatch demo` runs it."""
@@ -128,6 +131,7 @@ def test_given_metric_widgets_when_read_then_every_entry_is_sagewatch_or_an_aws_
     assert all(q.namespace.lower().startswith("aws/") for _, q in AWS_READS)
 
 
+@ON_MOTO
 @pytest.mark.parametrize(
     ("where", "query"), SAGEWATCH_METRICS, ids=[i for i, _ in SAGEWATCH_METRICS]
 )
@@ -156,6 +160,7 @@ def test_given_an_aws_metric_when_read_then_it_is_a_real_metric_of_that_namespac
         assert query.dimension_names == dimensions, where
 
 
+@ON_MOTO
 def test_given_the_demo_when_failed_jobs_are_evaluated_then_the_widget_sums_the_emitted_counts(
     demo: dashboard.DemoData,
 ) -> None:
@@ -194,6 +199,7 @@ def test_given_a_saved_query_then_it_is_defined_on_the_archive_log_group(name: s
     assert insights.parse_query(SAVED[name]).sources == ()
 
 
+@ON_MOTO
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_given_a_query_when_run_over_the_demo_archive_then_it_returns_rows(
     name: str, demo: dashboard.DemoData
@@ -227,6 +233,7 @@ def _detail_types(query: insights.Query) -> tuple[set[str], list[Any]]:
     return exact, patterns
 
 
+@ON_MOTO
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_given_a_query_then_every_detail_field_it_names_exists_in_an_event_of_its_detail_types(
     name: str, demo: dashboard.DemoData
@@ -262,6 +269,7 @@ def test_given_the_alarm_widget_then_it_lists_exactly_the_templates_alarms() -> 
 REPORT_QUERIES = sorted(name for name, text in QUERIES.items() if "Job Utilization Report" in text)
 
 
+@ON_MOTO
 @pytest.mark.parametrize("name", REPORT_QUERIES)
 def test_given_a_report_forged_by_a_workload_account_when_queried_then_it_is_shown_nowhere(
     name: str, demo: dashboard.DemoData

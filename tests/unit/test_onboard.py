@@ -84,6 +84,7 @@ def test_given_outputs_of_another_stack_when_onboarding_then_a_clear_error() -> 
         onboarding({"Something": "else"}, "us-east-1")
 
 
+@pytest.mark.integration  # onboard reads the embedded stack's outputs (moto)
 def test_given_the_embedded_stack_when_onboard_runs_then_json_has_the_command() -> None:
     result = CliRunner().invoke(app, ["onboard", "--json", "--project", "nlp"])
 
