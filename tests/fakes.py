@@ -21,7 +21,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from shared.aws import BurstLedger
+from shared.adapters.dynamodb import BurstLedger
+from shared.domain.utilization import Call
 from shared.ports import (
     AlertChannel,
     DeadLetters,
@@ -34,7 +35,6 @@ from shared.ports import (
     StormLedger,
     SummaryScheduler,
 )
-from shared.utilization import Call
 
 
 class MemoryStore(BasePersistenceLayer):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from shared.clock import Clock, system_clock
 from shared.config import EnricherSettings
-from shared.enrichment import Enricher
-from shared.observability import logger, traced
+from shared.enrichment.service import Enricher
+from shared.platform.clock import Clock, system_clock
+from shared.platform.observability import logger, traced
 
 # The seam: the embedded AWS and tests set their own clock here, before the first invocation.
 clock: Clock = system_clock

@@ -6,10 +6,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from shared.clock import Clock, system_clock
 from shared.config import FleetSettings
-from shared.observability import logger, traced
-from shared.watchdog import Fleet
+from shared.fleet.service import Fleet
+from shared.platform.clock import Clock, system_clock
+from shared.platform.observability import logger, traced
 
 # The seam: the embedded AWS and tests set their own clock here, before the first invocation.
 clock: Clock = system_clock

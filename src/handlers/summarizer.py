@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from shared.alerting import Summarizer
+from shared.alerting.service import Summarizer
 from shared.config import AlerterSettings
-from shared.observability import logger, traced
+from shared.platform.observability import logger, traced
 
 
 @cache

@@ -1,1 +1,3 @@
-"""Domain logic and AWS adapters of sagewatch, importable without AWS credentials."""
+"""What the sagewatch functions run, importable without AWS credentials. Layered: platform, domain,
+contracts, adapters and ports, then the services (enrichment, alerting, fleet); see
+docs/architecture.md."""

@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.errors import ConfigError
-from shared.utilization import Thresholds
+from shared.domain.utilization import Thresholds
+from shared.platform.errors import ConfigError
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.clock import Clock
-from shared.utilization import Call, JobKey, Query
+from shared.domain.utilization import Call, JobKey, Query
+from shared.platform.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Fetched:
 
 
 class MetricsSource(Protocol):
-    """Job host metrics for the enricher (`shared.aws.MetricsReader`: CloudWatch)."""
+    """Job host metrics for the enricher (`adapters.cloudwatch.MetricsReader`: CloudWatch)."""
 
     def fetch(self, calls: Sequence[Call]) -> Fetched:
         """Run the planned GetMetricData calls; every query of every call is in the result."""
@@ -39,7 +39,7 @@ class MetricsSource(Protocol):
 
 
 class EventSink(Protocol):
-    """Events on the bus (`shared.aws.EventPublisher`: PutEvents)."""
+    """Events on the bus (`adapters.eventbridge.EventPublisher`: PutEvents)."""
 
     def put(
         self,
@@ -54,7 +54,7 @@ class EventSink(Protocol):
 
 
 class AlertChannel(Protocol):
-    """One rendering's topic (`shared.aws.AlertPublisher`: SNS Publish)."""
+    """One rendering's topic (`adapters.sns.AlertPublisher`: SNS Publish)."""
 
     def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
         """Returns the message id."""
@@ -62,7 +62,7 @@ class AlertChannel(Protocol):
 
 
 class StormLedger(Protocol):
-    """Failure incidents per storm-control window (`shared.aws.BurstLedger`: DynamoDB)."""
+    """Failure incidents per storm-control window (`adapters.dynamodb.BurstLedger`: DynamoDB)."""
 
     def add(self, bucket: str, incident: str, name: str, expires_at: int) -> tuple[int, bool]:
         """Count `incident` once in window `bucket`; how many the window holds, and whether it
@@ -76,21 +76,21 @@ class StormLedger(Protocol):
 
 
 class DeadLetters(Protocol):
-    """Where a function parks what it cannot process (`shared.aws.DeadLetterQueue`: SQS)."""
+    """Where a function parks what it cannot process (`adapters.sqs.DeadLetterQueue`: SQS)."""
 
     def send(self, body: str, reason: str, event_id: str | None, error_type: str) -> None: ...
 
 
 class SummaryScheduler(Protocol):
-    """Wakes the summarizer when a window has closed (`shared.aws.SummaryQueue`: delayed SQS)."""
+    """Wakes the summarizer when a window has closed (`adapters.sqs.SummaryQueue`: delayed SQS)."""
 
     def schedule(self, window: Mapping[str, Any]) -> None:
-        """`window` is a serialized `shared.alerting.StormWindow`."""
+        """`window` is a serialized `shared.alerting.service.StormWindow`."""
         ...
 
 
 class FleetStore(Protocol):
-    """Heartbeats, silence marks and inventory snapshots (`shared.aws.FleetTable`: DynamoDB).
+    """Heartbeats, silence marks and inventory snapshots (`adapters.dynamodb.FleetTable`: DynamoDB).
     Later heartbeats and snapshots win; records read back as plain values."""
 
     def put_heartbeat(
@@ -116,7 +116,7 @@ class FleetStore(Protocol):
 
 
 class InvocationSource(Protocol):
-    """Endpoint traffic in linked accounts (`shared.aws.EndpointActivity`: CloudWatch)."""
+    """Endpoint traffic in linked accounts (`adapters.cloudwatch.EndpointActivity`: CloudWatch)."""
 
     def invocations(
         self,
@@ -131,7 +131,7 @@ class InvocationSource(Protocol):
 
 
 class RefreshRequests(Protocol):
-    """Asks workload accounts for a fresh inventory (`shared.aws.RefreshRequester`)."""
+    """Asks workload accounts for a fresh inventory (`adapters.eventbridge.RefreshRequester`)."""
 
     def request(
         self, targets: Sequence[tuple[str, str]], detail: Mapping[str, Any], source: str, kind: str

@@ -16,16 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sagewatch.template import EVENTS
-from shared.alerting import Alerter, Summarizer
-from shared.clock import FixedClock
+from shared.alerting.service import Alerter, Summarizer
 from shared.config import AlerterSettings, EnricherSettings, FleetSettings
-from shared.enrichment import Enricher
-from shared.errors import InvalidEvent
-from shared.idempotency import RETRYABLE
-from shared.models import SageMakerEvent
-from shared.parser import parse_event
-from shared.utilization import Thresholds
-from shared.watchdog import Fleet
+from shared.domain.events import SageMakerEvent
+from shared.domain.parser import parse_event
+from shared.domain.utilization import Thresholds
+from shared.enrichment.service import Enricher
+from shared.fleet.service import Fleet
+from shared.platform.clock import FixedClock
+from shared.platform.errors import InvalidEvent
+from shared.platform.idempotency import RETRYABLE
 from tests.fakes import (
     MemoryFleetTable,
     MemoryLedger,

@@ -11,7 +11,7 @@ import pytest
 from sagewatch.embedded import EmbeddedAws
 from sagewatch.template import EVENTS
 from sagewatch.workload import EmbeddedWorkload
-from shared.clock import Clock, FixedClock
+from shared.platform.clock import Clock, FixedClock
 
 DEMO_METRICS = Path(__file__).resolve().parents[2] / "sagewatch" / "data" / "demo-metrics.json"
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from sagewatch.embedded import EmbeddedAws
-from shared.clock import FixedClock
-from shared.errors import InvalidEvent
+from shared.platform.clock import FixedClock
+from shared.platform.errors import InvalidEvent
 from tests.integration.conftest import Stacks, sample
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,7 @@ def test_given_event_with_list_detail_when_alerted_then_typed_error_and_log_line
 def test_given_sns_publish_fails_when_alerted_then_retry_can_still_alert(
     aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.aws import AlertPublisher
+    from shared.adapters.sns import AlertPublisher
 
     original = AlertPublisher.publish
     monkeypatch.setattr(

@@ -97,7 +97,7 @@ def test_given_transform_job_when_enriched_then_hosts_are_discovered_with_list_m
 def test_given_put_events_rejects_an_entry_when_enriched_then_that_job_is_retried(
     aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.aws import EventPublisher
+    from shared.adapters.eventbridge import EventPublisher
 
     monkeypatch.setattr(EventPublisher, "put", lambda *args: [0])
     response = aws.invoke("enricher", {"Records": [_record("a", sample("training-failed"))]})
@@ -109,7 +109,7 @@ def test_given_put_events_rejects_an_entry_when_enriched_then_that_job_is_retrie
 def test_given_put_events_keeps_rejecting_when_last_delivery_then_parked_with_reason(
     aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.aws import EventPublisher
+    from shared.adapters.eventbridge import EventPublisher
 
     monkeypatch.setattr(EventPublisher, "put", lambda *args: [0])
     record = _record("a", sample("training-failed")) | {

@@ -10,12 +10,12 @@ import pytest
 
 from sagewatch.embedded import EmbeddedAws, load_events, replay
 from sagewatch.template import EVENTS
-from shared.alerting import alertable
-from shared.clock import FixedClock
+from shared.alerting.service import alertable
 from shared.config import AlerterSettings
-from shared.errors import InvalidEvent
-from shared.parser import parse_event
-from shared.router import Disposition
+from shared.domain.parser import parse_event
+from shared.platform.clock import FixedClock
+from shared.platform.errors import InvalidEvent
+from shared.platform.router import Disposition
 
 pytestmark = pytest.mark.integration
 
@@ -209,7 +209,7 @@ def test_given_one_account_metrics_failing_when_enriched_then_other_accounts_rep
 ) -> None:
     from botocore.exceptions import ClientError
 
-    from shared.aws import MetricsReader
+    from shared.adapters.cloudwatch import MetricsReader
 
     real_fetch = MetricsReader.fetch
 

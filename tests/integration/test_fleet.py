@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from sagewatch.embedded import FLEET_TABLE, EmbeddedAws
 from sagewatch.template import EVENTS, ROOT
 from shared.config import FleetSettings
-from shared.watchdog import Fleet
+from shared.fleet.service import Fleet
 from tests.integration.conftest import Stacks
 
 pytestmark = pytest.mark.integration
@@ -268,7 +268,7 @@ def test_given_a_snapshot_when_recorded_then_emf_counts_per_account(aws: Embedde
 
 
 def test_given_an_unknown_action_when_invoked_then_a_clear_error(fleet: Fleet) -> None:
-    from shared.errors import InvalidEvent
+    from shared.platform.errors import InvalidEvent
 
     with pytest.raises(InvalidEvent, match="unknown action 'nap'"):
         fleet.handle({"action": "nap"})

@@ -15,12 +15,12 @@ from botocore.exceptions import ClientError
 from sagewatch.embedded import EmbeddedAws
 from sagewatch.template import EVENTS
 from sagewatch.workload import EmbeddedWorkload
-from shared.aws import EndpointActivity
-from shared.clock import FixedClock
+from shared.adapters.cloudwatch import EndpointActivity
 from shared.config import FleetSettings
-from shared.errors import RetryableError
-from shared.fleet import MAX_ENDPOINTS, parse_snapshot
-from shared.watchdog import Fleet
+from shared.contracts.inventory import MAX_ENDPOINTS, parse_snapshot
+from shared.fleet.service import Fleet
+from shared.platform.clock import FixedClock
+from shared.platform.errors import RetryableError
 from tests.integration.conftest import Stacks
 from tests.integration.test_refresh_round_trip import _heard_from
 

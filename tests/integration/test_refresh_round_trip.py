@@ -58,7 +58,7 @@ def test_given_refresh_rules_when_accounts_come_and_go_then_five_targets_a_rule_
     wired: tuple[EmbeddedAws, EmbeddedWorkload],
 ) -> None:
     aws, _ = wired
-    from shared.aws import RefreshRequester
+    from shared.adapters.eventbridge import RefreshRequester
 
     events = aws.client("events")
     requester = RefreshRequester(

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from sagewatch.embedded import CHANNELS, EmbeddedAws, load_events, replay, replay_clock
 from sagewatch.template import EVENTS, ROOT
-from shared.clock import FixedClock
+from shared.platform.clock import FixedClock
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,11 @@ import pytest
 
 from sagewatch import template as cfn
 from sagewatch.embedded import REGION, TABLE, EmbeddedAws
-from shared.alerting import Alerter, Summarizer
-from shared.aws import BurstLedger, DeadLetterQueue
-from shared.clock import FixedClock
+from shared.adapters.dynamodb import BurstLedger
+from shared.adapters.sqs import DeadLetterQueue
+from shared.alerting.service import Alerter, Summarizer
 from shared.config import AlerterSettings
+from shared.platform.clock import FixedClock
 from tests.fakes import MemoryStore, Recorder
 from tests.integration.conftest import sample
 

@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from sagewatch import spoke
-from shared.vocabulary import TRAINING
+from shared.domain.vocabulary import TRAINING
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from moto.events.models import EventPattern
 from sagewatch.embedded import ACCOUNT
 from sagewatch.generate import DASHBOARD, ROUTERS, rule_patterns, stale
 from sagewatch.template import EVENTS, bus_rules, load, resolve
-from shared.router import Route
-from shared.vocabulary import BY_DETAIL_TYPE
+from shared.domain.vocabulary import BY_DETAIL_TYPE
+from shared.platform.router import Route
 
 RULES = {rule.logical_id: rule for rule in bus_rules(ACCOUNT)}
 GENERATED = {

@@ -15,7 +15,7 @@ from sagewatch.template import (
     parameter_defaults,
 )
 from shared.config import AlerterSettings, EnricherSettings
-from shared.utilization import Thresholds
+from shared.domain.utilization import Thresholds
 
 
 def test_given_template_defaults_when_compared_then_equal_to_the_code_thresholds() -> None:

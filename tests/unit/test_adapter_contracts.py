@@ -16,20 +16,14 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from shared.aws import (
-    AlertPublisher,
-    BurstLedger,
-    DeadLetterQueue,
-    EndpointActivity,
-    EventPublisher,
-    FleetTable,
-    MetricsReader,
-    RefreshRequester,
-    SummaryQueue,
-)
-from shared.errors import PublishError, RetryableError
-from shared.utilization import Call, JobKey, Metric, Query
-from shared.vocabulary import ResourceKind
+from shared.adapters.cloudwatch import EndpointActivity, MetricsReader
+from shared.adapters.dynamodb import BurstLedger, FleetTable
+from shared.adapters.eventbridge import EventPublisher, RefreshRequester
+from shared.adapters.sns import AlertPublisher
+from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
+from shared.domain.utilization import Call, JobKey, Metric, Query
+from shared.domain.vocabulary import ResourceKind
+from shared.platform.errors import PublishError, RetryableError
 
 REGION = "us-east-1"
 ACCOUNT = "111122223333"  # the monitoring account

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from shared.alerts import Alert, AlertKind, Severity, failure_alert, utilization_alert
-from shared.alerts import (
+from shared.alerting.alerts import Alert, AlertKind, Severity, failure_alert, utilization_alert
+from shared.alerting.alerts import (
     _incident as incident_key,
 )
-from shared.egress import REASON_LIMIT, sanitize
-from shared.parser import parse_event
-from shared.render import attributes, document, links, next_step, subject, text_body
-from shared.reports import parse_report
-from shared.vocabulary import ResourceKind
+from shared.alerting.render import attributes, document, links, next_step, subject, text_body
+from shared.contracts.report import parse_report
+from shared.domain.parser import parse_event
+from shared.domain.text import REASON_LIMIT, sanitize
+from shared.domain.vocabulary import ResourceKind
 
 LoadEvent = Callable[[str], dict[str, Any]]
 TrainingEvent = Callable[..., dict[str, Any]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.config import AlerterSettings, EnricherSettings, thresholds_from
-from shared.errors import ConfigError
-from shared.utilization import Thresholds
+from shared.domain.utilization import Thresholds
+from shared.platform.errors import ConfigError
 
 ENRICHER_ENV = {
     "EVENT_BUS_NAME": "sagewatch",

@@ -5,14 +5,10 @@ from __future__ import annotations
 import json
 
 from sagewatch.template import ROOT
-from shared.egress import (
-    ALERT_FIELDS,
-    chat_plain,
-    for_email,
-    for_markdown,
-    for_terminal,
-    metric_properties,
-)
+from shared.alerting.formats import chat_plain, for_email, for_markdown
+from shared.contracts.alert_document import ALERT_FIELDS
+from shared.domain.text import for_terminal
+from shared.metrics import metric_properties
 
 HOSTILE = (
     "\x1b[31mred\x1b[0m \x1b]0;title\x07 <!channel> <@U024BE7LH> @here **bold** [x](https://e.vil) "

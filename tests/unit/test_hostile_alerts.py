@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from shared.alerts import (
+from shared.alerting.alerts import (
     Alert,
     burst_alert,
     failure_alert,
-    idle_endpoint_alert,
     violations_alert,
 )
-from shared.fleet import Endpoint, Variant
-from shared.parser import parse_event
-from shared.render import Rendered, render
+from shared.alerting.render import Rendered, render
+from shared.contracts.inventory import Endpoint, Variant
+from shared.domain.parser import parse_event
+from shared.fleet.alerts import idle_endpoint_alert
 
 LoadEvent = Callable[[str], dict[str, Any]]
 TrainingEvent = Callable[..., dict[str, Any]]

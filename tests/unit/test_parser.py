@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from shared.errors import InvalidEvent
-from shared.models import InstanceGroup, SageMakerEvent
-from shared.parser import (
+from shared.domain.events import InstanceGroup, SageMakerEvent
+from shared.domain.parser import (
     MAX_DEPTH,
     check_depth,
     event_id_of,
@@ -21,7 +20,8 @@ from shared.parser import (
     parse_tags,
     parse_time,
 )
-from shared.vocabulary import Outcome, ResourceKind
+from shared.domain.vocabulary import Outcome, ResourceKind
+from shared.platform.errors import InvalidEvent
 
 LoadEvent = Callable[[str], dict[str, Any]]
 TrainingEvent = Callable[..., dict[str, Any]]

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from shared.instances import instance_spec
-from shared.prices import Price, cost_estimate, hourly_price, price_table_as_of
+from shared.domain.instances import instance_spec
+from shared.domain.prices import Price, cost_estimate, hourly_price, price_table_as_of
 
 REQUIRED_REGIONS = [
     "us-east-1",

@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
-from shared.errors import DuplicateRoute, InvalidEvent
-from shared.models import SageMakerEvent
-from shared.patterns import Match, every, failed
-from shared.router import Disposition, Router
-from shared.vocabulary import SAGEMAKER_SOURCE
-from shared.vocabulary import TRAINING as TRAINING_FAMILY
+from shared.domain.events import SageMakerEvent
+from shared.domain.parser import parse_event
+from shared.domain.patterns import failed
+from shared.domain.vocabulary import SAGEMAKER_SOURCE
+from shared.domain.vocabulary import TRAINING as TRAINING_FAMILY
+from shared.platform.errors import DuplicateRoute, InvalidEvent
+from shared.platform.matching import Match, every
+from shared.platform.router import Disposition, Router
 
 TRAINING = "SageMaker Training Job State Change"
 TRANSFORM = "SageMaker Transform Job State Change"
@@ -23,7 +25,7 @@ LoadEvent = Callable[[str], dict[str, Any]]
 
 
 def _names_router(calls: list[str], when: Callable[[Any], bool] | None = None) -> Router[None, str]:
-    router: Router[None, str] = Router("test")
+    router: Router[None, str] = Router("test", parse_event)
 
     @router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE, when=when)
     def handle(event: SageMakerEvent, _: None) -> str:
@@ -36,7 +38,7 @@ def _names_router(calls: list[str], when: Callable[[Any], bool] | None = None) -
 def test_given_route_registered_when_same_source_and_detail_type_registered_again_then_error() -> (
     None
 ):
-    router: Router[None, str] = Router("test")
+    router: Router[None, str] = Router("test", parse_event)
     router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, _: "first")
 
     with pytest.raises(DuplicateRoute, match="already registered"):
@@ -47,7 +49,7 @@ def test_given_route_registered_when_same_source_and_detail_type_registered_agai
 
 
 def test_given_route_registered_when_list_containing_it_registered_then_error() -> None:
-    router: Router[None, str] = Router("test")
+    router: Router[None, str] = Router("test", parse_event)
     router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, _: "first")
 
     with pytest.raises(DuplicateRoute):
@@ -55,7 +57,7 @@ def test_given_route_registered_when_list_containing_it_registered_then_error() 
 
 
 def test_given_same_detail_type_from_two_sources_when_registered_then_both_allowed() -> None:
-    router: Router[None, str] = Router("test")
+    router: Router[None, str] = Router("test", parse_event)
     router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, _: "aws")
     router.route(every("custom.source", TRAINING), rule=RULE, parse=lambda raw: raw)(
         lambda e, _: "custom"
@@ -68,7 +70,7 @@ def test_given_same_detail_type_from_two_sources_when_registered_then_both_allow
 
 
 def test_given_list_of_detail_types_when_registered_then_one_route_each() -> None:
-    router: Router[None, str] = Router("test")
+    router: Router[None, str] = Router("test", parse_event)
 
     @router.route(Match(SAGEMAKER_SOURCE, (TRAINING, TRANSFORM)), rule=RULE)
     def handle(event: Any, _: None) -> str:
@@ -136,7 +138,7 @@ def test_given_no_predicate_when_dispatched_then_handler_gets_parsed_model(
     load_event: LoadEvent,
 ) -> None:
     received: list[Any] = []
-    router: Router[int, int] = Router("test")
+    router: Router[int, int] = Router("test", parse_event)
     router.route(every(SAGEMAKER_SOURCE, TRAINING), rule=RULE)(lambda e, n: received.append(e) or n)
 
     dispatch = router.dispatch(load_event("training-completed-gpu"), 7)
@@ -150,7 +152,7 @@ def test_given_no_predicate_when_dispatched_then_handler_gets_parsed_model(
 def test_given_custom_parser_when_dispatched_then_handler_gets_its_output(
     load_event: LoadEvent,
 ) -> None:
-    router: Router[None, str] = Router("test")
+    router: Router[None, str] = Router("test", parse_event)
     router.route(
         every("sagewatch", "Job Utilization Report"),
         rule=RULE,
@@ -192,7 +194,7 @@ def test_given_a_match_with_clauses_when_an_event_fails_them_then_skipped_before
     """The match is checked in Python too: a rule may deliver other routes' events, and anyone
     may put an event on the bus."""
     asked: list[str] = []
-    router: Router[None, str] = Router("test")
+    router: Router[None, str] = Router("test", parse_event)
     router.route(failed(TRAINING_FAMILY), rule=RULE, when=lambda e: asked.append(e.name) or True)(
         lambda e, _: "alert"
     )

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from shared.alerts import failure_alert
-from shared.egress import sanitize
-from shared.parser import parse_event
-from shared.render import chat_notification, document, subject, text_body
+from shared.alerting.alerts import failure_alert
+from shared.alerting.render import chat_notification, document, subject, text_body
+from shared.domain.parser import parse_event
+from shared.domain.text import sanitize
 
 TrainingEvent = Callable[..., dict[str, Any]]
 

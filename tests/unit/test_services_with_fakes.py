@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.alerting import Alerter, Summarizer
-from shared.clock import FixedClock
+from shared.alerting.service import Alerter, Summarizer
 from shared.config import AlerterSettings, EnricherSettings
-from shared.enrichment import Enricher
-from shared.utilization import Thresholds, Verdict
+from shared.domain.utilization import Thresholds, Verdict
+from shared.enrichment.service import Enricher
+from shared.platform.clock import FixedClock
 from tests.fakes import MemoryLedger, MemoryStore, NoMetrics, Recorder, SteadyMetrics
 from tests.unit.conftest import read_event
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from shared.models import InstanceGroup, SageMakerEvent
-from shared.parser import parse_event
-from shared.utilization import (
+from shared.domain.events import InstanceGroup, SageMakerEvent
+from shared.domain.parser import parse_event
+from shared.domain.utilization import (
     MAX_POINTS_PER_CALL,
     MAX_QUERIES_PER_CALL,
     JobKey,
@@ -28,7 +28,7 @@ from shared.utilization import (
     observe,
     plan,
 )
-from shared.vocabulary import ResourceKind
+from shared.domain.vocabulary import ResourceKind
 
 LoadEvent = Callable[[str], dict[str, Any]]
 

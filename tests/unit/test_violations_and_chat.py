@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 
-from shared.alerting import alertable
-from shared.alerts import AlertKind, Severity, failure_alert, violations_alert
-from shared.egress import REASON_LIMIT
-from shared.parser import parse_event
-from shared.render import CHAT_DESCRIPTION_LIMIT, CHAT_TITLE_LIMIT, chat_notification, subject
-from shared.router import Disposition
+from shared.alerting.alerts import AlertKind, Severity, failure_alert, violations_alert
+from shared.alerting.render import (
+    CHAT_DESCRIPTION_LIMIT,
+    CHAT_TITLE_LIMIT,
+    chat_notification,
+    subject,
+)
+from shared.alerting.service import alertable
+from shared.domain.parser import parse_event
+from shared.domain.text import REASON_LIMIT
+from shared.platform.router import Disposition
 
 LoadEvent = Callable[[str], dict[str, Any]]
 MONITOR = "processing-monitor-violations"

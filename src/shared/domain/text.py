@@ -1,16 +1,12 @@
-"""What leaves the monitoring account, and how untrusted text is made safe for each rendering.
-
-One allow-list per exit: the fields of an alert document (SNS: email, chat, queues, HTTPS) and the
-properties of an EMF record (CloudWatch). Anything not listed is dropped; the models alerts are
-built from do not carry Environment, HyperParameters or request parameters in the first place.
-"""
+"""Untrusted text made safe: every name, reason and label from an event passes here before it
+is stored, rendered or logged (bounded, printable, credentials masked)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from typing import Any, TypedDict
+from collections.abc import Callable
+from typing import Any
 
 REASON_LIMIT = 1024
 NAME_LIMIT = 256  # a name from event data (SageMaker's own are ≤ 63 characters, pipelines 256)
@@ -18,42 +14,6 @@ NAME_LIMIT = 256  # a name from event data (SageMaker's own are ≤ 63 character
 # and far more than any rendering shows (the cut lands well past what masking can shorten).
 SCAN_LIMIT = 16_384
 
-
-class AlertDocument(TypedDict):
-    """The `sagewatch.alert/v1` document: every field that may leave the account in an alert
-    (docs/alert.schema.json lists the same, a test holds them equal). Nothing else passes."""
-
-    schema: str
-    incident: str
-    thread_id: str
-    kind: str
-    severity: str
-    account: str
-    region: str
-    resource_type: str
-    name: str
-    status: str
-    headline: str
-    reason: str | None
-    team: str | None
-    instance_type: str | None
-    instance_count: int | None
-    duration_seconds: float | None
-    ended_at: str | None
-    utilization: dict[str, float | None]
-    waste: dict[str, Any] | None
-    context: dict[str, str]
-    links: dict[str, str]
-    next_step: str
-    subject: str
-    text: str
-    attributes: dict[str, str]
-
-
-ALERT_FIELDS = frozenset(AlertDocument.__annotations__)
-METRIC_PROPERTIES = frozenset(
-    {"JobName", "Name", "Region", "Verdict", "InstanceTypes", "Project", "Environment"}
-)
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
 _LINE_SEPARATORS = "\u2028\u2029"
@@ -155,10 +115,6 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def metric_properties(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in fields.items() if key in METRIC_PROPERTIES}
-
-
 def sanitize(text: str | None, limit: int = REASON_LIMIT) -> str | None:
     """Untrusted text to plain, printable, bounded, with credential-looking values masked."""
     if not text:
@@ -170,37 +126,6 @@ def sanitize(text: str | None, limit: int = REASON_LIMIT) -> str | None:
 def one_line(text: str | None, limit: int = NAME_LIMIT) -> str:
     """A name, status or label from event data: as `sanitize`, on one line."""
     return _cut(" ".join(_masked(_plain(text or "")).split()), limit)
-
-
-_CHAT_UNSAFE = re.compile(r"[^\w\s.,:;()/+=$%'-]")
-_BROADCASTS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-
-
-def for_email(text: str) -> str:
-    """Plain text: sanitized; markup stays inert text in a text/plain mail."""
-    return sanitize(text) or ""
-
-
-def for_markdown(text: str) -> str:
-    """Free text for chat (Slack and Teams markdown) as a code block: shown verbatim, never
-    formatted or linked. It cannot close the block (backticks are replaced), mention anyone or
-    inject Slack's <!channel>-style control sequences (&, < and > are entities)."""
-    clean = (sanitize(text) or "").replace("`", "\u02cb")
-    clean = clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"```\n{no_mentions(clean)}\n```"
-
-
-def chat_plain(text: str) -> str:
-    """A short value (a name, a status, a figure) for chat prose: only letters, digits, spaces
-    and punctuation that no chat markdown gives a meaning, so it renders as it reads."""
-    return _CHAT_UNSAFE.sub("", one_line(text, limit=NAME_LIMIT))
-
-
-def no_mentions(text: str) -> str:
-    """Any chat string (metadata too): Slack's <!channel>, <@U123>, <#C1> and Teams' <at> lose
-    their brackets, and a word joiner after @ keeps @here, @channel and @everyone from pinging."""
-    text = text.replace("<", "\u2039").replace(">", "\u203a")
-    return _BROADCASTS.sub(lambda m: "@\u2060" + m.group(1), text)
 
 
 def for_terminal(text: Any) -> str:

@@ -12,9 +12,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import InvalidEvent
-from shared.models import InstanceGroup, SageMakerEvent
-from shared.vocabulary import (
+from shared.domain.events import InstanceGroup, SageMakerEvent
+from shared.domain.vocabulary import (
     BY_KIND,
     ENDPOINT,
     FAMILIES,
@@ -29,6 +28,7 @@ from shared.vocabulary import (
     Outcome,
     ResourceKind,
 )
+from shared.platform.errors import InvalidEvent
 
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 

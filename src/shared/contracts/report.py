@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.egress import sanitize
-from shared.errors import InvalidEvent
-from shared.models import InstanceGroup, SageMakerEvent
-from shared.parser import detail_of, envelope, outcome_of, parse_tags, parse_time
-from shared.prices import cost_estimate, price_table_as_of
-from shared.utilization import Assessment, Metric, Thresholds, Verdict
-from shared.vocabulary import ResourceKind
+from shared.domain.events import InstanceGroup, SageMakerEvent
+from shared.domain.parser import detail_of, envelope, outcome_of, parse_tags, parse_time
+from shared.domain.prices import cost_estimate, price_table_as_of
+from shared.domain.text import sanitize
+from shared.domain.utilization import Assessment, Metric, Thresholds, Verdict
+from shared.domain.vocabulary import ResourceKind
+from shared.platform.errors import InvalidEvent
 
 SAGEWATCH_SOURCE = "sagewatch"
 REPORT_DETAIL_TYPE = "Job Utilization Report"

@@ -11,14 +11,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
-from shared.alerts import Alert, idle_endpoint_alert, idle_endpoints_alert, silence_alert
-from shared.aws import EndpointActivity, FleetTable, RefreshRequester
-from shared.clock import Clock, system_clock
+from shared.adapters.cloudwatch import EndpointActivity
+from shared.adapters.dynamodb import FleetTable
+from shared.adapters.eventbridge import RefreshRequester
+from shared.alerting.alerts import Alert
+from shared.alerting.delivery import Delivery
 from shared.config import FleetSettings
-from shared.delivery import Delivery
-from shared.emf import emit_alert, emit_inventory
-from shared.errors import InvalidEvent, RetryableError
-from shared.fleet import (
+from shared.contracts.inventory import (
     HEARTBEAT_DETAIL_TYPE,
     HEARTBEAT_SOURCE,
     INVENTORY_SOURCE,
@@ -27,22 +26,24 @@ from shared.fleet import (
     REFRESH_SOURCE,
     SNAPSHOT_DETAIL_TYPE,
     Endpoint,
-    Expected,
     Heartbeat,
     Snapshot,
-    Source,
     Variant,
     endpoint_from,
     parse_heartbeat,
     parse_snapshot,
-    silence_changes,
 )
-from shared.idempotency import RETRYABLE
-from shared.observability import logger
-from shared.parser import check_depth
-from shared.patterns import every
+from shared.domain.parser import check_depth
+from shared.fleet.alerts import idle_endpoint_alert, idle_endpoints_alert, silence_alert
+from shared.fleet.silence import Expected, Source, silence_changes
+from shared.metrics import emit_alert, emit_inventory
+from shared.platform.clock import Clock, system_clock
+from shared.platform.errors import InvalidEvent, RetryableError
+from shared.platform.idempotency import RETRYABLE
+from shared.platform.matching import every
+from shared.platform.observability import logger
+from shared.platform.router import Disposition, Router
 from shared.ports import AlertChannel, FleetStore, InvocationSource, RefreshRequests
-from shared.router import Disposition, Router
 
 # An inventory older than this is not trusted for idle endpoints: its collector stopped (the
 # longest CollectorMinutes is a day).

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from shared.alerts import Alert, AlertKind
-from shared.egress import AlertDocument, chat_plain, for_email, for_markdown, no_mentions
-from shared.vocabulary import ResourceKind
+from shared.alerting.alerts import Alert, AlertKind
+from shared.alerting.formats import chat_plain, for_email, for_markdown, no_mentions
+from shared.contracts.alert_document import AlertDocument
+from shared.domain.vocabulary import ResourceKind
 
 ALERT_SCHEMA = "sagewatch.alert/v1"
 SUBJECT_LIMIT = 99  # SNS: "less than 100 characters"

@@ -1,6 +1,5 @@
-"""What a route takes, declared once: the EventBridge pattern its rule delivers, and the same
-test on the parsed event (a rule may deliver several routes' events, and a workload account can
-put anything on the bus, so the code checks again what the pattern promised).
+"""The SageMaker clauses a route's `Match` is built from: statuses by outcome (every spelling, from
+the status table), stopped by SageMaker for lack of time, Model Monitor violations.
 
 `make generate` writes each rule's `EventPattern` in template.yaml from these; a test checks that
 both sides agree on AWS's own matching engine.
@@ -8,35 +7,18 @@ both sides agree on AWS's own matching engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from shared.vocabulary import MONITOR_VIOLATIONS, PROCESSING, SAGEMAKER_SOURCE, Family, Outcome
-
-
-class Clause(Protocol):
-    """One alternative of a route's `detail` pattern."""
-
-    def pattern(self) -> dict[str, Any]: ...
-
-    def __call__(self, model: Any) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A route's events: a source, its detail-types and, if any, the detail alternatives."""
-
-    source: str
-    detail_types: tuple[str, ...]
-    clauses: tuple[Clause, ...] = ()  # none: every event of these detail-types
-    own_account: bool = False  # only events this account puts (never a workload account's)
-
-    def accepts(self, model: Any) -> bool:
-        return not self.clauses or any(clause(model) for clause in self.clauses)
-
-    def also(self, *clauses: Clause) -> Match:
-        return Match(self.source, self.detail_types, (*self.clauses, *clauses), self.own_account)
+from shared.domain.vocabulary import (
+    MONITOR_VIOLATIONS,
+    PROCESSING,
+    SAGEMAKER_SOURCE,
+    Family,
+    Outcome,
+)
+from shared.platform.matching import Clause, Match
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,21 +70,6 @@ class MonitorViolations:
         return bool(model.has_monitor_violations)
 
 
-@dataclass(frozen=True, slots=True)
-class OneOf:
-    """A detail field with one of these values; `read` takes it from the parsed model."""
-
-    field: str
-    values: tuple[str, ...]
-    read: Callable[[Any], str]
-
-    def pattern(self) -> dict[str, Any]:
-        return {self.field: list(self.values)}
-
-    def __call__(self, model: Any) -> bool:
-        return self.read(model) in self.values
-
-
 def _sagemaker(families: Sequence[Family], clauses: list[Clause]) -> Match:
     return Match(SAGEMAKER_SOURCE, tuple(f.detail_type for f in families), tuple(clauses))
 
@@ -121,7 +88,3 @@ def failed(*families: Family) -> Match:
         if family.stopped_by_sagemaker:
             clauses.append(StoppedBySageMaker(family))
     return _sagemaker(families, clauses)
-
-
-def every(source: str, detail_type: str) -> Match:
-    return Match(source, (detail_type,))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.vocabulary import BY_KIND, MONITOR_VIOLATIONS, Outcome, ResourceKind
+from shared.domain.vocabulary import BY_KIND, MONITOR_VIOLATIONS, Outcome, ResourceKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from shared.errors import DuplicateRoute, InvalidEvent
-from shared.observability import count_ignored
-from shared.parser import parse_event
-from shared.patterns import Match
+from shared.platform.errors import DuplicateRoute, InvalidEvent
+from shared.platform.matching import Match
+from shared.platform.observability import count_ignored
 
 Context = TypeVar("Context")  # what the service gives every handler: settings, adapters, itself
 Result = TypeVar("Result")
@@ -49,8 +48,9 @@ class Route(Generic[Context, Result]):
 
 
 class Router(Generic[Context, Result]):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, parse: Callable[[Any], Any] | None = None) -> None:
         self.name = name
+        self.parse = parse  # the routes' parser unless a route names its own
         self._routes: dict[tuple[str, str], Route[Context, Result]] = {}
         self.counts: Counter[Disposition] = Counter()
 
@@ -60,15 +60,19 @@ class Router(Generic[Context, Result]):
         *,
         rule: str,
         when: Callable[[Any], bool] | None = None,
-        parse: Callable[[Any], Any] = parse_event,
+        parse: Callable[[Any], Any] | None = None,
     ) -> Callable[[Callable[[Any, Context], Result]], Callable[[Any, Context], Result]]:
+        parser = parse or self.parse
+        if parser is None:
+            raise TypeError(f"{self.name}: a route needs a parser (the router's or its own)")
+
         def register(handler: Callable[[Any, Context], Result]) -> Callable[[Any, Context], Result]:
             for detail_type in match.detail_types:
                 key = (match.source, detail_type)
                 if key in self._routes:
                     raise DuplicateRoute(f"{self.name}: {key} is already registered")
                 self._routes[key] = Route(
-                    match.source, detail_type, handler, parse, match, rule, when
+                    match.source, detail_type, handler, parser, match, rule, when
                 )
             return handler
 

@@ -18,7 +18,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
-from shared.alerts import (
+from shared.adapters.dynamodb import BurstLedger
+from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
+from shared.alerting.alerts import (
     LIST_LIMIT,
     Alert,
     AlertKind,
@@ -27,22 +29,19 @@ from shared.alerts import (
     utilization_alert,
     violations_alert,
 )
-from shared.aws import BurstLedger, DeadLetterQueue, SummaryQueue
-from shared.clock import Clock, system_clock
+from shared.alerting.delivery import Delivery
 from shared.config import AlerterSettings
-from shared.delivery import Delivery
-from shared.emf import emit_alert
-from shared.errors import InvalidEvent
-from shared.idempotency import RETRYABLE, Once
-from shared.models import SageMakerEvent
-from shared.observability import logger
-from shared.parser import check_depth, event_id_of, load_body
-from shared.patterns import Match, MonitorViolations, OneOf, failed
-from shared.ports import AlertChannel, DeadLetters, StormLedger, SummaryScheduler
-from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, UtilizationReport, parse_report
-from shared.router import Disposition, Router
-from shared.utilization import Verdict
-from shared.vocabulary import (
+from shared.contracts.report import (
+    REPORT_DETAIL_TYPE,
+    SAGEWATCH_SOURCE,
+    UtilizationReport,
+    parse_report,
+)
+from shared.domain.events import SageMakerEvent
+from shared.domain.parser import check_depth, event_id_of, load_body, parse_event
+from shared.domain.patterns import MonitorViolations, failed
+from shared.domain.utilization import Verdict
+from shared.domain.vocabulary import (
     ENDPOINT,
     PIPELINE_EXECUTION,
     PIPELINE_STEP,
@@ -52,6 +51,14 @@ from shared.vocabulary import (
     TUNING,
     ResourceKind,
 )
+from shared.metrics import emit_alert
+from shared.platform.clock import Clock, system_clock
+from shared.platform.errors import InvalidEvent
+from shared.platform.idempotency import RETRYABLE, Once
+from shared.platform.matching import Match, OneOf
+from shared.platform.observability import logger
+from shared.platform.router import Disposition, Router
+from shared.ports import AlertChannel, DeadLetters, StormLedger, SummaryScheduler
 
 # The summary dead-letter queue's MessageRetentionPeriod (template.yaml; a test checks the two).
 # A window's record is kept at least this long after the window, so any summary message still
@@ -59,7 +66,7 @@ from shared.vocabulary import (
 SUMMARY_RETENTION_SECONDS = 14 * 86_400
 _LAST_EPOCH_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
 
-alertable: Router[AlerterSettings, Alert] = Router("alerter")
+alertable: Router[AlerterSettings, Alert] = Router("alerter", parse_event)
 FAILURES = "AlertFailuresRule"
 
 

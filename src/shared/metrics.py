@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from shared.egress import metric_properties
-from shared.models import SageMakerEvent
-from shared.observability import METRICS_NAMESPACE
-from shared.reports import USAGE_KEYS, waste_of
-from shared.utilization import Assessment, Verdict
+from shared.contracts.report import USAGE_KEYS, waste_of
+from shared.domain.events import SageMakerEvent
+from shared.domain.utilization import Assessment, Verdict
+from shared.platform.observability import METRICS_NAMESPACE
 
 if TYPE_CHECKING:  # the enricher never builds alerts: keep them out of its cold start
-    from shared.alerts import Alert
-    from shared.fleet import Snapshot
+    from shared.alerting.alerts import Alert
+    from shared.contracts.inventory import Snapshot
 
+# The only EMF properties that leave: names and labels, never event payloads.
+METRIC_PROPERTIES = frozenset(
+    {"JobName", "Name", "Region", "Verdict", "InstanceTypes", "Project", "Environment"}
+)
 _UTILIZATION_METRICS = {key: f"{metric.value}Normalized" for metric, key in USAGE_KEYS.items()}
 
 
@@ -78,3 +82,7 @@ def emit_inventory(snapshot: Snapshot, metric_names: dict[str, str]) -> None:
 def _properties(record: EphemeralMetrics, **properties: Any) -> None:
     for key, value in metric_properties(properties).items():
         record.add_metadata(key, value)
+
+
+def metric_properties(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if key in METRIC_PROPERTIES}

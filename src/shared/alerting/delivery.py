@@ -8,11 +8,11 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
-from shared.alerts import Alert
-from shared.aws import AlertPublisher
-from shared.idempotency import Once
+from shared.adapters.sns import AlertPublisher
+from shared.alerting.alerts import Alert
+from shared.alerting.render import dashboard_link, render
+from shared.platform.idempotency import Once
 from shared.ports import AlertChannel
-from shared.render import dashboard_link, render
 
 
 class DeliverySettings(Protocol):

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.instances import instance_spec
-from shared.models import SageMakerEvent
-from shared.vocabulary import ResourceKind
+from shared.domain.events import SageMakerEvent
+from shared.domain.instances import instance_spec
+from shared.domain.vocabulary import ResourceKind
 
 MAX_QUERIES_PER_CALL = 500
 MAX_POINTS_PER_CALL = 100_800

@@ -1,5 +1,5 @@
-"""Fleet operations in the monitoring account: the workload accounts' heartbeats and inventory
-snapshots, the silent-account watchdog, idle endpoints, and inventory refresh requests.
+"""What the workload accounts send the fleet function: heartbeats and inventory snapshots,
+parsed as hostile input (every count bounded, every name checked).
 
 Heartbeats travel the real forwarding path (a schedule in each workload account puts one on its
 default bus, whose forwarding rule sends it here), so a silent account means its forwarding is
@@ -9,13 +9,13 @@ broken, its stack gone, or the account closed: worth an operations alert either 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.errors import InvalidEvent
-from shared.parser import detail_of, envelope, parse_time
+from shared.domain.parser import detail_of, envelope, parse_time
+from shared.platform.errors import InvalidEvent
 
 HEARTBEAT_SOURCE = "sagewatch.heartbeat"
 HEARTBEAT_DETAIL_TYPE = "sagewatch Heartbeat"
@@ -24,7 +24,6 @@ SNAPSHOT_DETAIL_TYPE = "SageMaker Inventory Snapshot"
 REFRESH_SOURCE = "sagewatch.monitoring"
 REFRESH_DETAIL_TYPE = "Inventory Refresh Requested"
 
-SILENT_AFTER_INTERVALS = 2  # heartbeats missed before an account counts as silent
 KPIS = {  # snapshot KPI → the EMF metric it becomes
     "endpoints_in_service": "EndpointsInService",
     "running_training_jobs": "RunningTrainingJobs",
@@ -213,96 +212,3 @@ def _variant(value: Any) -> Variant:
 
 def _is_name(value: Any) -> bool:
     return isinstance(value, str) and _NAME.fullmatch(value) is not None
-
-
-# --- the watchdog --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """What the fleet table knows of one workload account and Region."""
-
-    account: str
-    region: str
-    last_seen: float  # epoch seconds of the last heartbeat
-    interval_minutes: int
-    silent_since: float | None = None  # set while an alert about its silence stands
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A source fell silent or came back; `region` None: a configured account never heard."""
-
-    silent: bool
-    account: str
-    region: str | None
-    since: float  # when it fell silent (its last heartbeat, or when the watch began)
-    last_seen: float | None
-    interval_minutes: int
-
-
-@dataclass(frozen=True, slots=True)
-class Expected:
-    """A configured account not heard from yet: since when, and whether that was alerted."""
-
-    since: float
-    alerted: bool
-
-
-def silence_changes(
-    sources: Iterable[Source],
-    configured: Iterable[str],
-    never_heard: Mapping[str, Expected],
-    now: float,
-    forget_after_seconds: float,
-    grace_seconds: float = 0,
-    default_interval_minutes: int = 15,
-) -> list[Change]:
-    """Transitions only: a source silent for more than two intervals that is not yet marked, one
-    marked silent that is heard again, and configured accounts never heard from at all once
-    their grace has passed (time to onboard them after the monitoring stack is deployed; the
-    watch records when it first missed them in `never_heard`). Sources not heard for
-    `forget_after_seconds` are no longer expected (a closed account stops alerting), unless
-    configured."""
-    changes: list[Change] = []
-    heard: set[str] = set()
-    configured = set(configured)
-    for source in sources:
-        heard.add(source.account)
-        quiet = now - source.last_seen
-        silent = quiet > SILENT_AFTER_INTERVALS * source.interval_minutes * 60
-        expected = quiet <= forget_after_seconds or source.account in configured
-        if silent and expected and source.silent_since is None:
-            changes.append(
-                Change(
-                    True,
-                    source.account,
-                    source.region,
-                    source.last_seen,
-                    source.last_seen,
-                    source.interval_minutes,
-                )
-            )
-        elif not silent and source.silent_since is not None:
-            changes.append(
-                Change(
-                    False,
-                    source.account,
-                    source.region,
-                    source.silent_since,
-                    source.last_seen,
-                    source.interval_minutes,
-                )
-            )
-    for account in sorted(configured - heard):
-        waiting = never_heard.get(account)
-        if waiting and not waiting.alerted and now - waiting.since >= grace_seconds:
-            changes.append(
-                Change(True, account, None, waiting.since, None, default_interval_minutes)
-            )
-    for account, waiting in sorted(never_heard.items()):
-        if account in heard and waiting.alerted:  # its first heartbeat arrived
-            changes.append(
-                Change(False, account, None, waiting.since, None, default_interval_minutes)
-            )
-    return changes

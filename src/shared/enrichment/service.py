@@ -17,20 +17,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.aws import DeadLetterQueue, EventPublisher, MetricsReader
-from shared.clock import Clock, system_clock
+from shared.adapters.cloudwatch import MetricsReader
+from shared.adapters.eventbridge import EventPublisher
+from shared.adapters.sqs import DeadLetterQueue
 from shared.config import EnricherSettings
-from shared.emf import emit_job
-from shared.errors import InvalidEvent, PublishError
-from shared.idempotency import RETRYABLE, Once
-from shared.models import SageMakerEvent
-from shared.observability import logger
-from shared.parser import event_id_of, load_body
-from shared.patterns import finished
-from shared.ports import DeadLetters, EventSink, MetricsSource
-from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, report_detail
-from shared.router import Disposition, Router
-from shared.utilization import (
+from shared.contracts.report import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, report_detail
+from shared.domain.events import SageMakerEvent
+from shared.domain.parser import event_id_of, load_body, parse_event
+from shared.domain.patterns import finished
+from shared.domain.utilization import (
     NAMESPACES,
     Assessment,
     JobKey,
@@ -43,9 +38,16 @@ from shared.utilization import (
     plan,
     screen,
 )
-from shared.vocabulary import PROCESSING, TRAINING, TRANSFORM, ResourceKind
+from shared.domain.vocabulary import PROCESSING, TRAINING, TRANSFORM, ResourceKind
+from shared.metrics import emit_job
+from shared.platform.clock import Clock, system_clock
+from shared.platform.errors import InvalidEvent, PublishError
+from shared.platform.idempotency import RETRYABLE, Once
+from shared.platform.observability import logger
+from shared.platform.router import Disposition, Router
+from shared.ports import DeadLetters, EventSink, MetricsSource
 
-enrichable: Router[None, SageMakerEvent] = Router("enricher")
+enrichable: Router[None, SageMakerEvent] = Router("enricher", parse_event)
 
 
 @enrichable.route(finished(TRAINING, PROCESSING, TRANSFORM), rule="EnrichRule")

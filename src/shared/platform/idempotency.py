@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import RetryableError
+from shared.platform.errors import RetryableError
 
 Action = Callable[..., dict[str, Any]]  # called as action(payload=...)
 

@@ -1,0 +1,225 @@
+"""DynamoDB: the storm-control ledger and the fleet table."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from shared.adapters.boto import Adapter
+
+
+class BurstLedger(Adapter):
+    """Failure incidents per (account, Region, job type, time window), in the idempotency table.
+
+    One item per window, bounded (DynamoDB items hold at most 400 KB): the first `LISTED`
+    incidents are kept as short digests, with their job names, so a retry never counts one twice;
+    past that only a counter grows (a retry may then count twice: only "and N more" changes)."""
+
+    service = "dynamodb"
+    LISTED = 500  # ≤ 500 × (16-character digest + job name ≤ 256 characters) ≈ 140 KB
+
+    def __init__(self, table: str, dynamodb: Any = None) -> None:
+        super().__init__(dynamodb)
+        self.table = table
+
+    def add(self, bucket: str, incident: str, name: str, expires_at: int) -> tuple[int, bool]:
+        """Record one incident; returns how many the window holds and whether it was summarized."""
+        digest = hashlib.sha256(incident.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        expires = {":e": {"N": str(expires_at)}}
+        try:
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": bucket}},
+                UpdateExpression=(
+                    "ADD incidents :i, job_names :n SET expiration = if_not_exists(expiration, :e)"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(incidents) OR size(incidents) < :listed"
+                    " OR contains(incidents, :d)"
+                ),
+                ExpressionAttributeValues={
+                    ":i": {"SS": [digest]},
+                    ":d": {"S": digest},
+                    ":n": {"SS": [name]},
+                    ":listed": {"N": str(self.LISTED)},
+                    **expires,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except self.api.exceptions.ConditionalCheckFailedException:  # the list is full
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": bucket}},
+                UpdateExpression="ADD unlisted :one SET expiration = if_not_exists(expiration, :e)",
+                ExpressionAttributeValues={":one": {"N": "1"}, **expires},
+                ReturnValues="ALL_NEW",
+            )
+        item = response["Attributes"]
+        return self._count(item), "summarized" in item
+
+    def summarize(self, bucket: str) -> tuple[int, list[str]] | None:
+        """Marks the window summarized and returns its count and job names, in one atomic write:
+        a failure counted before is in them, one counted after sees the mark and alerts alone.
+        None once the window expired."""
+        try:
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": bucket}},
+                UpdateExpression="SET summarized = :t",
+                ConditionExpression="attribute_exists(id)",  # never recreate an expired window
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+                ReturnValues="ALL_NEW",
+            )
+        except self.api.exceptions.ConditionalCheckFailedException:
+            return None
+        item = response["Attributes"]
+        return self._count(item), sorted(item.get("job_names", {}).get("SS", []))
+
+    @staticmethod
+    def _count(item: Mapping[str, Any]) -> int:
+        listed = len(item.get("incidents", {}).get("SS", []))
+        return listed + int(item.get("unlisted", {}).get("N", "0"))
+
+
+class FleetTable(Adapter):
+    """Per workload account and Region: the last heartbeat, whether its silence was alerted, and
+    the endpoints of its last inventory snapshot (with when each was first seen)."""
+
+    service = "dynamodb"
+
+    def __init__(self, table: str, dynamodb: Any = None) -> None:
+        super().__init__(dynamodb)
+        self.table = table
+
+    def put_heartbeat(
+        self, account: str, region: str, at: float, interval: int, labels: Mapping[str, str]
+    ) -> None:
+        """Later heartbeats win (deliveries come out of order); the silence mark is kept."""
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.update_item(  # an older heartbeat arriving late changes nothing
+                TableName=self.table,
+                Key={"id": {"S": f"source|{account}|{region}"}},
+                UpdateExpression=("SET #a = :a, #r = :r, #t = :t, #i = :i, #p = :p, #e = :e"),
+                ConditionExpression="attribute_not_exists(#t) OR #t < :t",
+                ExpressionAttributeNames={
+                    "#a": "account",
+                    "#r": "region",
+                    "#t": "last_seen",
+                    "#i": "interval_minutes",
+                    "#p": "project",
+                    "#e": "environment",
+                },
+                ExpressionAttributeValues={
+                    ":a": {"S": account},
+                    ":r": {"S": region},
+                    ":t": {"N": str(at)},
+                    ":i": {"N": str(interval)},
+                    ":p": {"S": labels.get("project", "unknown")},
+                    ":e": {"S": labels.get("environment", "unknown")},
+                },
+            )
+
+    def sources(self) -> tuple[list[dict[str, Any]], dict[str, tuple[float, bool]]]:
+        """Every source's record, and the configured accounts not heard from yet: since when
+        they were missed, and whether that was alerted."""
+        sources: list[dict[str, Any]] = []
+        never_heard: dict[str, tuple[float, bool]] = {}
+        for item in self._scan():
+            key = item["id"]["S"]
+            if key.startswith("source|"):
+                sources.append(
+                    {
+                        "account": item["account"]["S"],
+                        "region": item["region"]["S"],
+                        "last_seen": float(item["last_seen"]["N"]),
+                        "interval_minutes": int(item["interval_minutes"]["N"]),
+                        "silent_since": float(item["silent_since"]["N"])
+                        if "silent_since" in item
+                        else None,
+                    }
+                )
+            elif key.startswith("expected|"):
+                never_heard[key.split("|", 1)[1]] = (
+                    float(item["since"]["N"]),
+                    item.get("alerted", {"BOOL": True})["BOOL"],  # older marks were alerts
+                )
+        return sources, never_heard
+
+    def expect(self, account: str, since: float) -> None:
+        """A configured account missed for the first time: its grace starts (no alert yet)."""
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.put_item(
+                TableName=self.table,
+                Item={
+                    "id": {"S": f"expected|{account}"},
+                    "since": {"N": str(since)},
+                    "alerted": {"BOOL": False},
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
+
+    def mark(self, account: str, region: str | None, silent_since: float | None) -> None:
+        """Record (or clear) the silence a change alerted about."""
+        if region is None:
+            key = {"id": {"S": f"expected|{account}"}}
+            if silent_since is None:
+                self.api.delete_item(TableName=self.table, Key=key)
+            else:
+                self.api.put_item(
+                    TableName=self.table,
+                    Item=key | {"since": {"N": str(silent_since)}, "alerted": {"BOOL": True}},
+                )
+            return
+        key = {"id": {"S": f"source|{account}|{region}"}}
+        if silent_since is None:
+            self.api.update_item(
+                TableName=self.table, Key=key, UpdateExpression="REMOVE silent_since"
+            )
+        else:
+            self.api.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="SET silent_since = :s",
+                ExpressionAttributeValues={":s": {"N": str(silent_since)}},
+            )
+
+    def put_inventory(
+        self, account: str, region: str, at: float, endpoints: str, first_seen: str, expires: int
+    ) -> None:
+        """Later snapshots win (a late, older one changes nothing); expires with TTL."""
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.put_item(
+                TableName=self.table,
+                Item={
+                    "id": {"S": f"inventory|{account}|{region}"},
+                    "account": {"S": account},
+                    "region": {"S": region},
+                    "collected_at": {"N": str(at)},
+                    "endpoints": {"S": endpoints},
+                    "first_seen": {"S": first_seen},
+                    "expiration": {"N": str(expires)},
+                },
+                ConditionExpression="attribute_not_exists(collected_at) OR collected_at < :t",
+                ExpressionAttributeValues={":t": {"N": str(at)}},
+            )
+
+    def inventory(self, account: str, region: str) -> dict[str, Any] | None:
+        item = self.api.get_item(
+            TableName=self.table, Key={"id": {"S": f"inventory|{account}|{region}"}}
+        ).get("Item")
+        return None if not item else {k: next(iter(v.values())) for k, v in item.items()}
+
+    def inventories(self) -> list[dict[str, Any]]:
+        return [
+            {k: next(iter(v.values())) for k, v in item.items()}
+            for item in self._scan()
+            if item["id"]["S"].startswith("inventory|")
+        ]
+
+    def _scan(self) -> Iterable[dict[str, Any]]:
+        for page in self.api.get_paginator("scan").paginate(
+            TableName=self.table, ConsistentRead=True
+        ):
+            yield from page.get("Items", [])

@@ -1,0 +1,53 @@
+"""SQS: dead letters, and the delayed message that wakes the summarizer."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from shared.adapters.boto import Adapter
+
+
+class DeadLetterQueue(Adapter):
+    """Where a function parks what it cannot process, with the reason as message attributes
+    (`sagewatch redrive --dry-run` shows them)."""
+
+    service = "sqs"
+    # What SQS accepts in a message attribute; a reason may quote the event's own characters.
+    _UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+    def __init__(self, queue_url: str, sqs: Any = None) -> None:
+        super().__init__(sqs)
+        self.queue_url = queue_url
+
+    def send(self, body: str, reason: str, event_id: str | None, error_type: str) -> None:
+        attributes = {
+            "reason": reason[:1000],
+            "error_type": error_type,
+            "event_id": str(event_id or "")[:256],
+        }
+        self.api.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=body,
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": self._UNSENDABLE.sub("?", value)}
+                for name, value in attributes.items()
+                if value
+            },
+        )
+
+
+class SummaryQueue(Adapter):
+    """Wakes the summarizer when a burst window has closed (the queue's delay is the window)."""
+
+    service = "sqs"
+
+    def __init__(self, queue_url: str, sqs: Any = None) -> None:
+        super().__init__(sqs)
+        self.queue_url = queue_url
+
+    def schedule(self, window: Mapping[str, Any]) -> None:
+        """`window` is a serialized `shared.alerting.service.StormWindow`."""
+        self.api.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(dict(window)))

@@ -1,0 +1,1 @@
+"""The alerter: failures and wasted hardware to alert documents, storm control, delivery."""

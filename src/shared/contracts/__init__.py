@@ -1,0 +1,2 @@
+"""What one part hands another, versioned: the utilization report, the inventory
+snapshot, the alert document."""

@@ -1,0 +1,1 @@
+"""SageMaker facts and pure rules: events, statuses, hardware, prices, utilization. No I/O."""

@@ -1,0 +1,1 @@
+"""The fleet function: heartbeats, inventories, silent accounts, idle endpoints."""

@@ -1,0 +1,130 @@
+"""The fleet's alerts: a silent workload account, idle endpoints (one each, or one per account and
+day past the storm threshold)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.alerting.alerts import Alert, AlertKind, incident_key, listing
+from shared.contracts.inventory import Endpoint
+from shared.contracts.report import Waste
+from shared.domain.prices import cost_estimate, price_table_as_of
+from shared.domain.text import one_line
+from shared.domain.vocabulary import ResourceKind
+from shared.fleet.silence import Change
+
+
+def silence_alert(change: Change, now: float) -> Alert:
+    """A workload account (in one Region, or anywhere if never heard) stopped sending heartbeats,
+    or is heard again. One incident per silence: its start is part of the key."""
+    where = change.region or "any Region"
+    context = [("expected", f"a heartbeat every {change.interval_minutes} min")]
+    if change.last_seen is not None:
+        last = datetime.fromtimestamp(change.last_seen, tz=UTC)
+        context.append(("last heartbeat", f"{last:%Y-%m-%d %H:%M} UTC"))
+    else:
+        context.append(("last heartbeat", "never"))
+    if change.silent:
+        quiet = round((now - change.since) / 60) if change.last_seen is not None else None
+        headline = f"workload account {change.account} is silent in {where}" + (
+            f" ({quiet} minutes without a heartbeat)" if quiet is not None else ""
+        )
+    else:
+        headline = f"workload account {change.account} is heard again in {where}"
+    return Alert(
+        kind=AlertKind.OPS,
+        incident=incident_key(
+            change.account,
+            change.region or "*",
+            ResourceKind.ACCOUNT,
+            change.account,
+            "silent" if change.silent else "recovered",
+            # A source's silence starts at its last heartbeat; a never-heard account has one.
+            str(int(change.since)) if change.region else "never-heard",
+        ),
+        account=change.account,
+        region=change.region or "*",
+        resource=ResourceKind.ACCOUNT,
+        name=change.account,
+        status="silent" if change.silent else "recovered",
+        headline=headline,
+        context=tuple(context),
+        thread="|".join((change.account, change.region or "*", "silence", str(int(change.since)))),
+        subject_of=("account", f"{change.account} {'silent' if change.silent else 'heard again'}"),
+    )
+
+
+def idle_endpoint_alert(
+    account: str, region: str, endpoint: Endpoint, hours: float, day: str, team: str | None = None
+) -> Alert:
+    """An endpoint in service that served no request for `hours`: its instances cost anyway."""
+    hardware = [v for v in endpoint.variants if v.instance_type and not v.serverless]
+    count = sum(v.instance_count for v in hardware)
+    hourly = cost_estimate(region, [(v.instance_type or "", v.instance_count) for v in hardware])
+    context = [
+        (
+            "variants",
+            listing([f"{v.name}: {v.instance_type} x {v.instance_count}" for v in hardware]),
+        )
+    ]
+    as_of = price_table_as_of()
+    if hourly is not None:
+        context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {as_of})"))
+    types = sorted({v.instance_type for v in hardware if v.instance_type})
+    return Alert(
+        kind=AlertKind.IDLE,
+        incident=incident_key(account, region, ResourceKind.ENDPOINT, endpoint.name, "idle", day),
+        account=account,
+        region=region,
+        resource=ResourceKind.ENDPOINT,
+        name=endpoint.name,
+        status="InService",
+        headline=f"endpoint {one_line(endpoint.name)} served no request in {hours:g} hours",
+        reason=f"no invocations on any variant in the last {hours:g} hours",
+        team=team,
+        instance_type=listing(types, sep=" + ") or None,
+        instance_count=count,
+        waste=_idle_waste(count, hours, hourly, as_of),
+        context=tuple(context),
+    )
+
+
+def idle_endpoints_alert(
+    account: str, region: str, endpoints: list[Endpoint], hours: float, day: str
+) -> Alert:
+    """Storm control for idle endpoints: past the threshold, one alert per account and day
+    names them all (a bounded list, then how many more) instead of one alert each."""
+    hardware = [v for e in endpoints for v in e.variants if v.instance_type and not v.serverless]
+    count = sum(v.instance_count for v in hardware)
+    hourly = cost_estimate(region, [(v.instance_type or "", v.instance_count) for v in hardware])
+    context = [("endpoints", listing([e.name for e in endpoints]))]
+    as_of = price_table_as_of()
+    if hourly is not None:
+        context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {as_of})"))
+    what = f"{len(endpoints)} endpoints"
+    return Alert(
+        kind=AlertKind.IDLE,
+        incident=incident_key(account, region, ResourceKind.ENDPOINT, "*", "idle", day),
+        account=account,
+        region=region,
+        resource=ResourceKind.ENDPOINT,
+        name=what,
+        status="InService",
+        headline=f"{what} served no request in {hours:g} hours",
+        reason=f"no invocations on any variant of these endpoints in the last {hours:g} hours",
+        instance_count=count,
+        waste=_idle_waste(count, hours, hourly, as_of),
+        context=tuple(context),
+        summary=True,
+        subject_of=("", f"{what} idle for {hours:g} h"),
+    )
+
+
+def _idle_waste(count: int, hours: float, hourly: float | None, as_of: str) -> Waste:
+    """Idle hardware wastes all of its instance-hours."""
+    return Waste(
+        round(count * hours, 2),
+        round(count * hours, 2),
+        None if hourly is None else round(hourly * hours, 2),
+        None if hourly is None else as_of,
+    )

@@ -1,0 +1,1 @@
+"""Lambda plumbing every function shares; nothing here knows SageMaker."""
