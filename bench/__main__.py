@@ -54,7 +54,7 @@ class Meter:
     @contextlib.contextmanager
     def attached(self) -> Any:
         from sagewatch.embedded import EmbeddedAws
-        from shared.aws import MetricsReader
+        from shared.adapters.cloudwatch import MetricsReader
 
         fetch, invoke = MetricsReader.fetch, EmbeddedAws.invoke
         meter = self
@@ -117,8 +117,8 @@ def reference_counts(fleet: Fleet) -> dict[str, float]:
 def _metrics(event: dict[str, Any]) -> int:
     """Assumed: the reference reads the same host metrics per job as sagewatch (the same
     information through the same API), once per terminal event it receives."""
-    from shared.parser import parse_event
-    from shared.utilization import metrics_for
+    from shared.domain.parser import parse_event
+    from shared.domain.utilization import metrics_for
 
     job = parse_event(event)
     return len(metrics_for(job) or ()) * job.instance_count
@@ -195,11 +195,11 @@ def cold_imports(runs: int = 11) -> dict[str, float]:
 def warm_cpu(events: int = 2000) -> dict[str, float]:
     """CPU milliseconds per event with in-memory fakes, against a json.loads floor."""
     from sagewatch.template import EVENTS
-    from shared.alerting import Alerter, Summarizer
+    from shared.alerting.service import Alerter, Summarizer
     from shared.config import AlerterSettings, EnricherSettings
-    from shared.enrichment import Enricher
-    from shared.observability import logger
-    from shared.utilization import Thresholds
+    from shared.domain.utilization import Thresholds
+    from shared.enrichment.service import Enricher
+    from shared.platform.observability import logger
     from tests.fakes import MemoryLedger, MemoryStore, NoMetrics, Recorder
 
     failed = json.loads((EVENTS / "training-failed.json").read_text())

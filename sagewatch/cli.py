@@ -26,7 +26,7 @@ from sagewatch import embedded
 from sagewatch.faults import parse_spec
 from sagewatch.metrics_format import check_metrics
 from sagewatch.template import EVENTS
-from shared.egress import for_terminal
+from shared.domain.text import for_terminal
 
 DEMO_METRICS = Path(__file__).resolve().parent / "data" / "demo-metrics.json"
 MAX_DUPLICATES = 100  # a typo of 30000 would replay for hours
@@ -297,7 +297,7 @@ def _missing_settings(function: str) -> list[str]:
     """Every required environment variable the function lacks here, found by parsing its
     settings as its handler does (they stop at the first), so that one run names them all."""
     from shared.config import AlerterSettings, EnricherSettings, FleetSettings
-    from shared.errors import ConfigError
+    from shared.platform.errors import ConfigError
 
     settings: dict[str, Any] = {
         "enricher": EnricherSettings,

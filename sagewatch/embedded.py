@@ -38,9 +38,9 @@ from sagewatch import moto_patches
 from sagewatch import template as cfn
 from sagewatch.faults import FaultInjector, injecting, parse_spec
 from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, Redriver
-from shared.clock import Clock, FixedClock, system_clock
-from shared.parser import parse_time
-from shared.reports import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
+from shared.contracts.report import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
+from shared.domain.parser import parse_time
+from shared.platform.clock import Clock, FixedClock, system_clock
 
 ACCOUNT = "123456789012"  # moto's default account plays the monitoring account
 REGION = "us-east-1"
@@ -174,7 +174,7 @@ class EmbeddedAws:
     @staticmethod
     def _reset_function_caches(clock: Clock) -> None:
         """Services are built anew on the next invocation, with `clock` where they take one."""
-        from shared.aws import client
+        from shared.adapters.boto import client
 
         client.cache_clear()
         for logical_id in FUNCTIONS.values():
@@ -724,7 +724,7 @@ def _is_event(item: Any) -> bool:
 @contextlib.contextmanager
 def _captured_output() -> Iterator[io.StringIO]:
     """Function stdout (EMF) and the Powertools logger's stream, as CloudWatch Logs gets them."""
-    from shared.observability import logger
+    from shared.platform.observability import logger
 
     buffer = io.StringIO()
     handler: Any = logger.registered_handler

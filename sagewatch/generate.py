@@ -23,11 +23,11 @@ import yaml
 
 from sagewatch.spoke import COLLECTOR
 from sagewatch.template import ROOT, TEMPLATE, WORKLOAD_TEMPLATE
-from shared.alerting import alertable
-from shared.enrichment import enrichable
-from shared.router import Route, Router
-from shared.vocabulary import FAMILIES, JOBS, TRAINING, Outcome
-from shared.watchdog import fleet_events
+from shared.alerting.service import alertable
+from shared.domain.vocabulary import FAMILIES, JOBS, TRAINING, Outcome
+from shared.enrichment.service import enrichable
+from shared.fleet.service import fleet_events
+from shared.platform.router import Route, Router
 
 ROUTERS: tuple[Router[Any, Any], ...] = (enrichable, alertable, fleet_events)
 DASHBOARD = ROOT / "inline" / "dashboard.yaml"

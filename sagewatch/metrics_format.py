@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.parser import parse_time
+from shared.domain.parser import parse_time
 
 REQUIRED = ("namespace", "metric", "dimensions", "start", "end", "value")
 

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from sagewatch.template import ROOT, WORKLOAD_TEMPLATE, load, resolve
-from shared import fleet
+from shared.contracts import inventory as fleet
 
 # The event contract is the monitoring side's (shared.fleet): one definition for both sides.
 HEARTBEAT_SOURCE, HEARTBEAT_DETAIL_TYPE = fleet.HEARTBEAT_SOURCE, fleet.HEARTBEAT_DETAIL_TYPE
