@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from shared.adapters.dynamodb import BurstLedger
+from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call
 from shared.ports import (
     AlertChannel,
@@ -123,8 +124,8 @@ class Recorder(EventSink, AlertChannel, DeadLetters, SummaryScheduler, RefreshRe
     def send(self, body: str, reason: str, event_id: str | None, error_type: str) -> None:
         self.items.append({"body": body, "reason": reason, "event_id": event_id})
 
-    def schedule(self, window: Mapping[str, Any]) -> None:
-        self.items.append(dict(window))
+    def schedule(self, window: StormWindow) -> None:
+        self.items.append(window.message())
 
     def request(
         self, targets: Sequence[tuple[str, str]], detail: Mapping[str, Any], source: str, kind: str

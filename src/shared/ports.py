@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.clock import Clock
 
@@ -84,9 +85,7 @@ class DeadLetters(Protocol):
 class SummaryScheduler(Protocol):
     """Wakes the summarizer when a window has closed (`adapters.sqs.SummaryQueue`: delayed SQS)."""
 
-    def schedule(self, window: Mapping[str, Any]) -> None:
-        """`window` is a serialized `shared.alerting.service.StormWindow`."""
-        ...
+    def schedule(self, window: StormWindow) -> None: ...
 
 
 class FleetStore(Protocol):

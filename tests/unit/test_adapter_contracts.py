@@ -21,6 +21,7 @@ from shared.adapters.dynamodb import BurstLedger, FleetTable
 from shared.adapters.eventbridge import EventPublisher, RefreshRequester
 from shared.adapters.sns import AlertPublisher
 from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
+from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call, JobKey, Metric, Query
 from shared.domain.vocabulary import ResourceKind
 from shared.platform.errors import PublishError, RetryableError
@@ -451,9 +452,11 @@ def test_given_an_unsendable_long_reason_and_no_id_when_parked_then_it_is_cleane
 
 def test_given_a_closed_window_when_scheduled_then_one_message_of_its_json(aws: Stubbed) -> None:
     sqs, stub = aws("sqs")
-    window = {"bucket": "b-1", "account": WORKLOAD, "count": 3}
+    window = StormWindow.of(WORKLOAD, "us-east-1", ResourceKind.TRAINING, 1_795_176_000, 600)
     stub.add_response(
-        "send_message", {"MessageId": "m-1"}, {"QueueUrl": QUEUE, "MessageBody": Json(window)}
+        "send_message",
+        {"MessageId": "m-1"},
+        {"QueueUrl": QUEUE, "MessageBody": Json(window.message())},
     )
 
     SummaryQueue(QUEUE, sqs).schedule(window)

@@ -19,7 +19,9 @@ from shared.alerting.alerts import (
 )
 from shared.alerting.render import Rendered, render
 from shared.contracts.inventory import Endpoint, Variant
+from shared.contracts.storm_window import StormWindow
 from shared.domain.parser import parse_event
+from shared.domain.vocabulary import ResourceKind
 from shared.fleet.alerts import idle_endpoint_alert
 
 LoadEvent = Callable[[str], dict[str, Any]]
@@ -165,14 +167,7 @@ def test_given_an_endpoint_with_500_long_variants_when_idle_alert_rendered_then_
 
 def test_given_5000_job_names_in_a_burst_when_summarized_then_a_few_listed_and_it_fits() -> None:
     names = [f"forecasting-nightly-{n:05d}-" + "x" * 230 for n in range(5_000)]
-    burst = {
-        "bucket": "burst|777788889999|us-east-1|training|1795176000",
-        "account": "777788889999",
-        "region": "us-east-1",
-        "resource": "training",
-        "window_start": 1795176000,
-        "window_seconds": 600,
-    }
+    burst = StormWindow.of("777788889999", "us-east-1", ResourceKind.TRAINING, 1795176000, 600)
 
     rendered = render(burst_alert(burst, names, 3), DASHBOARD)
 

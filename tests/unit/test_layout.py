@@ -16,8 +16,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "platform": set(),
     "domain": {"platform"},
     "contracts": {"domain", "platform"},
-    "ports": {"domain", "platform"},
-    "adapters": {"ports", "domain", "platform"},
+    "ports": {"contracts", "domain", "platform"},
+    "adapters": {"ports", "contracts", "domain", "platform"},
     "config": {"domain", "platform"},
     "metrics": {"contracts", "domain", "platform", "alerting"},  # alerting: type hints only
     "alerting": {"metrics", "config", "ports", "adapters", "contracts", "domain", "platform"},

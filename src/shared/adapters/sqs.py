@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
+from shared.contracts.storm_window import StormWindow
 
 
 class DeadLetterQueue(Adapter):
@@ -48,6 +48,5 @@ class SummaryQueue(Adapter):
         super().__init__(sqs)
         self.queue_url = queue_url
 
-    def schedule(self, window: Mapping[str, Any]) -> None:
-        """`window` is a serialized `shared.alerting.service.StormWindow`."""
-        self.api.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(dict(window)))
+    def schedule(self, window: StormWindow) -> None:
+        self.api.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(window.message()))

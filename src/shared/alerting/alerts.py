@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from shared.alerting.formats import no_mentions
 from shared.contracts.report import UtilizationReport, Waste
+from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
 from shared.domain.text import NAME_LIMIT, one_line, sanitize
 from shared.domain.vocabulary import BY_KIND, MONITOR_VIOLATIONS, ResourceKind
@@ -283,17 +283,17 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
 
 
 def burst_alert(
-    burst: dict[str, Any], names: list[str], individually: int, listed: int = LIST_LIMIT
+    window: StormWindow, names: list[str], individually: int, listed: int = LIST_LIMIT
 ) -> Alert:
     """One summary for a storm of failures of one kind in one account and Region."""
-    resource = ResourceKind(burst["resource"])
-    start = datetime.fromtimestamp(int(burst["window_start"]), tz=UTC)
-    minutes = int(burst["window_seconds"]) // 60
+    resource = window.resource
+    start = datetime.fromtimestamp(window.window_start, tz=UTC)
+    minutes = window.window_seconds // 60
     return Alert(
         kind=AlertKind.FAILURE,
-        incident=str(burst["bucket"]),
-        account=str(burst["account"]),
-        region=str(burst["region"]),
+        incident=window.bucket,
+        account=window.account,
+        region=window.region,
         resource=resource,
         name=f"{len(names)} {resource.label}s",
         status="Failed",

@@ -13,7 +13,7 @@ summary, and a message that outlives it still alerts with what it carries.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
@@ -37,8 +37,9 @@ from shared.contracts.report import (
     UtilizationReport,
     parse_report,
 )
+from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
-from shared.domain.parser import check_depth, event_id_of, load_body, parse_event
+from shared.domain.parser import check_depth, event_id_of, parse_event
 from shared.domain.patterns import MonitorViolations, failed
 from shared.domain.utilization import Verdict
 from shared.domain.vocabulary import (
@@ -49,7 +50,6 @@ from shared.domain.vocabulary import (
     TRAINING,
     TRANSFORM,
     TUNING,
-    ResourceKind,
 )
 from shared.metrics import emit_alert
 from shared.platform.clock import Clock, system_clock
@@ -64,7 +64,6 @@ from shared.ports import AlertChannel, DeadLetters, StormLedger, SummarySchedule
 # A window's record is kept at least this long after the window, so any summary message still
 # held, even redriven from that queue on its last day, finds the window's jobs and its mark.
 SUMMARY_RETENTION_SECONDS = 14 * 86_400
-_LAST_EPOCH_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
 
 alertable: Router[AlerterSettings, Alert] = Router("alerter", parse_event)
 FAILURES = "AlertFailuresRule"
@@ -107,61 +106,6 @@ WASTE = (Verdict.UNDER_USED, Verdict.IDLE)
 )
 def wasted(report: UtilizationReport, settings: AlerterSettings) -> Alert:
     return utilization_alert(report, settings.team_tag_key)
-
-
-@dataclass(frozen=True, slots=True)
-class StormWindow:
-    """A storm-control window of one account, Region and kind of resource: the summary queue's
-    message, and all a summary needs besides the window's record."""
-
-    bucket: str  # the window's record in the ledger
-    account: str
-    region: str
-    resource: ResourceKind
-    window_start: int
-    window_seconds: int
-    failures: int = 0  # counted when this message was sent: "at least" that many failed
-    version: int = 1
-
-    def message(self) -> dict[str, Any]:
-        return asdict(self) | {"resource": self.resource.value}
-
-    @classmethod
-    def parse(cls, raw: Any) -> StormWindow:
-        """A message body (text) or its decoded object; `InvalidEvent` names what is wrong."""
-        data = load_body(raw) if isinstance(raw, str) else raw
-        if not isinstance(data, Mapping):
-            raise InvalidEvent(f"storm window is a {type(data).__name__}, not an object")
-
-        def number(key: str, low: int, high: int, default: int | None = None) -> int:
-            value = data.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise InvalidEvent(f"storm window {key} is not a whole number {low}..{high}")
-            return value
-
-        def text(key: str) -> str:
-            value = data.get(key)
-            if not isinstance(value, str) or not value or len(value) > 1024:
-                raise InvalidEvent(f"storm window {key} is missing or not a string")
-            return value
-
-        number("version", 1, 1, default=1)
-        bucket, account = text("bucket"), text("account")
-        if not bucket.startswith("burst|"):
-            raise InvalidEvent("storm window bucket is not a burst window")
-        try:
-            resource = ResourceKind(text("resource"))
-        except ValueError:
-            raise InvalidEvent("storm window resource is not a kind of resource") from None
-        return cls(
-            bucket=bucket,
-            account=account,
-            region=text("region"),
-            resource=resource,
-            window_start=number("window_start", 0, _LAST_EPOCH_SECOND),
-            window_seconds=number("window_seconds", 1, 86_400),
-            failures=number("failures", 0, 1_000_000, default=0),
-        )
 
 
 class Alerter:
@@ -222,10 +166,7 @@ class Alerter:
         if alert.kind is not AlertKind.FAILURE or not self.settings.burst_threshold:
             return None
         start = int(self.clock()) // window * window
-        bucket = f"burst|{alert.account}|{alert.region}|{alert.resource.value}|{start}"
-        return StormWindow(
-            bucket, alert.account, alert.region, alert.resource, start, window
-        ).message()
+        return StormWindow.of(alert.account, alert.region, alert.resource, start, window).message()
 
     def _decide(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Done once per incident: counted in its burst window, then alerted or held back."""
@@ -238,7 +179,7 @@ class Alerter:
             )
             if count > self.settings.burst_threshold and not summarized:
                 # Every time: the summary itself is sent once.
-                self.summaries.schedule(replace(window, failures=count).message())
+                self.summaries.schedule(replace(window, failures=count))
                 return {"outcome": "suppressed", "burst": window.bucket}
         return {"outcome": "alerted"}
 
@@ -317,11 +258,11 @@ def _summary_alert(
     expired). It counts the names it is given: so it gets them padded to the count, and lists
     only the real ones ("and N more" counts the rest)."""
     padded = names + [""] * max(count - len(names), 0)
-    alert = burst_alert(window.message(), padded, threshold, min(LIST_LIMIT, len(names)))
+    alert = burst_alert(window, padded, threshold, min(LIST_LIMIT, len(names)))
     if not expired:
         return alert
     note = f"at least {count} failed; their names expired with the window's record"
     return replace(alert, context=tuple((k, note if k == "jobs" else v) for k, v in alert.context))
 
 
-__all__ = ["Alerter", "StormWindow", "Summarizer", "alertable"]
+__all__ = ["Alerter", "Summarizer", "alertable"]
