@@ -220,7 +220,7 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
     enricher = Enricher(
         EnricherSettings("bus", "us-east-1", Thresholds(), "t", "q", 5, 0, 3600, "team"),
         metrics=NoMetrics(), publisher=Recorder(), dead_letters=Recorder(),
-        emit=lambda job, assessment: None, store=MemoryStore(),
+        emit=lambda report: None, store=MemoryStore(),
     )  # fmt: skip
     handler: Any = logger.registered_handler
     sink, previous = io.StringIO(), handler.stream

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from shared.contracts.report import USAGE_KEYS, waste_of
-from shared.domain.events import SageMakerEvent
-from shared.domain.utilization import Assessment, Verdict
+from shared.contracts.report import USAGE_KEYS, UtilizationReport
+from shared.domain.utilization import Verdict
 from shared.platform.observability import METRICS_NAMESPACE
 
 if TYPE_CHECKING:  # the enricher never builds alerts: keep them out of its cold start
@@ -28,31 +27,31 @@ def _record() -> EphemeralMetrics:
     return EphemeralMetrics(namespace=METRICS_NAMESPACE, service="")
 
 
-def emit_job(job: SageMakerEvent, assessment: Assessment) -> None:
+def emit_job(report: UtilizationReport) -> None:
     """One record per finished job: counted per account × job type × status."""
-    record = _record()
+    job, record = report.job, _record()
     record.add_dimension("Account", job.account)
     record.add_dimension("JobType", job.kind.value)
     record.add_dimension("Status", job.status or "unknown")
     record.add_metric("Jobs", MetricUnit.Count, 1)
-    if assessment.verdict in (Verdict.UNDER_USED, Verdict.IDLE):
+    if report.verdict in (Verdict.UNDER_USED, Verdict.IDLE):
         record.add_metric("UnderUsedJobs", MetricUnit.Count, 1)
-    if waste := waste_of(job, assessment):
+    if waste := report.waste:
         record.add_metric("WastedInstanceHours", MetricUnit.Count, waste.wasted_instance_hours)
         if waste.estimated_usd is not None:
             record.add_metric("EstimatedWasteUSD", MetricUnit.Count, waste.estimated_usd)
     if (duration := job.duration_seconds) is not None:
         record.add_metric("JobDurationSeconds", MetricUnit.Seconds, duration)
         record.add_metric("InstanceHours", MetricUnit.Count, duration / 3600 * job.instance_count)
-    for metric, key in USAGE_KEYS.items():
-        value = assessment.usage.percent.get(metric)
+    for key, name in _UTILIZATION_METRICS.items():
+        value = report.utilization.get(key)
         if value is not None:
-            record.add_metric(_UTILIZATION_METRICS[key], MetricUnit.Percent, value)
+            record.add_metric(name, MetricUnit.Percent, value)
     _properties(
         record,
         JobName=job.name,
         Region=job.region,
-        Verdict=assessment.verdict.value,
+        Verdict=report.verdict.value,
         InstanceTypes=sorted({g.instance_type for g in job.instance_groups}),
     )
     record.flush_metrics()

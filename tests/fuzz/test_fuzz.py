@@ -232,7 +232,7 @@ def test_given_any_batch_when_enriched_then_every_record_has_exactly_one_fate(
     bus, dead = Recorder(), Recorder()
     enricher = Enricher(
         ENRICHER_SETTINGS, metrics=NoMetrics(), publisher=bus, dead_letters=dead,
-        emit=lambda job, assessment: None, store=MemoryStore(),
+        emit=lambda report: None, store=MemoryStore(),
     )  # fmt: skip
     sqs = [
         {

@@ -17,7 +17,7 @@ from shared.alerting.alerts import (
     _incident as incident_key,
 )
 from shared.alerting.render import attributes, document, links, next_step, subject, text_body
-from shared.contracts.report import parse_report
+from shared.contracts.report import UtilizationReport
 from shared.domain.parser import parse_event
 from shared.domain.text import REASON_LIMIT, sanitize
 from shared.domain.vocabulary import ResourceKind
@@ -50,7 +50,9 @@ def _failure(load_event: LoadEvent, sample: str) -> Alert:
 
 
 def _under_used(load_event: LoadEvent) -> Alert:
-    return utilization_alert(parse_report(load_event("utilization-report-under-used")), TEAM_TAG)
+    return utilization_alert(
+        UtilizationReport.parse(load_event("utilization-report-under-used")), TEAM_TAG
+    )
 
 
 def _rendered(alert: Alert) -> list[str]:

@@ -157,7 +157,7 @@ def _enricher(
 ) -> Enricher:
     return Enricher(
         ENRICHER_SETTINGS, metrics=metrics, publisher=bus, dead_letters=dead,
-        emit=lambda job, assessment: emitted.append(job.name),  # its EMF record
+        emit=lambda report: emitted.append(report.job.name),  # its EMF record
         store=MemoryStore(), clock=FixedClock(SAMPLES_SETTLED),
     )  # fmt: skip
 

@@ -35,7 +35,6 @@ from shared.contracts.report import (
     REPORT_DETAIL_TYPE,
     SAGEWATCH_SOURCE,
     UtilizationReport,
-    parse_report,
 )
 from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
@@ -100,7 +99,7 @@ WASTE = (Verdict.UNDER_USED, Verdict.IDLE)
         own_account=True,
     ),
     rule="AlertUtilizationRule",
-    parse=parse_report,
+    parse=UtilizationReport.parse,
     # A failed job already alerted as a failure; its idle hardware is not a second incident.
     when=lambda r: not r.job.is_tuning_child and not r.job.is_failure,
 )

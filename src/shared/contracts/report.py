@@ -1,4 +1,6 @@
-"""The "Job Utilization Report" event the enricher puts on the monitoring bus (schema version 1).
+"""The "Job Utilization Report" event the enricher puts on the monitoring bus (schema version 1):
+one model, written by `UtilizationReport.detail` and read by `UtilizationReport.parse`
+(docs/report.schema.json describes the same; a test holds them together).
 
 It carries a secret-free snapshot of the job (no Environment, HyperParameters or request
 parameters ever reach it), the verdict and the normalized utilization.
@@ -75,22 +77,73 @@ def waste_of(job: SageMakerEvent, assessment: Assessment) -> Waste | None:
 class UtilizationReport:
     job: SageMakerEvent
     verdict: Verdict
-    utilization: Mapping[str, float | None]
+    utilization: Mapping[str, float | None]  # by USAGE_KEYS value; None: not measured
     datapoints: int
     reasons: tuple[str, ...]
     waste: Waste | None = None
+    thresholds: Thresholds | None = None  # what the verdict was decided with
+
+    @classmethod
+    def of(
+        cls, job: SageMakerEvent, assessment: Assessment, thresholds: Thresholds
+    ) -> UtilizationReport:
+        return cls(
+            job,
+            assessment.verdict,
+            {key: assessment.usage.percent.get(metric) for metric, key in USAGE_KEYS.items()},
+            assessment.usage.datapoints,
+            assessment.reasons,
+            waste_of(job, assessment),
+            thresholds,
+        )
 
     @property
     def instance_hours(self) -> float | None:
         duration = self.job.duration_seconds
         return None if duration is None else round(duration / 3600 * self.job.instance_count, 2)
 
+    def detail(self, team_tag_key: str) -> dict[str, Any]:
+        """The event's detail; of the job's tags only the team tag is carried."""
+        thresholds = self.thresholds
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "job": _job_detail(self.job, team_tag_key),
+            "verdict": self.verdict.value,
+            "utilization": dict(self.utilization),
+            "instance_hours": self.instance_hours,
+            "waste": self.waste.as_dict() if self.waste else None,
+            "datapoints": self.datapoints,
+            "reasons": list(self.reasons),
+            "thresholds": None
+            if thresholds is None
+            else {
+                "under_used_percent": thresholds.under_used_percent,
+                "idle_percent": thresholds.idle_percent,
+                "min_duration_seconds": thresholds.min_duration_seconds,
+            },
+        }
+
+    @classmethod
+    def parse(cls, raw: Any) -> UtilizationReport:
+        """A report event as the bus delivers it; `InvalidEvent` names what is wrong."""
+        common = envelope(raw)
+        return cls.from_detail(detail_of(raw), common["event_id"], common["time"])
+
+    @classmethod
+    def from_detail(
+        cls, detail: Mapping[str, Any], event_id: str = "", time: datetime | None = None
+    ) -> UtilizationReport:
+        try:
+            return _from_detail(detail, event_id, time)
+        except (ValueError, TypeError, KeyError, OverflowError) as error:  # wrong types inside
+            raise InvalidEvent(f"malformed utilization report: {error}") from None
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def job_snapshot(job: SageMakerEvent, team_tag_key: str) -> dict[str, Any]:
+def _job_detail(job: SageMakerEvent, team_tag_key: str) -> dict[str, Any]:
     groups = [
         {"instance_type": g.instance_type, "count": g.count, "name": g.name}
         for g in job.instance_groups
@@ -117,34 +170,6 @@ def job_snapshot(job: SageMakerEvent, team_tag_key: str) -> dict[str, Any]:
     }
 
 
-def report_detail(
-    job: SageMakerEvent, assessment: Assessment, thresholds: Thresholds, team_tag_key: str
-) -> dict[str, Any]:
-    report = UtilizationReport(
-        job,
-        assessment.verdict,
-        {key: assessment.usage.percent.get(metric) for metric, key in USAGE_KEYS.items()},
-        assessment.usage.datapoints,
-        assessment.reasons,
-        waste_of(job, assessment),
-    )
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "job": job_snapshot(job, team_tag_key),
-        "verdict": report.verdict.value,
-        "utilization": dict(report.utilization),
-        "instance_hours": report.instance_hours,
-        "waste": report.waste.as_dict() if report.waste else None,
-        "datapoints": report.datapoints,
-        "reasons": list(report.reasons),
-        "thresholds": {
-            "under_used_percent": thresholds.under_used_percent,
-            "idle_percent": thresholds.idle_percent,
-            "min_duration_seconds": thresholds.min_duration_seconds,
-        },
-    }
-
-
 def _parse_waste(raw: Any) -> Waste | None:
     if not isinstance(raw, Mapping):
         return None
@@ -157,16 +182,22 @@ def _parse_waste(raw: Any) -> Waste | None:
     )
 
 
-def parse_report(raw: Any) -> UtilizationReport:
-    try:
-        return _parse_report(raw)
-    except (ValueError, TypeError, KeyError, OverflowError) as error:  # wrong types inside it
-        raise InvalidEvent(f"malformed utilization report: {error}") from None
+def _parse_thresholds(raw: Any) -> Thresholds | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return Thresholds(
+        float(raw["under_used_percent"]),
+        float(raw["idle_percent"]),
+        int(raw["min_duration_seconds"]),
+    )
 
 
-def _parse_report(raw: Any) -> UtilizationReport:
-    detail = detail_of(raw)
-    common = envelope(raw)
+def _from_detail(
+    detail: Mapping[str, Any], event_id: str, time: datetime | None
+) -> UtilizationReport:
+    version = detail.get("schema_version")
+    if isinstance(version, bool) or version != SCHEMA_VERSION:  # True == 1 in Python
+        raise InvalidEvent(f"report schema_version {str(version)[:20]!r} is not {SCHEMA_VERSION}")
     job = detail.get("job")
     if not isinstance(job, Mapping):
         raise InvalidEvent("report detail.job is missing or not an object")
@@ -187,9 +218,9 @@ def _parse_report(raw: Any) -> UtilizationReport:
         groups = (InstanceGroup(job["instance_type"], int(job.get("instance_count") or 1)),)
     status = str(job.get("status") or "")
     snapshot = SageMakerEvent(
-        event_id=str(job.get("source_event_id") or common["event_id"]),
-        source=common["source"],
-        detail_type=common["detail_type"],
+        event_id=str(job.get("source_event_id") or event_id),
+        source=SAGEWATCH_SOURCE,
+        detail_type=REPORT_DETAIL_TYPE,
         account=str(account),
         region=str(region),
         kind=kind,
@@ -197,7 +228,7 @@ def _parse_report(raw: Any) -> UtilizationReport:
         status=status,
         outcome=outcome_of(kind, status),
         secondary_status=_string(job.get("secondary_status")),
-        time=common["time"],
+        time=time,
         arn=_string(job.get("arn")),
         started_at=parse_time(job.get("started")),
         ended_at=parse_time(job.get("ended")),
@@ -219,6 +250,7 @@ def _parse_report(raw: Any) -> UtilizationReport:
         int(detail.get("datapoints") or 0),
         tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
         _parse_waste(detail.get("waste")),
+        _parse_thresholds(detail.get("thresholds")),
     )
 
 

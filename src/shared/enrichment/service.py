@@ -21,7 +21,7 @@ from shared.adapters.cloudwatch import MetricsReader
 from shared.adapters.eventbridge import EventPublisher
 from shared.adapters.sqs import DeadLetterQueue
 from shared.config import EnricherSettings
-from shared.contracts.report import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, report_detail
+from shared.contracts.report import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE, UtilizationReport
 from shared.domain.events import SageMakerEvent
 from shared.domain.parser import event_id_of, load_body, parse_event
 from shared.domain.patterns import finished
@@ -106,7 +106,7 @@ class Enricher:
         metrics: MetricsSource | None = None,
         publisher: EventSink | None = None,
         dead_letters: DeadLetters | None = None,
-        emit: Callable[[SageMakerEvent, Assessment], None] = emit_job,
+        emit: Callable[[UtilizationReport], None] = emit_job,
         store: BasePersistenceLayer | None = None,
         clock: Clock = system_clock,
     ) -> None:
@@ -118,7 +118,6 @@ class Enricher:
             settings.dead_letter_queue_url
         )
         self.emit = emit
-        self._pending: dict[str, tuple[SageMakerEvent, Assessment]] = {}
         self.report_once = Once(
             self._publish,
             key="job",
@@ -158,10 +157,8 @@ class Enricher:
                 logger.info("no datapoints yet, retried later", extra={"job": job.event.name})
                 result.mark(job.records, "waiting")
                 continue
-            detail = report_detail(
-                job.event, assessments[key], self.settings.thresholds, self.settings.team_tag_key
-            )
-            self._pending[_key_text(key)] = (job.event, assessments[key])
+            report = UtilizationReport.of(job.event, assessments[key], self.settings.thresholds)
+            detail = report.detail(self.settings.team_tag_key)
             try:
                 outcome = self.report_once({"job": _key_text(key), "detail": detail})
             except RETRYABLE as error:
@@ -169,8 +166,6 @@ class Enricher:
                     job, f"publishing the report failed: {error}", error, result
                 )
                 continue
-            finally:
-                self._pending.pop(_key_text(key), None)
             if outcome.get("duplicate"):
                 result.mark(job.records, "already-reported")
             else:
@@ -179,12 +174,12 @@ class Enricher:
         return result
 
     def _publish(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Done once per job: the report on the bus, then its EMF record."""
-        job, assessment = self._pending[payload["job"]]
-        detail = [payload["detail"]]
-        if self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, detail, self._now()):
+        """Done once per job: the report on the bus, then its EMF record, read from the report
+        itself (only JSON crosses the idempotency boundary)."""
+        now = self._now()
+        if self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, [payload["detail"]], now):
             raise PublishError("PutEvents did not accept the utilization report")
-        self.emit(job, assessment)
+        self.emit(UtilizationReport.from_detail(payload["detail"], time=now))
         return {"published": payload["job"]}
 
     def _now(self) -> datetime:
