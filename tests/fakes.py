@@ -223,15 +223,16 @@ class MemoryFleetTable(FleetStore):
             return
         self.items.setdefault(f"source|{account}|{region}", {})["silent_since"] = silent_since
 
-    def put_inventory(
-        self, account: str, region: str, at: float, endpoints: str, first_seen: str, expires: int
-    ) -> None:
-        key = f"inventory|{account}|{region}"
+    def put_inventory(self, record: Mapping[str, Any], expires: int) -> None:
+        key = f"inventory|{record['account']}|{record['region']}"
+        at = float(record["collected_at"])
         if float(self.items.get(key, {}).get("collected_at", -math.inf)) < at:
-            self.items[key] = {
-                "id": key, "account": account, "region": region, "collected_at": str(at),
-                "endpoints": endpoints, "first_seen": first_seen, "expiration": str(expires),
-            }  # fmt: skip
+            # Numbers come back as text, as from DynamoDB.
+            self.items[key] = dict(record) | {
+                "id": key,
+                "collected_at": str(at),
+                "expiration": str(expires),
+            }
 
     def inventory(self, account: str, region: str) -> dict[str, Any] | None:
         item = self.items.get(f"inventory|{account}|{region}")

@@ -792,8 +792,9 @@ def test_given_a_snapshot_when_put_then_a_put_only_over_older_snapshots(aws: Stu
     error(stub, "put_item", "ConditionalCheckFailedException")  # an older one: no error
 
     table = FleetTable(TABLE, dynamodb)
-    table.put_inventory(WORKLOAD, REGION, 200.0, "[]", "{}", 900)
-    table.put_inventory(WORKLOAD, REGION, 100.0, "[]", "{}", 900)
+    record = {"account": WORKLOAD, "region": REGION, "endpoints": "[]", "first_seen": "{}"}
+    table.put_inventory(record | {"collected_at": 200.0}, 900)
+    table.put_inventory(record | {"collected_at": 100.0}, 900)
 
     stub.assert_no_pending_responses()
 

@@ -1,16 +1,19 @@
-"""The versioned contracts between sagewatch's parts: each model's serializer and parser agree with
-each other and with the schema in docs/, and a version a reader does not know is refused."""
+"""The contracts between sagewatch's parts (the utilization report, the storm window, the stored
+inventory): each model's serializer and parser agree with each other and with the schema in docs/,
+and a version or record a reader cannot read is refused with its reason."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
+from shared.contracts.inventory import Endpoint, Snapshot, StoredInventory, Variant
 from shared.contracts.report import SCHEMA_VERSION, UtilizationReport
 from shared.contracts.storm_window import StormWindow
 from shared.domain.vocabulary import ResourceKind
@@ -56,14 +59,15 @@ def test_the_recorded_reports_cover_every_verdict_with_and_without_waste() -> No
     wasted = [event for event in REPORTS if event["detail"]["waste"]]
 
     assert {"ok", "under-used", "idle", "insufficient-data"} <= verdicts
-    assert wasted and len(wasted) < len(REPORTS)
+    assert wasted
+    assert len(wasted) < len(REPORTS)
 
 
 @pytest.mark.parametrize("version", [None, 0, 2, "1", True])
 def test_a_report_of_another_schema_version_is_refused_by_name(version: Any) -> None:
     event = REPORTS[0] | {"detail": REPORTS[0]["detail"] | {"schema_version": version}}
 
-    with pytest.raises(InvalidEvent, match="report schema_version .* is not 1"):
+    with pytest.raises(InvalidEvent, match=r"report schema_version .* is not 1"):
         UtilizationReport.parse(event)
 
 
@@ -100,3 +104,48 @@ def test_a_storm_window_that_is_not_version_1_or_malformed_is_refused_by_name(
 ) -> None:
     with pytest.raises(InvalidEvent, match=reason):
         StormWindow.parse(WINDOW.message() | change)
+
+
+def _snapshot(at: datetime, *endpoints: Endpoint) -> Snapshot:
+    return Snapshot("444455556666", "eu-west-1", at, "vision", "prod", {}, endpoints)
+
+
+GPU = Endpoint("ranker", (Variant("main", "ml.g5.xlarge", 2), Variant("canary", None, 0)))
+SERVERLESS = Endpoint("embedder", (Variant("all", None, 0, serverless=True),))
+DAY_1 = datetime(2026, 11, 20, 12, tzinfo=UTC)
+DAY_2 = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+
+def test_a_stored_inventory_read_back_is_the_same_inventory() -> None:
+    stored = StoredInventory.after(_snapshot(DAY_1, GPU, SERVERLESS), None)
+    # As DynamoDB returns it: numbers as text.
+    record = stored.record() | {"collected_at": str(stored.collected_at)}
+
+    assert StoredInventory.from_record(record) == stored
+    assert stored.first_seen == {"ranker": DAY_1.timestamp(), "embedder": DAY_1.timestamp()}
+
+
+def test_a_later_snapshot_keeps_first_sightings_and_drops_endpoints_gone() -> None:
+    first = StoredInventory.after(_snapshot(DAY_1, GPU, SERVERLESS), None)
+
+    later = StoredInventory.after(_snapshot(DAY_2, GPU, Endpoint("new", ())), first)
+
+    assert later.collected_at == DAY_2.timestamp()
+    assert later.first_seen == {"ranker": DAY_1.timestamp(), "new": DAY_2.timestamp()}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"endpoints": "not json"},
+        {"endpoints": '[{"name": "-bad-", "variants": []}]'},
+        {"first_seen": "[]"},
+        {"collected_at": "yesterday"},
+        {"account": None} | {"region": None, "endpoints": None},
+    ],
+)
+def test_an_unreadable_inventory_record_is_refused_by_name(change: dict[str, Any]) -> None:
+    record = StoredInventory.after(_snapshot(DAY_1, GPU), None).record() | change
+
+    with pytest.raises(InvalidEvent, match="unreadable inventory record"):
+        StoredInventory.from_record(record)

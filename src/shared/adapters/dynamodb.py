@@ -185,10 +185,9 @@ class FleetTable(Adapter):
                 ExpressionAttributeValues={":s": {"N": str(silent_since)}},
             )
 
-    def put_inventory(
-        self, account: str, region: str, at: float, endpoints: str, first_seen: str, expires: int
-    ) -> None:
+    def put_inventory(self, record: Mapping[str, Any], expires: int) -> None:
         """Later snapshots win (a late, older one changes nothing); expires with TTL."""
+        account, region, at = record["account"], record["region"], record["collected_at"]
         with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
             self.api.put_item(
                 TableName=self.table,
@@ -197,8 +196,8 @@ class FleetTable(Adapter):
                     "account": {"S": account},
                     "region": {"S": region},
                     "collected_at": {"N": str(at)},
-                    "endpoints": {"S": endpoints},
-                    "first_seen": {"S": first_seen},
+                    "endpoints": {"S": record["endpoints"]},
+                    "first_seen": {"S": record["first_seen"]},
                     "expiration": {"N": str(expires)},
                 },
                 ConditionExpression="attribute_not_exists(collected_at) OR collected_at < :t",

@@ -8,6 +8,7 @@ broken, its stack gone, or the account closed: worth an operations alert either 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,11 +53,23 @@ class Variant:
     instance_count: int
     serverless: bool = False
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "instance_type": self.instance_type,
+            "instance_count": self.instance_count,
+            "serverless": self.serverless,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     name: str
     variants: tuple[Variant, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape a snapshot lists it in, which `endpoint_from` reads."""
+        return {"name": self.name, "variants": [v.as_dict() for v in self.variants]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,58 @@ class Snapshot:
     counts: Mapping[str, int]
     endpoints: tuple[Endpoint, ...] = ()
     errors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInventory:
+    """What the fleet table keeps of one account and Region's last snapshot: its endpoints and
+    when each was first seen (an endpoint is judged idle only after a whole window in service).
+    `record` and `from_record` are the one way in and out of the table."""
+
+    account: str
+    region: str
+    collected_at: float  # epoch seconds
+    endpoints: tuple[Endpoint, ...]
+    first_seen: Mapping[str, float]  # endpoint name → epoch seconds
+
+    @classmethod
+    def after(cls, snapshot: Snapshot, previous: StoredInventory | None) -> StoredInventory:
+        """`snapshot` stored over `previous`: endpoints seen before keep their first sighting."""
+        at = snapshot.at.timestamp()
+        seen = previous.first_seen if previous else {}
+        return cls(
+            snapshot.account,
+            snapshot.region,
+            at,
+            snapshot.endpoints,
+            {e.name: min(seen.get(e.name, at), at) for e in snapshot.endpoints},
+        )
+
+    def record(self) -> dict[str, Any]:
+        """As the fleet table stores it: endpoints and first sightings as JSON text."""
+        return {
+            "account": self.account,
+            "region": self.region,
+            "collected_at": self.collected_at,
+            "endpoints": json.dumps([e.as_dict() for e in self.endpoints]),
+            "first_seen": json.dumps(dict(self.first_seen)),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> StoredInventory:
+        """A record as `record` wrote it (numbers may come back as text); `InvalidEvent` if it
+        cannot be read (the endpoints are validated again, as any snapshot's)."""
+        try:
+            seen = json.loads(record["first_seen"])
+            return cls(
+                str(record["account"]),
+                str(record["region"]),
+                float(record["collected_at"]),
+                tuple(endpoint_from(item) for item in json.loads(record["endpoints"])),
+                {str(name): float(at) for name, at in seen.items()},
+            )
+        except (InvalidEvent, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise InvalidEvent(f"unreadable inventory record: {str(error)[:200]}") from None
 
 
 # Bounds on what a workload account's snapshot may hold: the snapshot is its own claim, so it is

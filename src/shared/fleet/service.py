@@ -3,7 +3,6 @@ workload accounts and idle endpoints, and ask the workload accounts for fresh in
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,8 +27,8 @@ from shared.contracts.inventory import (
     Endpoint,
     Heartbeat,
     Snapshot,
+    StoredInventory,
     Variant,
-    endpoint_from,
     parse_heartbeat,
     parse_snapshot,
 )
@@ -118,22 +117,9 @@ class Fleet:
     def record_snapshot(self, inventory: Snapshot) -> dict[str, Any]:
         """Kept for the idle-endpoint check (with when each endpoint was first seen) and turned
         into per-account EMF metrics."""
-        previous = self.table.inventory(inventory.account, inventory.region) or {}
-        seen_before = json.loads(previous.get("first_seen") or "{}")
-        at = inventory.at.timestamp()
-        first_seen = {e.name: min(seen_before.get(e.name, at), at) for e in inventory.endpoints}
-        endpoints = [
-            {"name": e.name, "variants": [_variant(v) for v in e.variants]}
-            for e in inventory.endpoints
-        ]
-        self.table.put_inventory(
-            inventory.account,
-            inventory.region,
-            at,
-            json.dumps(endpoints),
-            json.dumps(first_seen),
-            expires=int(at + self.settings.forget_after_seconds),
-        )
+        stored = StoredInventory.after(inventory, self._stored(inventory.account, inventory.region))
+        expires = int(stored.collected_at + self.settings.forget_after_seconds)
+        self.table.put_inventory(stored.record(), expires)
         emit_inventory(inventory, KPIS)
         if inventory.errors:
             logger.warning(
@@ -141,6 +127,14 @@ class Fleet:
                 extra={"account": inventory.account, "errors": inventory.errors},
             )
         return {"outcome": "recorded", "account": inventory.account, "kpis": len(inventory.counts)}
+
+    def _stored(self, account: str, region: str) -> StoredInventory | None:
+        record = self.table.inventory(account, region)
+        try:
+            return None if record is None else StoredInventory.from_record(record)
+        except InvalidEvent as error:  # replaced by this snapshot; first sightings start again
+            logger.error("inventory unreadable", extra={"reason": str(error)})
+            return None
 
     # ---- scheduled actions -----------------------------------------------------------------
     def watch(self) -> dict[str, Any]:
@@ -220,24 +214,26 @@ class Fleet:
         start = end - timedelta(hours=hours)
         checked, idle, failed = 0, [], []
         for record in self.table.inventories():
-            fresh = now - float(record["collected_at"]) <= STALE_INVENTORY_SECONDS
-            if record["region"] != self.settings.region or not fresh:
-                continue  # another Region, or an account whose collector stopped reporting
             try:
-                candidates = _candidates(record, start.timestamp())
-            except (InvalidEvent, ValueError, KeyError) as error:  # a record no longer readable
-                logger.error("inventory unreadable", extra={"reason": str(error)[:300]})
+                inventory = StoredInventory.from_record(record)
+            except InvalidEvent as error:  # a record no longer readable
+                logger.error("inventory unreadable", extra={"reason": str(error)})
                 continue
+            fresh = now - inventory.collected_at <= STALE_INVENTORY_SECONDS
+            if inventory.region != self.settings.region or not fresh:
+                continue  # another Region, or an account whose collector stopped reporting
+            candidates = _candidates(inventory, start.timestamp())
             checked += len(candidates)
+            account = inventory.account
             try:
-                found = self._idle_in(record["account"], candidates, start, end)
-                self._alert_idle(record["account"], record["region"], found, hours, end)
+                found = self._idle_in(account, candidates, start, end)
+                self._alert_idle(account, inventory.region, found, hours, end)
             except RETRYABLE as error:  # this account's metrics or alerts: the others go on
                 logger.warning(
                     "idle endpoints unchecked",
-                    extra={"account": record["account"], "reason": str(error)[:300]},
+                    extra={"account": account, "reason": str(error)[:300]},
                 )
-                failed.append(record["account"])
+                failed.append(account)
                 continue
             idle += [endpoint.name for endpoint in found]
         if failed:
@@ -281,26 +277,15 @@ class Fleet:
             logger.info("fleet alert", extra={"incident": alert.incident})
 
 
-def _variant(variant: Variant) -> dict[str, Any]:
-    return {
-        "name": variant.name,
-        "instance_type": variant.instance_type,
-        "instance_count": variant.instance_count,
-        "serverless": variant.serverless,
-    }
-
-
 def _on_hardware(variant: Variant) -> bool:
     return variant.instance_type is not None and not variant.serverless
 
 
-def _candidates(record: Mapping[str, Any], window_start: float) -> list[Endpoint]:
-    """The record's endpoints with instances that were in service for the whole window."""
-    first_seen = json.loads(record["first_seen"])
-    endpoints = [endpoint_from(item) for item in json.loads(record["endpoints"])]
+def _candidates(inventory: StoredInventory, window_start: float) -> list[Endpoint]:
+    """The endpoints with instances that were in service for the whole window."""
     return [
         e
-        for e in endpoints
+        for e in inventory.endpoints
         if any(_on_hardware(v) for v in e.variants)
-        and first_seen.get(e.name, window_start + 1) <= window_start
+        and inventory.first_seen.get(e.name, window_start + 1) <= window_start
     ]
