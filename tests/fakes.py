@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemNotFoundError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import BurstLedger
 from shared.contracts.storm_window import StormWindow
@@ -98,6 +99,34 @@ class SteadyMetrics(MetricsSource):
 
     def hosts(self, account: str, namespace: str, prefixes: Iterable[str]) -> dict[str, list[str]]:
         return {}
+
+
+class FailingMetrics(MetricsSource):
+    """A CloudWatch that answers every call with the AWS error `code`, as botocore raises it."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.calls = 0
+
+    def _fail(self, operation: str) -> ClientError:
+        self.calls += 1
+        return ClientError({"Error": {"Code": self.code, "Message": "no"}}, operation)
+
+    def fetch(self, calls: Sequence[Call]) -> Fetched:
+        raise self._fail("GetMetricData")
+
+    def hosts(self, account: str, namespace: str, prefixes: Iterable[str]) -> dict[str, list[str]]:
+        raise self._fail("ListMetrics")
+
+
+class RefusingChannel(AlertChannel):
+    """An SNS topic whose every Publish fails with the AWS error `code`."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def publish(self, subject: str, message: str, attributes: Mapping[str, str]) -> str:
+        raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "Publish")
 
 
 class Recorder(EventSink, AlertChannel, DeadLetters, SummaryScheduler, RefreshRequests):

@@ -6,12 +6,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from shared.alerting.service import Alerter, Summarizer
 from shared.config import AlerterSettings, EnricherSettings
 from shared.domain.utilization import Thresholds, Verdict
 from shared.enrichment.service import Enricher
 from shared.platform.clock import FixedClock
-from tests.fakes import MemoryLedger, MemoryStore, NoMetrics, Recorder, SteadyMetrics
+from tests.fakes import (
+    FailingMetrics,
+    MemoryLedger,
+    MemoryStore,
+    NoMetrics,
+    Recorder,
+    RefusingChannel,
+    SteadyMetrics,
+)
 from tests.unit.conftest import read_event
 
 REGION = "us-east-1"
@@ -87,6 +97,35 @@ def test_given_failures_past_the_threshold_in_one_window_when_alerted_then_one_s
     assert summary["context"]["summarized here"] == "3"
 
 
+@pytest.mark.parametrize(
+    ("code", "parked"),
+    [("AuthorizationError", True), ("KMSDisabledException", True), ("Throttled", False)],
+)
+def test_given_a_summary_the_topic_refuses_when_summarized_then_parked_only_if_no_retry_helps(
+    code: str, parked: bool
+) -> None:
+    channels, ledger, summaries = _channels(), MemoryLedger(), Recorder()
+    alerter = _alerter(channels, ledger, summaries, FixedClock(START + 300))
+    for n in range(4):
+        alerter.handle(_failure(n))
+    dead = Recorder()
+    refusing = {channel: RefusingChannel(code) for channel in CHANNELS}
+    summarizer = Summarizer(
+        ALERTER_SETTINGS, publishers=refusing, ledger=ledger, store=MemoryStore(), dead_letters=dead
+    )
+
+    retried = summarizer.run([{"messageId": "m", "body": json.dumps(summaries.items[0])}])
+
+    if not parked:
+        assert retried == ["m"]
+        assert dead.items == []
+        return
+    assert retried == []
+    [item] = dead.items
+    assert item["reason"].startswith("summary failed: ")
+    assert item["reason"].endswith(f"(not retried: {code} needs a fix, then a redrive)")
+
+
 def test_given_window_summarized_when_more_fail_then_alone_until_the_next_storm() -> None:
     channels, ledger, summaries = _channels(), MemoryLedger(), Recorder()
     clock = FixedClock(START + 300)
@@ -153,7 +192,10 @@ def _jobs() -> list[dict[str, Any]]:
 
 
 def _enricher(
-    metrics: NoMetrics | SteadyMetrics, bus: Recorder, dead: Recorder, emitted: list[str]
+    metrics: NoMetrics | SteadyMetrics | FailingMetrics,
+    bus: Recorder,
+    dead: Recorder,
+    emitted: list[str],
 ) -> Enricher:
     return Enricher(
         ENRICHER_SETTINGS, metrics=metrics, publisher=bus, dead_letters=dead,
@@ -200,3 +242,35 @@ def test_given_jobs_without_datapoints_when_enriched_then_retried_until_the_wait
     [report] = bus.items
     assert report["verdict"] == Verdict.INSUFFICIENT_DATA
     assert dead.items == []
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "AccessDeniedException", "ValidationException"])
+def test_given_a_failure_no_retry_can_fix_when_enriched_then_parked_at_once_naming_it(
+    code: str,
+) -> None:
+    bus, dead = Recorder(), Recorder()
+    first, _, _ = _jobs()
+
+    result = _enricher(FailingMetrics(code), bus, dead, []).run([_record("job", first)])
+
+    assert result.outcomes == {"job": "dead-lettered"}, "on its first delivery, not its fifth"
+    [parked] = dead.items
+    assert parked["reason"].startswith("reading metrics failed: ")
+    assert parked["reason"].endswith(f"(not retried: {code} needs a fix, then a redrive)")
+    assert bus.items == []
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "InternalServiceError", "Throttling"])
+def test_given_a_failure_a_retry_can_fix_when_enriched_then_retried_until_the_last_delivery(
+    code: str,
+) -> None:
+    bus, dead = Recorder(), Recorder()
+    first, second, _ = _jobs()
+    last = ENRICHER_SETTINGS.max_receives
+    records = [_record("early", first), _record("last", second, receives=last)]
+
+    result = _enricher(FailingMetrics(code), bus, dead, []).run(records)
+
+    assert result.outcomes == {"early": "retried", "last": "dead-lettered"}
+    [parked] = dead.items
+    assert "not retried" not in parked["reason"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
@@ -52,7 +53,7 @@ from shared.domain.vocabulary import (
 )
 from shared.metrics import emit_alert
 from shared.platform.clock import Clock, system_clock
-from shared.platform.errors import InvalidEvent
+from shared.platform.errors import Fault, InvalidEvent, error_code, fault_of
 from shared.platform.idempotency import RETRYABLE, Once
 from shared.platform.matching import Match, OneOf
 from shared.platform.observability import logger
@@ -65,7 +66,7 @@ from shared.ports import AlertChannel, DeadLetters, StormLedger, SummarySchedule
 SUMMARY_RETENTION_SECONDS = 14 * 86_400
 
 alertable: Router[AlerterSettings, Alert] = Router("alerter", parse_event)
-FAILURES = "AlertFailuresRule"
+FAILURES = "AlerterFunctionFailures"
 
 
 # A tuning job's children are ordinary training events carrying TuningJobArn: the tuning job
@@ -98,13 +99,21 @@ WASTE = (Verdict.UNDER_USED, Verdict.IDLE)
         # not be able to forge reports about others' jobs.
         own_account=True,
     ),
-    rule="AlertUtilizationRule",
+    rule="AlerterFunctionUtilization",
     parse=UtilizationReport.parse,
     # A failed job already alerted as a failure; its idle hardware is not a second incident.
     when=lambda r: not r.job.is_tuning_child and not r.job.is_failure,
 )
 def wasted(report: UtilizationReport, settings: AlerterSettings) -> Alert:
     return utilization_alert(report, settings.team_tag_key)
+
+
+class AlertOutcome(StrEnum):
+    """What the alerter did with an event it handled."""
+
+    ALERTED = "alerted"
+    SUPPRESSED = "suppressed"  # counted in a storm window: the window's summary will name it
+    DUPLICATE = "duplicate"  # this incident was decided (or delivered) before
 
 
 class Alerter:
@@ -147,15 +156,15 @@ class Alerter:
             {"incident": alert.incident, "name": alert.name, "burst": self._burst(alert)}
         )
         result: dict[str, Any] = {"outcome": decision["outcome"], "incident": alert.incident}
-        if decision["outcome"] == "alerted":
+        if decision["outcome"] == AlertOutcome.ALERTED:
             delivered = self.deliver(alert)
             result["message_ids"] = delivered["message_ids"]
             if delivered["fresh"]:
                 emit_alert(alert)
             else:
-                result["outcome"] = "duplicate"
+                result["outcome"] = AlertOutcome.DUPLICATE
         elif decision.get("duplicate"):
-            result["outcome"] = "duplicate"
+            result["outcome"] = AlertOutcome.DUPLICATE
         logger.info(f"alert {result['outcome']}", extra={"incident": alert.incident})
         return result
 
@@ -179,8 +188,8 @@ class Alerter:
             if count > self.settings.burst_threshold and not summarized:
                 # Every time: the summary itself is sent once.
                 self.summaries.schedule(replace(window, failures=count))
-                return {"outcome": "suppressed", "burst": window.bucket}
-        return {"outcome": "alerted"}
+                return {"outcome": AlertOutcome.SUPPRESSED, "burst": window.bucket}
+        return {"outcome": AlertOutcome.ALERTED}
 
 
 class Summarizer:
@@ -212,17 +221,20 @@ class Summarizer:
             try:
                 self._summarize(StormWindow.parse(record.get("body")))
             except InvalidEvent as error:  # parked alone: the rest of the batch goes on
-                if not self._park(record, error):
+                if not self._park(record, f"invalid storm window: {error}", error):
                     failed.append(str(record.get("messageId")))
             except RETRYABLE as error:
+                if fault_of(error) is Fault.PERMANENT:  # a setting to fix: retries only wait
+                    reason = f"summary failed: {error} (not retried: {error_code(error)} needs a"
+                    if self._park(record, f"{reason} fix, then a redrive)", error):
+                        continue
                 logger.warning("summary retried", extra={"reason": str(error)})
                 failed.append(str(record.get("messageId")))
         return failed
 
-    def _park(self, record: Mapping[str, Any], error: InvalidEvent) -> bool:
-        """A message that can never be summarized, in the dead-letter queue with its reason;
-        False if it could not be parked (then the queue's redrive policy parks it)."""
-        reason = f"invalid storm window: {error}"
+    def _park(self, record: Mapping[str, Any], reason: str, error: Exception) -> bool:
+        """A message that cannot be summarized as it is, in the dead-letter queue with its
+        reason; False if it could not be parked (then the queue's redrive policy parks it)."""
         logger.error(
             "summary message dead-lettered",
             extra={"message_id": record.get("messageId"), "reason": reason},
@@ -264,4 +276,4 @@ def _summary_alert(
     return replace(alert, context=tuple((k, note if k == "jobs" else v) for k, v in alert.context))
 
 
-__all__ = ["Alerter", "Summarizer", "alertable"]
+__all__ = ["AlertOutcome", "Alerter", "Summarizer", "alertable"]

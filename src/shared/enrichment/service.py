@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
@@ -41,7 +42,7 @@ from shared.domain.utilization import (
 from shared.domain.vocabulary import PROCESSING, TRAINING, TRANSFORM, ResourceKind
 from shared.metrics import emit_job
 from shared.platform.clock import Clock, system_clock
-from shared.platform.errors import InvalidEvent, PublishError
+from shared.platform.errors import Fault, InvalidEvent, PublishError, error_code, fault_of
 from shared.platform.idempotency import RETRYABLE, Once
 from shared.platform.observability import logger
 from shared.platform.router import Disposition, Router
@@ -73,16 +74,26 @@ def _receive_count(record: Mapping[str, Any]) -> int:
         return 1
 
 
-RETRIED = ("waiting", "retried")  # outcomes that send a message back to the queue
+class Fate(StrEnum):
+    """What became of one SQS record."""
+
+    REPORTED = "reported"
+    ALREADY_REPORTED = "already-reported"  # a duplicate delivery: its report was published
+    IGNORED = "ignored"  # not a finished job (routed, then declined; or no route)
+    WAITING = "waiting"  # no datapoints yet: back to the queue, read again later
+    RETRIED = "retried"  # a transient failure: back to the queue
+    DEAD_LETTERED = "dead-lettered"  # parked with its reason
+
+
+RETRIED = (Fate.WAITING, Fate.RETRIED)  # fates that send a message back to the queue
 
 
 @dataclass
 class BatchResult:
-    # Every record's fate: reported, already-reported, ignored, waiting, retried, dead-lettered.
-    outcomes: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, Fate] = field(default_factory=dict)  # by message id
     reports: list[dict[str, Any]] = field(default_factory=list)
 
-    def mark(self, records: Sequence[Mapping[str, Any]], outcome: str) -> None:
+    def mark(self, records: Sequence[Mapping[str, Any]], outcome: Fate) -> None:
         for record in records:
             self.outcomes[str(record.get("messageId"))] = outcome
 
@@ -91,7 +102,7 @@ class BatchResult:
         return [m for m, outcome in self.outcomes.items() if outcome in RETRIED]
 
     def count(self) -> dict[str, int]:
-        return dict(Counter(self.outcomes.values()))
+        return {fate.value: n for fate, n in Counter(self.outcomes.values()).items()}
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         """SQS partial batch response: only these messages come back (after the visibility
@@ -155,7 +166,7 @@ class Enricher:
                 continue
             if key in awaiting and job.receives <= self.settings.data_waits:
                 logger.info("no datapoints yet, retried later", extra={"job": job.event.name})
-                result.mark(job.records, "waiting")
+                result.mark(job.records, Fate.WAITING)
                 continue
             report = UtilizationReport.of(job.event, assessments[key], self.settings.thresholds)
             detail = report.detail(self.settings.team_tag_key)
@@ -167,9 +178,9 @@ class Enricher:
                 )
                 continue
             if outcome.get("duplicate"):
-                result.mark(job.records, "already-reported")
+                result.mark(job.records, Fate.ALREADY_REPORTED)
             else:
-                result.mark(job.records, "reported")
+                result.mark(job.records, Fate.REPORTED)
                 result.reports.append(detail)
         return result
 
@@ -194,16 +205,20 @@ class Enricher:
             self._dead_letter(record, event_id_of(raw), f"invalid event: {error}", error, result)
             return None
         if dispatch.disposition is not Disposition.HANDLED:
-            result.mark([record], "ignored")
+            result.mark([record], Fate.IGNORED)
             return None
         return dispatch.result
 
     def _retry_or_dead_letter(
         self, job: _Job, reason: str, error: Exception, result: BatchResult
     ) -> None:
-        """Retried while SQS will deliver again; on the last delivery, parked with the reason."""
+        """Retried while SQS will deliver again; on the last delivery, parked with the reason. A
+        failure no retry can fix (a permission, a key, a parameter) is parked at once."""
+        permanent = fault_of(error) is Fault.PERMANENT
+        if permanent:
+            reason = f"{reason} (not retried: {error_code(error)} needs a fix, then a redrive)"
         for record in job.records:
-            if _receive_count(record) >= self.settings.max_receives:
+            if permanent or _receive_count(record) >= self.settings.max_receives:
                 self._dead_letter(record, job.event.event_id, reason, error, result)
             else:
                 logger.warning(
@@ -211,7 +226,7 @@ class Enricher:
                     extra={"job": job.event.name, "message_id": record.get("messageId"),
                            "reason": reason},
                 )  # fmt: skip
-                result.mark([record], "retried")
+                result.mark([record], Fate.RETRIED)
 
     def _dead_letter(
         self,
@@ -228,10 +243,10 @@ class Enricher:
         )
         try:
             self.dead_letters.send(str(record.get("body")), reason, event_id, type(error).__name__)
-            result.mark([record], "dead-lettered")
+            result.mark([record], Fate.DEAD_LETTERED)
         except (BotoCoreError, ClientError):
             # Could not park it: let SQS keep it (its redrive policy is the backstop).
-            result.mark([record], "retried")
+            result.mark([record], Fate.RETRIED)
 
     def _assess(
         self, jobs: Sequence[SageMakerEvent]

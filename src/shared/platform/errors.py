@@ -1,5 +1,10 @@
 """Typed errors. Retryable faults raise so SQS/EventBridge retry and dead-letter queues keep the
-event; an `InvalidEvent` can never succeed and is reported as poison with its reason."""
+event; an `InvalidEvent` can never succeed and is reported as poison with its reason. `fault_of`
+tells a failed AWS call that a retry can help from one that only a changed setting can."""
+
+from __future__ import annotations
+
+from enum import StrEnum
 
 
 class SagewatchError(Exception):
@@ -24,3 +29,64 @@ class PublishError(RetryableError):
 
 class DuplicateRoute(SagewatchError):
     """Two handlers registered for the same (source, detail-type)."""
+
+
+class Fault(StrEnum):
+    """What a failed call means for the event it was made for."""
+
+    TRANSIENT = (
+        "transient"  # may succeed later: retried (throttling, timeouts, 5xx, the store busy)
+    )
+    PERMANENT = "permanent"  # fails the same way until someone changes a setting: parked now
+
+
+# AWS error codes a retry cannot fix: a permission, a key, a parameter or a resource that is
+# missing or wrong. Retrying them only delays the dead letter (hours, for an SQS-fed function)
+# and hides the cause; parked at once, their reason names the fix, and a redrive replays them.
+PERMANENT_ERROR_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthorizationError",  # SNS
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+        "ValidationError",
+        "ValidationException",
+        "InvalidParameter",  # SNS
+        "InvalidParameterValue",
+        "InvalidParameterException",
+        "InvalidParameterValueException",
+        "NotFound",  # SNS topic
+        "NotFoundException",
+        "ResourceNotFoundException",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "KMSAccessDeniedException",
+        "KMSDisabledException",
+        "KMSInvalidStateException",
+        "KMSNotFoundException",
+        "KMS.AccessDeniedException",
+        "KMS.DisabledException",
+        "KMS.NotFoundException",
+    }
+)
+
+
+def error_code(error: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, here or in what caused it (Powertools wraps
+    the store's errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        response = getattr(current, "response", None)
+        if isinstance(response, dict) and isinstance(
+            code := response.get("Error", {}).get("Code"), str
+        ):
+            return code
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def fault_of(error: BaseException) -> Fault:
+    return Fault.PERMANENT if error_code(error) in PERMANENT_ERROR_CODES else Fault.TRANSIENT
