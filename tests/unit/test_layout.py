@@ -103,8 +103,8 @@ def test_the_enricher_never_loads_the_alerters_code() -> None:
 def test_the_package_lists_every_part() -> None:
     listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     on_disk = {
-        "shared." + init.parent.relative_to(SHARED).as_posix().replace("/", ".")
-        for init in SHARED.rglob("__init__.py")
-        if init.parent != SHARED
+        ".".join((top.name, *init.parent.relative_to(top).parts))
+        for top in (SHARED, ROOT / "sagewatch")
+        for init in top.rglob("__init__.py")
     }
     assert on_disk <= set(listed)
