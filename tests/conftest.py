@@ -85,15 +85,13 @@ def _offline(request: pytest.FixtureRequest) -> Iterator[None]:
 
         return refused
 
-    originals = {(owner, name): getattr(owner, name) for owner, name in _REFUSED}
+    refused_here = _REFUSED | {(MockAWS, "start"): "mock_aws"}
+    originals = {(owner, name): getattr(owner, name) for owner, name in refused_here}
     for (owner, name), original in originals.items():
-        setattr(owner, name, refusing(_REFUSED[owner, name], original))
-    patched_moto = MockAWS.start
-    MockAWS.start = refusing("mock_aws", patched_moto)  # type: ignore[method-assign]
+        setattr(owner, name, refusing(refused_here[owner, name], original))
     try:
         yield
     finally:
-        MockAWS.start = patched_moto  # type: ignore[method-assign]
         for (owner, name), original in originals.items():
             setattr(owner, name, original)
     if attempts:
@@ -126,7 +124,7 @@ def _shared_loader(search_path_string: str | None) -> botocore.loaders.Loader:
 # through one loader, as the clients of one session always do: a new session otherwise decodes
 # megabytes of JSON again, and the functions' idempotency layers, the embedded stacks and moto's
 # reset of the default session make hundreds of sessions in a run.
-botocore.session.create_loader = _shared_loader  # type: ignore[attr-defined]
+vars(botocore.session)["create_loader"] = _shared_loader  # the module's own name, not in its stubs
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -43,7 +43,7 @@ class MemoryStore(BasePersistenceLayer):
     """Powertools idempotency records in a dict, with the DynamoDB layer's put condition."""
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]  # Powertools' __init__ is unannotated
+        cast(Any, super()).__init__()  # Powertools' __init__ is unannotated
         self.records: dict[str, DataRecord] = {}
 
     def _get_record(self, idempotency_key: str) -> DataRecord:

@@ -21,6 +21,7 @@ from sagewatch.embedded import (
     replay_clock,
 )
 from sagewatch.template import EVENTS
+from shared.platform.clock import FixedClock
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +87,9 @@ def test_given_a_used_and_broken_stack_when_reset_then_it_replays_as_a_new_stack
         )
         sqs.delete_queue(QueueUrl=aws.queues["email-capture"])
         aws._set_env({unset: "1", "AWS_REGION": "eu-west-1"})
-        aws.clock.advance(86_400)  # type: ignore[attr-defined]  # a FixedClock
+        clock = aws.clock
+        assert isinstance(clock, FixedClock)
+        clock.advance(86_400)
 
         reset = aws.reset(clock=replay_clock(EVENTS_))
 
