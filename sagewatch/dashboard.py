@@ -77,31 +77,6 @@ def alarm_arn(logical_id: str) -> str:
     return f"arn:aws:cloudwatch:{embedded.REGION}:{embedded.ACCOUNT}:alarm:{name}"
 
 
-_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
-
-
-def substitute(text: str, names: Mapping[str, str]) -> str:
-    """Fn::Sub: `${Name}` and `${Resource.Attribute}` from `names`, `${!Literal}` kept literal."""
-
-    def replace(match: re.Match[str]) -> str:
-        literal, name = match.groups()
-        if literal:
-            return "${" + name + "}"
-        if name not in names:
-            raise ValueError(f"Fn::Sub variable ${{{name}}} has no embedded value")
-        return names[name]
-
-    return _VARIABLE.sub(replace, text)
-
-
-def _sub(value: Any, names: Mapping[str, str]) -> str:
-    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        return substitute(value["Fn::Sub"], names)
-    if isinstance(value, str):
-        return value
-    raise ValueError(f"expected a string or Fn::Sub, got {value!r}")
-
-
 def dashboard_body(template: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The template's DashboardBody, substituted for the embedded stack and parsed."""
     document = template or cfn.load()
@@ -110,7 +85,9 @@ def dashboard_body(template: Mapping[str, Any] | None = None) -> dict[str, Any]:
     ]
     if len(dashboards) != 1:
         raise ValueError(f"expected one AWS::CloudWatch::Dashboard, found {len(dashboards)}")
-    text = _sub(dashboards[0]["Properties"]["DashboardBody"], stack_names(document))
+    text = cfn.substitute(
+        dashboards[0]["Properties"]["DashboardBody"], stack_names(document), document
+    )
     body: dict[str, Any] = json.loads(text)
     return body
 
@@ -120,7 +97,7 @@ def saved_queries(template: Mapping[str, Any] | None = None) -> dict[str, str]:
     document = template or cfn.load()
     names = stack_names(document)
     return {
-        logical_id: _sub(resource["Properties"]["QueryString"], names)
+        logical_id: cfn.substitute(resource["Properties"]["QueryString"], names, document)
         for logical_id, resource in document["Resources"].items()
         if resource["Type"] == "AWS::Logs::QueryDefinition"
     }

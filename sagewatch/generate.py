@@ -1,6 +1,8 @@
 """Write the templates' generated parts from the code's declarations (`make generate`).
 
-- Each bus rule's `EventPattern` in template.yaml, from the routes registered for it.
+- Each bus rule's pattern in template.yaml, from the routes registered for it: the `EventPattern`
+  of a rule resource (EnrichRule), or the `Pattern` of the function event SAM turns into the rule
+  the routes name (AlerterFunctionFailures is AlerterFunction's event Failures).
 - The dashboard's body, from inline/dashboard.yaml (its reviewable source).
 - The failed-jobs saved query's filter, from the status vocabulary.
 - The workload collector's code in workload-template.yaml, from inline/collector.py (a module
@@ -15,14 +17,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from sagewatch.spoke import COLLECTOR
-from sagewatch.template import ROOT, TEMPLATE, WORKLOAD_TEMPLATE
+from sagewatch.template import ROOT, TEMPLATE, WORKLOAD_TEMPLATE, function_events, parse
 from shared.alerting.service import alertable
 from shared.domain.vocabulary import FAMILIES, JOBS, TRAINING, Outcome
 from shared.enrichment.service import enrichable
@@ -99,20 +101,47 @@ def _yaml(value: dict[str, Any], indent: int) -> list[str]:
     return lines
 
 
-def _replace_block(text: str, resource: str, key: str, body: list[str]) -> str:
-    """Replace the lines under `key:` (deeper than it) inside `resource:` of a template."""
+def _replace_block(text: str, path: Sequence[str], body: list[str]) -> str:
+    """Replace the lines under the key at `path` (a resource, then the keys down to it, each
+    looked for inside its parent's block) with `body`."""
     lines = text.split("\n")
-    start = lines.index(f"  {resource}:")
-    at = next(i for i in range(start + 1, len(lines)) if lines[i].strip().startswith(f"{key}:"))
-    depth = len(lines[at]) - len(lines[at].lstrip())
-    end = at + 1
-    while end < len(lines) and (
-        not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > depth
-    ):
-        end += 1
+    at = lines.index(f"  {path[0]}:")
+    for key in path[1:]:
+        depth = _indent(lines[at])
+        at = next(
+            i
+            for i in range(at + 1, _block_end(lines, at, depth))
+            if _indent(lines[i]) > depth and lines[i].strip().startswith(f"{key}:")
+        )
+    end = _block_end(lines, at, _indent(lines[at]))
     while not lines[end - 1].strip():  # keep the blank lines between resources
         end -= 1
     return "\n".join([*lines[: at + 1], *body, *lines[end:]])
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _block_end(lines: list[str], at: int, depth: int) -> int:
+    """The index after the block that starts at `at` (blank lines and deeper lines)."""
+    end = at + 1
+    while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > depth):
+        end += 1
+    return end
+
+
+def pattern_path(rule: str, template: dict[str, Any]) -> tuple[str, ...]:
+    """Where a rule's pattern is written: the EventPattern of a rule resource, or the Pattern
+    of the function event SAM writes the rule for (logical id <function><event>)."""
+    resource = template["Resources"].get(rule, {})
+    if resource.get("Type") == "AWS::Events::Rule":
+        return (rule, "Properties", "EventPattern")
+    events = function_events(template)
+    if rule not in events:
+        raise ValueError(f"{rule}: no rule or function event of template.yaml is deployed as it")
+    function, event = events[rule]
+    return (function, "Properties", "Events", event, "Properties", "Pattern")
 
 
 # ---- the generated parts ------------------------------------------------------------------------
@@ -145,11 +174,16 @@ def dashboard_body(source: Path = DASHBOARD) -> list[str]:
 
 
 def monitoring_template(text: str) -> str:
+    template = parse(text)
     for rule, pattern in rule_patterns().items():
-        body = [f"        # `make generate`: {rule}'s routes in src/shared", *_yaml(pattern, 8)]
-        text = _replace_block(text, rule, "EventPattern", body)
+        path = pattern_path(rule, template)
+        indent = 2 + 2 * len(path)  # the pattern's keys, one level under its own
+        body = [f"{' ' * indent}# `make generate`: {rule}'s routes in src/shared"]
+        text = _replace_block(text, path, body + _yaml(pattern, indent))
     text = _replace_block(
-        text, "Dashboard", "DashboardBody", [f"        {line}" for line in dashboard_body()]
+        text,
+        ("Dashboard", "Properties", "DashboardBody"),
+        [f"        {line}" for line in dashboard_body()],
     )
     return re.sub(
         r"(?m)^(        )\| filter detail\.TrainingJobStatus = .*$",
@@ -170,7 +204,9 @@ def collector(text: str) -> str:
 def workload_template(text: str) -> str:
     code = collector(COLLECTOR.read_text()).rstrip("\n").split("\n")
     body = [f"          {line}" if line else "" for line in code]
-    return _replace_block(text, "InventoryCollectorFunction", "ZipFile", body)
+    return _replace_block(
+        text, ("InventoryCollectorFunction", "Properties", "Code", "ZipFile"), body
+    )
 
 
 GENERATED = {

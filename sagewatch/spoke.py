@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sagewatch.template import ROOT, WORKLOAD_TEMPLATE, load, resolve
+from sagewatch.template import ROOT, WORKLOAD_TEMPLATE, load, substitute
 from shared.contracts import inventory as fleet
 
 # The event contract is the monitoring side's (shared.fleet): one definition for both sides.
@@ -48,17 +47,14 @@ def heartbeat_detail(
     """The detail of the heartbeat HeartbeatSchedule sends for these parameter values, rendered
     from the template's own `Input` (for the embedded AWS and tests of the monitoring side)."""
     template = load(path)
-    text, variables = template["Resources"]["HeartbeatSchedule"]["Properties"]["Target"]["Input"][
-        "Fn::Sub"
-    ]
+    schedule = template["Resources"]["HeartbeatSchedule"]["Properties"]
     refs = {
         "HeartbeatMinutes": str(interval_minutes),
         "Project": project,
         "Environment": environment,
         "AWS::StackName": stack,
     }
-    values = refs | {name: str(resolve(v, refs, template)) for name, v in variables.items()}
-    detail: dict[str, Any] = json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: values[m[1]], text))
+    detail: dict[str, Any] = json.loads(substitute(schedule["Target"]["Input"], refs, template))
     return detail
 
 

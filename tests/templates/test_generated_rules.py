@@ -1,6 +1,9 @@
 """The bus rules' patterns are generated from the routes (`make generate`); the committed
 templates must be what the generator writes, and each route's Python test must accept exactly
-what its generated pattern delivers on EventBridge's matching engine (moto's)."""
+what its generated pattern delivers on EventBridge's matching engine (moto's).
+
+The routes name the rules as deployed: EnrichRule is a rule resource; AlerterFunctionFailures is
+the rule SAM writes for AlerterFunction's EventBridgeRule event Failures (<function><event>)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,15 @@ import yaml
 from moto.events.models import EventPattern
 
 from sagewatch.embedded import ACCOUNT
-from sagewatch.generate import DASHBOARD, ROUTERS, rule_patterns, stale
-from sagewatch.template import EVENTS, bus_rules, load, resolve
+from sagewatch.generate import (
+    DASHBOARD,
+    ROUTERS,
+    monitoring_template,
+    pattern_path,
+    rule_patterns,
+    stale,
+)
+from sagewatch.template import EVENTS, TEMPLATE, bus_rules, deployed, load, parse, resolve
 from shared.domain.vocabulary import BY_DETAIL_TYPE
 from shared.platform.router import Route
 
@@ -85,6 +95,8 @@ def test_given_the_template_when_rules_listed_then_generated_patterns_are_the_de
     for rule, pattern in GENERATED.items():
         assert RULES[rule].pattern == pattern, rule
     assert set(RULES) - set(GENERATED) == {"ArchiveAllRule"}
+    # bus_rules reads the template as deployed: the rules SAM writes for the functions' events
+    assert {"AlerterFunctionFailures", "FleetFunctionHeartbeats"} <= set(deployed()["Resources"])
 
 
 @pytest.mark.parametrize("rule", sorted(GENERATED))
@@ -101,16 +113,16 @@ def test_given_every_variant_when_matched_then_the_route_accepts_exactly_what_is
 
 def test_given_report_from_another_account_when_matched_then_it_never_reaches_the_alerter() -> None:
     forged = json.loads((EVENTS / "utilization-report-under-used.json").read_text())
-    assert _delivered("AlertUtilizationRule", forged)
+    assert _delivered("AlerterFunctionUtilization", forged)
     forged["account"] = "111122223333"
-    assert not _delivered("AlertUtilizationRule", forged)
+    assert not _delivered("AlerterFunctionUtilization", forged)
 
 
 def test_given_a_training_job_stopped_when_matched_then_only_sagemakers_stop_is_a_failure() -> None:
     stopped = json.loads((EVENTS / "training-stopped-max-runtime.json").read_text())
-    assert _delivered("AlertFailuresRule", stopped)
+    assert _delivered("AlerterFunctionFailures", stopped)
     stopped["detail"]["SecondaryStatus"] = "Stopped"  # the user stopped it
-    assert not _delivered("AlertFailuresRule", stopped)
+    assert not _delivered("AlerterFunctionFailures", stopped)
     assert _delivered("EnrichRule", stopped)  # its hardware is still judged
 
 
@@ -118,11 +130,46 @@ def test_given_the_template_when_rules_listed_then_each_delivers_to_its_consumer
     assert {rule.logical_id: rule.targets for rule in RULES.values()} == {
         "ArchiveAllRule": ("ArchiveLogGroup",),
         "EnrichRule": ("EnrichmentQueue",),
-        "AlertFailuresRule": ("AlerterFunction",),
-        "AlertUtilizationRule": ("AlerterFunction",),
-        "FleetHeartbeatRule": ("FleetFunction",),
-        "FleetInventoryRule": ("FleetFunction",),
+        "AlerterFunctionFailures": ("AlerterFunction",),
+        "AlerterFunctionUtilization": ("AlerterFunction",),
+        "FleetFunctionHeartbeats": ("FleetFunction",),
+        "FleetFunctionInventories": ("FleetFunction",),
     }
+
+
+def test_given_each_rule_of_the_routes_then_its_pattern_is_written_where_the_generator_says() -> (
+    None
+):
+    template = load()
+
+    def event(function: str, name: str) -> tuple[str, ...]:
+        return (function, "Properties", "Events", name, "Properties", "Pattern")
+
+    assert {rule: pattern_path(rule, template) for rule in GENERATED} == {
+        "EnrichRule": ("EnrichRule", "Properties", "EventPattern"),
+        "AlerterFunctionFailures": event("AlerterFunction", "Failures"),
+        "AlerterFunctionUtilization": event("AlerterFunction", "Utilization"),
+        "FleetFunctionHeartbeats": event("FleetFunction", "Heartbeats"),
+        "FleetFunctionInventories": event("FleetFunction", "Inventories"),
+    }
+    for rule, path in ((r, pattern_path(r, template)) for r in GENERATED):
+        written = template["Resources"]
+        for key in path:
+            written = written[key]
+        assert resolve(written, {"AWS::AccountId": ACCOUNT}) == GENERATED[rule], rule
+
+
+def test_given_a_route_naming_no_rule_of_the_template_then_the_generator_refuses() -> None:
+    with pytest.raises(ValueError, match="AlertFailuresRule: no rule or function event"):
+        pattern_path("AlertFailuresRule", load())  # the rule's name before SAM wrote it
+
+
+def test_given_a_pattern_edited_by_hand_when_generated_then_the_routes_pattern_is_back() -> None:
+    text = TEMPLATE.read_text()
+    edited = text.replace("verdict: [under-used, idle]", "verdict: [idle]", 1)
+    assert edited != text
+    assert monitoring_template(edited) == text
+    assert parse(monitoring_template(edited)) == load()
 
 
 def test_given_the_dashboard_source_when_loaded_then_it_is_the_deployed_dashboard_body() -> None:

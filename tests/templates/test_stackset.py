@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagewatch.template import ROOT, WORKLOAD_TEMPLATE, _condition, load, parameter_defaults
+from sagewatch.template import ROOT, WORKLOAD_TEMPLATE, condition, load, parameter_defaults
 
 TEMPLATE = load()
 STACKSET: dict[str, Any] = TEMPLATE["Resources"]["WorkloadStackSet"]
@@ -25,8 +25,8 @@ def test_given_no_ou_when_deployed_then_no_stackset_and_given_ous_then_one() -> 
     defaults = parameter_defaults()
 
     assert STACKSET["Condition"] == "DeployStackSet"
-    assert not _condition("DeployStackSet", defaults, TEMPLATE)
-    assert _condition(
+    assert not condition("DeployStackSet", defaults, TEMPLATE)
+    assert condition(
         "DeployStackSet", defaults | {"OrganizationalUnitIds": "ou-ab12-11111111"}, TEMPLATE
     )
 

@@ -10,6 +10,7 @@ import pytest
 from sagewatch.template import (
     TEMPLATE,
     WORKLOAD_TEMPLATE,
+    deployed,
     function_environment,
     load,
     parameter_defaults,
@@ -71,10 +72,7 @@ def test_given_the_template_after_the_sam_transform_when_linted_then_cfn_lint_fi
     whose body names the function) and bad policies show only after the transform."""
     from cfnlint.api import ManualArgs, lint
 
-    from sagewatch.template import TEMPLATE
-    from tests.templates.policy_eval import sam_rendered
-
-    matches = lint(json.dumps(sam_rendered(TEMPLATE)), config=ManualArgs(regions=["us-east-1"]))
+    matches = lint(json.dumps(deployed(TEMPLATE)), config=ManualArgs(regions=["us-east-1"]))
 
     assert [f"{m.rule.id} {m.message}" for m in matches] == []
 
@@ -89,11 +87,12 @@ FUNCTIONS = [
 def test_given_every_function_then_lambda_filters_its_log_lines_at_the_log_level_parameter() -> (
     None
 ):
-    resources = load()["Resources"]
+    resources = deployed()["Resources"]  # Globals give the format and level, each its log group
     for function in FUNCTIONS:
         logging = resources[function]["Properties"]["LoggingConfig"]
         assert logging["LogFormat"] == "JSON", function
         assert logging["ApplicationLogLevel"] == {"Ref": "LogLevel"}, function
+        assert logging["LogGroup"] == {"Ref": function.replace("Function", "LogGroup")}
     assert set(load()["Parameters"]["LogLevel"]["AllowedValues"]) <= {
         "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"
     }  # fmt: skip
@@ -148,7 +147,7 @@ def _queues_holding_failures(template: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize("path", [TEMPLATE, WORKLOAD_TEMPLATE], ids=lambda p: p.name)
 def test_given_every_dead_letter_queue_then_an_alarm_fires_on_its_first_message(path: Any) -> None:
-    template = load(path)
+    template = deployed(path)  # with the rules SAM writes for the functions' events
     watched = set()
     for resource in template["Resources"].values():
         props = resource.get("Properties", {})
@@ -170,7 +169,7 @@ def test_given_every_dead_letter_queue_then_an_alarm_fires_on_its_first_message(
 
 def test_given_the_stores_of_data_then_they_outlive_the_stack_like_the_key() -> None:
     resources = load()["Resources"]
-    kept = {"ArchiveLogGroup", "FleetTable", *_queues_holding_failures(load())}
+    kept = {"ArchiveLogGroup", "FleetTable", *_queues_holding_failures(deployed())}
     for name in kept:
         assert resources[name].get("DeletionPolicy") == "Retain", name
         assert resources[name].get("UpdateReplacePolicy") == "Retain", name

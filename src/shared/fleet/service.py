@@ -51,14 +51,18 @@ fleet_events: Router[Fleet, dict[str, Any]] = Router("fleet")
 
 
 @fleet_events.route(
-    every(HEARTBEAT_SOURCE, HEARTBEAT_DETAIL_TYPE), rule="FleetHeartbeatRule", parse=parse_heartbeat
+    every(HEARTBEAT_SOURCE, HEARTBEAT_DETAIL_TYPE),
+    rule="FleetFunctionHeartbeats",
+    parse=parse_heartbeat,
 )
 def heartbeat(beat: Heartbeat, fleet: Fleet) -> dict[str, Any]:
     return fleet.record_heartbeat(beat)
 
 
 @fleet_events.route(
-    every(INVENTORY_SOURCE, SNAPSHOT_DETAIL_TYPE), rule="FleetInventoryRule", parse=parse_snapshot
+    every(INVENTORY_SOURCE, SNAPSHOT_DETAIL_TYPE),
+    rule="FleetFunctionInventories",
+    parse=parse_snapshot,
 )
 def snapshot(inventory: Snapshot, fleet: Fleet) -> dict[str, Any]:
     return fleet.record_snapshot(inventory)
