@@ -3,10 +3,13 @@ the host metrics of every job, in the shapes of events/ and docs/metrics-format.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
@@ -31,11 +34,35 @@ class FleetSpec:
     duplicate_rate: float = 0.03
 
 
+@dataclass(frozen=True)
+class Run:
+    """One job as it ran: what a workload account's inventory collector would list."""
+
+    account: str
+    kind: str  # "training", "processing" or "transform"
+    name: str
+    start: datetime
+    end: datetime
+    instance_type: str
+    instance_count: int
+    failed: bool
+
+
 @dataclass
 class Fleet:
     events: list[dict[str, Any]]
     series: list[dict[str, Any]]
     jobs: int  # training (incl. tuning children), processing and transform jobs
+    accounts: list[str] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    endpoints: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (name, type)
+    _by_account: dict[str, list[Run]] = field(default_factory=dict, repr=False)
+
+    def runs_of(self, account: str) -> list[Run]:
+        if not self._by_account:
+            for run in self.runs:
+                self._by_account.setdefault(run.account, []).append(run)
+        return self._by_account.get(account, [])
 
 
 def _ms(moment: datetime) -> int:
@@ -54,6 +81,8 @@ class _Builder:
         self.series: list[dict[str, Any]] = []
         self.accounts = [f"{100000000000 + n * 111111111:012d}" for n in range(spec.accounts)]
         self.jobs = 0
+        self.runs: list[Run] = []
+        self.endpoints: dict[str, list[tuple[str, str]]] = {}
 
     def envelope(
         self, account: str, detail_type: str, when: datetime, detail: dict[str, Any]
@@ -106,6 +135,7 @@ class _Builder:
         self.envelope(account, "SageMaker Training Job State Change", end, final)
         for host in range(1, count + 1):
             self.metrics("/aws/sagemaker/TrainingJobs", f"{name}/algo-{host}", start, end, gpu)
+        self.runs.append(Run(account, "training", name, start, end, instance, count, failed))
 
     def processing(self, name: str, account: str, start: datetime, minutes: int) -> None:
         self.jobs += 1
@@ -124,6 +154,7 @@ class _Builder:
         self.envelope(account, kind, end, done)
         for host in range(1, count + 1):
             self.metrics("/aws/sagemaker/ProcessingJobs", f"{name}/algo-{host}", start, end, False)
+        self.runs.append(Run(account, "processing", name, start, end, "ml.m5.xlarge", count, False))
 
     def transform(self, name: str, account: str, start: datetime, minutes: int) -> None:
         self.jobs += 1
@@ -138,6 +169,7 @@ class _Builder:
         self.envelope(account, kind, end, done)
         host = f"{name}/i-{self.rng.getrandbits(48):012x}"
         self.metrics("/aws/sagemaker/TransformJobs", host, start, end, False)
+        self.runs.append(Run(account, "transform", name, start, end, "ml.c5.xlarge", 1, False))
 
     def build(self) -> Fleet:
         spec, rng = self.spec, self.rng
@@ -156,8 +188,11 @@ class _Builder:
             self.transform(
                 f"xform-{n:05d}", rng.choice(self.accounts), start, rng.randrange(15, 60)
             )
-        for n in range(spec.tuning):
-            account, start = rng.choice(self.accounts), DAY + timedelta(hours=6 + n)
+        for n in range(spec.tuning):  # one at 06:00; more spread over the next 14 hours
+            account, start = (
+                rng.choice(self.accounts),
+                DAY + timedelta(hours=6 + 14 * n / spec.tuning),
+            )
             tuning_arn = f"arn:aws:sagemaker:{REGION}:{account}:hyper-parameter-tuning-job/hpo-{n}"
             for child in range(spec.children_per_tuning):
                 child_start = start + timedelta(seconds=rng.randrange(0, 60))
@@ -182,13 +217,111 @@ class _Builder:
         for n in range(spec.endpoints):
             account = rng.choice(self.accounts)
             start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
+            self.endpoints.setdefault(account, []).append((f"endpoint-{n}", "ml.m5.large"))
             for status in ("CREATING", "IN_SERVICE", "UPDATING", "IN_SERVICE"):
                 self.envelope(account, "SageMaker Endpoint State Change", start,
                               {"EndpointName": f"endpoint-{n}", "EndpointStatus": status,
                                "LastModifiedTime": _ms(start)})  # fmt: skip
         self.events.sort(key=lambda e: e["time"])
-        return Fleet(self.events, self.series, self.jobs)
+        return Fleet(self.events, self.series, self.jobs, self.accounts, self.runs, self.endpoints)
 
 
 def generate(spec: FleetSpec) -> Fleet:
     return _Builder(spec).build()
+
+
+def sized(jobs: int, accounts: int, seed: int = 7) -> FleetSpec:
+    """The default day's mix of work, scaled to `jobs` finished jobs a day over `accounts`
+    accounts: the same shares of training, processing, transform and tuning children, and of
+    pipelines and endpoints per job; tuning jobs keep about as many children each."""
+    base = FleetSpec()
+    base_jobs = (
+        base.training + base.processing + base.transform + base.tuning * base.children_per_tuning
+    )
+    scale = jobs / base_jobs
+    children = round(base.tuning * base.children_per_tuning * scale)
+    tuning = max(1, round(children / base.children_per_tuning))
+    per_tuning = max(1, round(children / tuning))
+    processing, transform = round(base.processing * scale), round(base.transform * scale)
+    return replace(
+        base,
+        seed=seed,
+        accounts=accounts,
+        training=jobs - processing - transform - tuning * per_tuning,
+        processing=processing,
+        transform=transform,
+        tuning=tuning,
+        children_per_tuning=per_tuning,
+        pipelines=max(1, round(base.pipelines * scale)),
+        endpoints=max(1, round(base.endpoints * scale)),
+    )
+
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+COLLECTOR_MAX_ITEMS = 100  # inline/collector.py's MAX_ITEMS: items reported per KPI
+
+
+@cache
+def _sample(name: str) -> str:
+    return (EVENTS / name).read_text()
+
+
+def heartbeat(
+    account: str, at: datetime, interval_minutes: int, rng: random.Random
+) -> dict[str, Any]:
+    """A workload stack's heartbeat as its schedule puts it (events/heartbeat.json's shape)."""
+    sample: dict[str, Any] = json.loads(_sample("heartbeat.json"))
+    return sample | {
+        "id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "account": account,
+        "time": _iso(at),
+        "region": REGION,
+        "resources": [
+            f"arn:aws:scheduler:{REGION}:{account}:schedule/default/sagewatch-workload-heartbeat"
+        ],
+        "detail": sample["detail"] | {"interval_minutes": interval_minutes,
+                                      "project": f"project-{account[-2:]}"},
+    }  # fmt: skip
+
+
+def snapshot(
+    fleet: Fleet, account: str, at: datetime, trigger: str, request_id: str | None,
+    rng: random.Random,
+) -> dict[str, Any]:  # fmt: skip
+    """What the inventory collector would report for `account` at `at` (the shape of
+    events/inventory-snapshot.json): its endpoints, its running jobs (at most MAX_ITEMS items
+    each), and the jobs finished in the last 24 hours."""
+    sample: dict[str, Any] = json.loads(_sample("inventory-snapshot.json"))
+    runs = fleet.runs_of(account)
+
+    def items(kind: str) -> dict[str, Any]:
+        running = [r for r in runs if r.kind == kind and r.start <= at < r.end]
+        listed = [
+            {"name": r.name, "instance_type": r.instance_type, "instance_count": r.instance_count}
+            for r in running[:COLLECTOR_MAX_ITEMS]
+        ]
+        return {"count": len(running), "items": listed, "truncated": len(running) > len(listed)}
+
+    finished = [r for r in runs if r.kind == "training" and at - timedelta(days=1) < r.end <= at]
+    endpoints = [
+        {"name": name, "variants": [{"name": "AllTraffic", "instance_type": kind,
+                                     "instance_count": 1, "serverless": False}]}
+        for name, kind in fleet.endpoints.get(account, [])
+    ]  # fmt: skip
+    kpis = sample["detail"]["kpis"] | {
+        "endpoints_in_service": {"count": len(endpoints), "items": endpoints, "truncated": False},
+        "running_training_jobs": items("training"),
+        "running_processing_jobs": items("processing"),
+        "training_jobs_completed_24h": {"count": sum(not r.failed for r in finished), "items": []},
+        "training_jobs_failed_24h": {"count": sum(r.failed for r in finished), "items": []},
+    }
+    return sample | {
+        "id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "account": account,
+        "time": _iso(at),
+        "region": REGION,
+        "detail": sample["detail"] | {
+            "project": f"project-{account[-2:]}", "collected_at": _iso(at), "trigger": trigger,
+            "request_id": request_id, "kpis": kpis,
+        },
+    }  # fmt: skip
