@@ -30,15 +30,18 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def failed_training_jobs_in_samples() -> int:
-    """Independent of the preview: distinct training jobs that ended Failed in events/."""
+    """Independent of the preview: distinct training jobs in events/ that ended Failed, or Stopped
+    by SageMaker for lack of time, as the enricher counts them (a tuning job's children too)."""
     names = set()
     for path in EVENTS.glob("*.json"):
         event = json.loads(path.read_text())
         detail = event.get("detail", {})
-        if (
-            event.get("detail-type") == "SageMaker Training Job State Change"
-            and detail.get("TrainingJobStatus") == "Failed"
-        ):
+        if event.get("detail-type") != "SageMaker Training Job State Change":
+            continue
+        out_of_time = detail.get("TrainingJobStatus") == "Stopped" and detail.get(
+            "SecondaryStatus"
+        ) in ("MaxRuntimeExceeded", "MaxWaitTimeExceeded")
+        if detail.get("TrainingJobStatus") == "Failed" or out_of_time:
             names.add(detail["TrainingJobName"])
     return len(names)
 

@@ -250,17 +250,16 @@ def test_given_a_stale_inventory_when_idle_endpoints_checked_then_its_endpoints_
     assert result["endpoints_checked"] == 0
 
 
-def test_given_a_snapshot_when_recorded_then_emf_counts_per_account(aws: EmbeddedAws) -> None:
+def test_given_a_snapshot_when_recorded_then_stored_and_archived_without_a_metric_per_account(
+    aws: EmbeddedAws,
+) -> None:
     aws.deliver(_event("inventory-snapshot"))
     aws.run()
 
-    counts = {
-        m["name"]: m["value"]
-        for m in aws.observed.metrics
-        if m["dimensions"] == {"Account": "777788889999", "Region": "us-east-1"}
-    }
-    assert counts["EndpointsInService"] == 2
-    assert counts["TrainingJobsFailed24h"] == 2
+    # A custom metric per account costs every hour; the dashboard reads the archive instead.
+    assert aws.observed.metrics == []
+    [archived] = [e for e in aws.archived() if e["source"] == "sagewatch.inventory"]
+    assert archived["detail"]["kpis"]["endpoints_in_service"]["count"] == 2
     item = aws.client("dynamodb").get_item(
         TableName=FLEET_TABLE, Key={"id": {"S": "inventory|777788889999|us-east-1"}}
     )["Item"]

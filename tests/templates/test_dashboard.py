@@ -14,6 +14,8 @@ import pytest
 from sagewatch import dashboard, embedded, insights
 from sagewatch.cli import DEMO_METRICS
 from sagewatch.template import EVENTS, ROOT, load
+from shared.contracts.report import REPORT_DETAIL_TYPE, UtilizationReport
+from shared.domain.vocabulary import ResourceKind
 
 BODY = dashboard.dashboard_body()
 WIDGETS: list[dict[str, Any]] = BODY["widgets"]
@@ -164,18 +166,19 @@ def test_given_an_aws_metric_when_read_then_it_is_a_real_metric_of_that_namespac
 def test_given_the_demo_when_failed_jobs_are_evaluated_then_the_widget_sums_the_emitted_counts(
     demo: dashboard.DemoData,
 ) -> None:
-    widget = next(w for w in METRIC_WIDGETS if w["properties"]["title"] == "Failed jobs per hour")
+    title = "Failed jobs per hour"
+    widget = next(w for w in METRIC_WIDGETS if w["properties"]["title"] == title)
     training = dashboard.metric_queries(widget)[0]
 
     [series] = dashboard.evaluate(training, demo.metrics)
-    expected = sum(
-        m["value"]
-        for m in demo.metrics
-        if m["name"] == "Jobs"
-        and m["dimensions"].get("JobType") == "training"
-        and m["dimensions"].get("Status") == "Failed"
-    )
-    assert series.value == expected > 0
+    # Counted independently: the demo's reports of failed training jobs.
+    reports = [
+        UtilizationReport.parse(event)
+        for event in demo.archived
+        if event.get("detail-type") == REPORT_DETAIL_TYPE
+    ]
+    failed = [r for r in reports if r.job.kind is ResourceKind.TRAINING and r.job.is_failure]
+    assert series.value == len(failed) > 0
 
 
 # ---- log queries -------------------------------------------------------------------------------

@@ -25,15 +25,17 @@ SNAPSHOT_DETAIL_TYPE = "SageMaker Inventory Snapshot"
 REFRESH_SOURCE = "sagewatch.monitoring"
 REFRESH_DETAIL_TYPE = "Inventory Refresh Requested"
 
-KPIS = {  # snapshot KPI → the EMF metric it becomes
-    "endpoints_in_service": "EndpointsInService",
-    "running_training_jobs": "RunningTrainingJobs",
-    "running_processing_jobs": "RunningProcessingJobs",
-    "training_jobs_completed_24h": "TrainingJobsCompleted24h",
-    "training_jobs_failed_24h": "TrainingJobsFailed24h",
-    "studio_apps_in_service": "StudioAppsInService",
-    "notebook_instances_in_service": "NotebookInstancesInService",
-}
+# The KPIs a snapshot may report (others are dropped). The archive keeps every snapshot, and the
+# dashboard reads the latest per account from it: no custom metric per account.
+KPIS = (
+    "endpoints_in_service",
+    "running_training_jobs",
+    "running_processing_jobs",
+    "training_jobs_completed_24h",
+    "training_jobs_failed_24h",
+    "studio_apps_in_service",
+    "notebook_instances_in_service",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,6 @@ from shared.contracts.inventory import (
     HEARTBEAT_DETAIL_TYPE,
     HEARTBEAT_SOURCE,
     INVENTORY_SOURCE,
-    KPIS,
     REFRESH_DETAIL_TYPE,
     REFRESH_SOURCE,
     SNAPSHOT_DETAIL_TYPE,
@@ -35,7 +34,7 @@ from shared.contracts.inventory import (
 from shared.domain.parser import check_depth
 from shared.fleet.alerts import idle_endpoint_alert, idle_endpoints_alert, silence_alert
 from shared.fleet.silence import Expected, Source, silence_changes
-from shared.metrics import emit_alert, emit_inventory
+from shared.metrics import emit_alert
 from shared.platform.clock import Clock, system_clock
 from shared.platform.errors import InvalidEvent, RetryableError
 from shared.platform.idempotency import RETRYABLE
@@ -119,12 +118,11 @@ class Fleet:
         return {"outcome": "recorded", "account": beat.account, "region": beat.region}
 
     def record_snapshot(self, inventory: Snapshot) -> dict[str, Any]:
-        """Kept for the idle-endpoint check (with when each endpoint was first seen) and turned
-        into per-account EMF metrics."""
+        """Kept for the idle-endpoint check (with when each endpoint was first seen); the
+        archive keeps the snapshot itself for the dashboard."""
         stored = StoredInventory.after(inventory, self._stored(inventory.account, inventory.region))
         expires = int(stored.collected_at + self.settings.forget_after_seconds)
         self.table.put_inventory(stored.record(), expires)
-        emit_inventory(inventory, KPIS)
         if inventory.errors:
             logger.warning(
                 "inventory incomplete",
