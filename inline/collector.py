@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -325,6 +325,16 @@ def fit(detail: Item, limit: int = MAX_DETAIL_BYTES) -> Item:
     return detail
 
 
+def forwarding_dead_letters(sqs: Any, queue_url: str) -> int:
+    """Events this account could not forward to the monitoring bus, waiting in its forwarding
+    dead-letter queue: reported with every snapshot, so the monitoring account alerts on them
+    without an alarm (and its monthly charge) in every workload account."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
 def snapshot(
     sagemaker: Any,
     *,
@@ -334,8 +344,15 @@ def snapshot(
     request_id: str | None,
     now: datetime,
     names: Iterable[str] | None = None,
+    dead_letters: Callable[[], int] | None = None,
 ) -> Item:
     kpis, errors = collect(sagemaker, now, names)
+    waiting = None
+    if dead_letters is not None:
+        try:
+            waiting = dead_letters()
+        except Exception as error:  # the KPIs still go out
+            errors["forwarding_dead_letters"] = describe_error(error)
     return fit(
         {
             "schema_version": SCHEMA_VERSION,
@@ -346,6 +363,7 @@ def snapshot(
             "request_id": request_id,
             "kpis": kpis,
             "errors": errors,
+            "forwarding_dead_letters": waiting,
         }
     )
 
@@ -398,6 +416,9 @@ def handler(event: Any, context: Any) -> Item:
         trigger=trigger,
         request_id=request_id,
         now=datetime.now(UTC),
+        dead_letters=(lambda: forwarding_dead_letters(client("sqs"), queue_url))
+        if (queue_url := os.environ.get("FORWARDING_DEAD_LETTER_QUEUE_URL"))
+        else None,
     )
     event_id = publish(client("events"), detail)
     result = {

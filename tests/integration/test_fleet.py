@@ -250,6 +250,33 @@ def test_given_a_stale_inventory_when_idle_endpoints_checked_then_its_endpoints_
     assert result["endpoints_checked"] == 0
 
 
+def _reporting(hour: int, dead_letters: int | None) -> dict[str, Any]:
+    at = f"2026-11-20T{hour:02d}:00:03Z"
+    detail = {"collected_at": at, "forwarding_dead_letters": dead_letters}
+    return _event("inventory-snapshot", id=f"snap-{hour}", time=at, detail=detail)
+
+
+def test_given_snapshots_reporting_dead_letters_when_recorded_then_one_ops_alert_per_episode(
+    aws: EmbeddedAws, fleet: Fleet
+) -> None:
+    fleet.handle(_reporting(8, 0))
+    fleet.handle(_reporting(9, 3))  # events start to wait: an incident
+    fleet.handle(_reporting(9, 3))  # delivered again
+    fleet.handle(_reporting(10, 5))  # still waiting: the same incident
+    fleet.handle(_reporting(7, 0))  # late and older: changes nothing
+    fleet.handle(_reporting(11, 0))  # drained
+    fleet.handle(_reporting(12, None))  # unknown (the collector could not read the queue)
+    fleet.handle(_reporting(13, 1))  # waiting again: a new incident
+
+    assert _ops(aws) == [("777788889999/us-east-1", "dead-letters")] * 2
+    first = aws.alerts()[0]["json"]
+    assert (
+        first["headline"] == "workload account 777788889999 could not forward 3 events in us-east-1"
+    )
+    assert "ForwardingDeadLetterQueue" in first["next_step"]
+    _valid(aws)
+
+
 def test_given_a_snapshot_when_recorded_then_stored_and_archived_without_a_metric_per_account(
     aws: EmbeddedAws,
 ) -> None:

@@ -731,3 +731,36 @@ def test_given_a_job_stopped_by_sagemaker_when_counted_then_failed_as_the_alerte
 
     assert kpi.counts({"TrainingJobStatus": "Stopped", "SecondaryStatus": secondary})
     assert not kpi.counts({"TrainingJobStatus": "Stopped", "SecondaryStatus": "Stopped"})
+
+
+def test_given_events_in_the_forwarding_dead_letter_queue_when_snapshot_then_it_reports_them(
+    collector: ModuleType, sagemaker: Any
+) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="sagewatch-forwarding-dlq")["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=queue, MessageBody=f'{{"id": "event-{n}"}}')
+
+    detail = collector.snapshot(
+        sagemaker, project="p", environment="e", trigger="schedule", request_id=None, now=NOW,
+        dead_letters=lambda: collector.forwarding_dead_letters(sqs, queue),
+    )  # fmt: skip
+
+    assert detail["forwarding_dead_letters"] == 3
+    assert "forwarding_dead_letters" not in detail["errors"]
+
+
+def test_given_the_dead_letter_queue_unreadable_when_snapshot_then_null_and_the_reason(
+    collector: ModuleType, sagemaker: Any
+) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    gone = f"https://sqs.{REGION}.amazonaws.com/123456789012/deleted-queue"
+
+    detail = collector.snapshot(
+        sagemaker, project="p", environment="e", trigger="schedule", request_id=None, now=NOW,
+        dead_letters=lambda: collector.forwarding_dead_letters(sqs, gone),
+    )  # fmt: skip
+
+    assert detail["forwarding_dead_letters"] is None
+    assert "NonExistentQueue" in detail["errors"]["forwarding_dead_letters"]
+    assert "endpoints_in_service" in detail["kpis"], "the KPIs still go out"

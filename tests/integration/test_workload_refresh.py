@@ -68,7 +68,11 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
                         "SAGEWATCH_ENVIRONMENT": "prod"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     with mock_aws():
-        yield Account()
+        created = Account()
+        # The stack's forwarding dead-letter queue, empty: the snapshot reports 0 waiting.
+        dlq = created.sqs.create_queue(QueueName="forwarding-dlq")["QueueUrl"]
+        monkeypatch.setenv("FORWARDING_DEAD_LETTER_QUEUE_URL", dlq)
+        yield created
 
 
 @pytest.fixture
@@ -103,6 +107,7 @@ def test_given_a_refresh_request_when_it_travels_the_default_bus_then_the_snapsh
         "trigger": "refresh",
         "request_id": "req-2026-11-20T09:41:00Z-1",
         "errors": {},
+        "forwarding_dead_letters": 0,
     }
     assert tuple(detail["kpis"]) == spoke.KPI_NAMES
     assert detail["kpis"]["endpoints_in_service"]["count"] == 3

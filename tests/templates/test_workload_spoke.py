@@ -228,7 +228,11 @@ def test_given_no_labels_when_rendered_then_heartbeat_and_collector_say_unknown(
     assert heartbeat["project"] == heartbeat["environment"] == "unknown"
     assert heartbeat["interval_minutes"] == 15
     variables = props(rendered, spoke.COLLECTOR_FUNCTION)["Environment"]["Variables"]
-    assert variables == {"SAGEWATCH_PROJECT": "unknown", "SAGEWATCH_ENVIRONMENT": "unknown"}
+    assert variables == {
+        "SAGEWATCH_PROJECT": "unknown",
+        "SAGEWATCH_ENVIRONMENT": "unknown",
+        "FORWARDING_DEAD_LETTER_QUEUE_URL": placeholder("ForwardingDeadLetterQueue"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -445,6 +449,8 @@ COLLECTOR_OWN_ACTIONS = {
     "logs:CreateLogStream": [placeholder("InventoryCollectorLogGroup", "Arn")],
     "logs:PutLogEvents": [placeholder("InventoryCollectorLogGroup", "Arn")],
     "events:PutEvents": [DEFAULT_BUS],
+    # The forwarding dead-letter queue's depth, reported with each snapshot.
+    "sqs:GetQueueAttributes": [placeholder("ForwardingDeadLetterQueue", "Arn")],
 }
 
 

@@ -198,6 +198,7 @@ class FleetTable(Adapter):
                     "collected_at": {"N": str(at)},
                     "endpoints": {"S": record["endpoints"]},
                     "first_seen": {"S": record["first_seen"]},
+                    "dead_letters": {"N": str(record["dead_letters"])},
                     "expiration": {"N": str(expires)},
                 },
                 ConditionExpression="attribute_not_exists(collected_at) OR collected_at < :t",

@@ -139,6 +139,11 @@ _OPS_NEXT_STEPS = {
         "dead-letter queue) and the bus policy here, or run `sagewatch doctor`."
     ),
     "recovered": "Events flow again; redrive what its forwarding dead-letter queue held back.",
+    "dead-letters": (
+        "Read the reason in the messages' attributes (ERROR_CODE, ERROR_MESSAGE) in that account's "
+        "ForwardingDeadLetterQueue, fix it (often the bus policy here: run `sagewatch doctor`), "
+        "then put the events on its default bus again."
+    ),
 }
 _IDLE_ENDPOINT_STEP = (
     "If nobody needs it, delete the endpoint, or move it to serverless or asynchronous inference."

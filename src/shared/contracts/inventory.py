@@ -84,6 +84,7 @@ class Snapshot:
     counts: Mapping[str, int]
     endpoints: tuple[Endpoint, ...] = ()
     errors: Mapping[str, str] = field(default_factory=dict)
+    dead_letters: int | None = None  # waiting in its forwarding dead-letter queue; None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class StoredInventory:
     collected_at: float  # epoch seconds
     endpoints: tuple[Endpoint, ...]
     first_seen: Mapping[str, float]  # endpoint name → epoch seconds
+    dead_letters: int = 0  # in its forwarding dead-letter queue, as last reported
 
     @classmethod
     def after(cls, snapshot: Snapshot, previous: StoredInventory | None) -> StoredInventory:
@@ -109,7 +111,18 @@ class StoredInventory:
             at,
             snapshot.endpoints,
             {e.name: min(seen.get(e.name, at), at) for e in snapshot.endpoints},
+            # Unknown this time (the queue unreadable): as last reported.
+            snapshot.dead_letters
+            if snapshot.dead_letters is not None
+            else (previous.dead_letters if previous else 0),
         )
+
+    def dead_letters_appeared(self, previous: StoredInventory | None) -> bool:
+        """Events waiting now where none waited at the last snapshot before this one: the start
+        of one incident (a late, older snapshot starts none)."""
+        if previous is not None and previous.collected_at >= self.collected_at:
+            return False
+        return self.dead_letters > 0 and (previous is None or previous.dead_letters == 0)
 
     def record(self) -> dict[str, Any]:
         """As the fleet table stores it: endpoints and first sightings as JSON text."""
@@ -119,6 +132,7 @@ class StoredInventory:
             "collected_at": self.collected_at,
             "endpoints": json.dumps([e.as_dict() for e in self.endpoints]),
             "first_seen": json.dumps(dict(self.first_seen)),
+            "dead_letters": self.dead_letters,
         }
 
     @classmethod
@@ -133,6 +147,7 @@ class StoredInventory:
                 float(record["collected_at"]),
                 tuple(endpoint_from(item) for item in json.loads(record["endpoints"])),
                 {str(name): float(at) for name, at in seen.items()},
+                int(record.get("dead_letters", 0)),  # records from before it was reported: 0
             )
         except (InvalidEvent, ValueError, TypeError, KeyError, AttributeError) as error:
             raise InvalidEvent(f"unreadable inventory record: {str(error)[:200]}") from None
@@ -212,6 +227,7 @@ def parse_snapshot(raw: Any) -> Snapshot:
         counts=counts,
         endpoints=endpoints,
         errors=errors,
+        dead_letters=_count(detail.get("forwarding_dead_letters")),
     )
 
 

@@ -1,12 +1,12 @@
-"""The fleet's alerts: a silent workload account, idle endpoints (one each, or one per account and
-day past the storm threshold)."""
+"""The fleet's alerts: a silent workload account, events a workload account could not forward,
+idle endpoints (one each, or one per account and day past the storm threshold)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from shared.alerting.alerts import Alert, AlertKind, incident_key, listing
-from shared.contracts.inventory import Endpoint
+from shared.contracts.inventory import Endpoint, StoredInventory
 from shared.contracts.report import Waste
 from shared.domain.prices import cost_estimate, price_table_as_of
 from shared.domain.text import one_line
@@ -51,6 +51,39 @@ def silence_alert(change: Change, now: float) -> Alert:
         context=tuple(context),
         thread="|".join((change.account, change.region or "*", "silence", str(int(change.since)))),
         subject_of=("account", f"{change.account} {'silent' if change.silent else 'heard again'}"),
+    )
+
+
+def dead_letters_alert(inventory: StoredInventory) -> Alert:
+    """Events a workload account could not forward to the monitoring bus wait in its forwarding
+    dead-letter queue (its snapshot says how many). One incident per episode: from the first
+    snapshot that reports them after one that did not."""
+    since = datetime.fromtimestamp(inventory.collected_at, tz=UTC)
+    account, region = inventory.account, inventory.region
+    return Alert(
+        kind=AlertKind.OPS,
+        incident=incident_key(
+            account,
+            region,
+            ResourceKind.ACCOUNT,
+            account,
+            "dead-letters",
+            str(int(since.timestamp())),
+        ),
+        account=account,
+        region=region,
+        resource=ResourceKind.ACCOUNT,
+        name=account,
+        status="dead-letters",
+        headline=(
+            f"workload account {account} could not forward {inventory.dead_letters} events"
+            f" in {region}"
+        ),
+        context=(
+            ("waiting", f"{inventory.dead_letters} in its forwarding dead-letter queue"),
+            ("reported", f"{since:%Y-%m-%d %H:%M} UTC (inventory snapshot)"),
+        ),
+        subject_of=("account", f"{account} dead letters"),
     )
 
 

@@ -32,7 +32,12 @@ from shared.contracts.inventory import (
     parse_snapshot,
 )
 from shared.domain.parser import check_depth
-from shared.fleet.alerts import idle_endpoint_alert, idle_endpoints_alert, silence_alert
+from shared.fleet.alerts import (
+    dead_letters_alert,
+    idle_endpoint_alert,
+    idle_endpoints_alert,
+    silence_alert,
+)
 from shared.fleet.silence import Expected, Source, silence_changes
 from shared.metrics import emit_alert
 from shared.platform.clock import Clock, system_clock
@@ -120,9 +125,12 @@ class Fleet:
     def record_snapshot(self, inventory: Snapshot) -> dict[str, Any]:
         """Kept for the idle-endpoint check (with when each endpoint was first seen); the
         archive keeps the snapshot itself for the dashboard."""
-        stored = StoredInventory.after(inventory, self._stored(inventory.account, inventory.region))
+        previous = self._stored(inventory.account, inventory.region)
+        stored = StoredInventory.after(inventory, previous)
         expires = int(stored.collected_at + self.settings.forget_after_seconds)
         self.table.put_inventory(stored.record(), expires)
+        if stored.dead_letters_appeared(previous):
+            self._alert(dead_letters_alert(stored))
         if inventory.errors:
             logger.warning(
                 "inventory incomplete",
