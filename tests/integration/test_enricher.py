@@ -42,7 +42,9 @@ def test_given_batch_with_poison_and_in_progress_when_enriched_then_poison_parke
     assert [r["detail"]["job"]["name"] for r in reports] == ["Vision-ResNet50-FT-20261120-0800"]
     assert reports[0]["detail"]["verdict"] == "under-used"
     assert reports[0]["detail"]["utilization"]["gpu_percent"] == pytest.approx(8.5, abs=1)
-    assert aws.observed.calls["cloudwatch.GetMetricData"] == 1
+    # One call for the verdict, one for the under-used job's context (its alert shows memory).
+    assert aws.observed.calls["cloudwatch.GetMetricData"] == 2
+    assert reports[0]["detail"]["utilization"]["memory_percent"] is not None
     poison = [log for log in aws.observed.logs if log.get("message_id") == "bad-detail"]
     assert poison
     assert "detail is a list" in poison[0]["reason"]

@@ -226,7 +226,9 @@ def test_given_batch_with_one_bad_record_when_enriched_then_it_parked_the_rest_r
     assert bus.items == result.reports
     assert emitted == names, "one EMF record per report"
     assert {report["verdict"] for report in bus.items} == {Verdict.IDLE}  # measured: 1 % busy
-    assert metrics.calls == 2, "one GetMetricData call per account (two here)"
+    # Per account (two here): one GetMetricData call for the verdicts, one more for the context
+    # of its idle jobs' alerts (memory, disk).
+    assert metrics.calls == 4
 
 
 def test_given_jobs_without_datapoints_when_enriched_then_retried_until_the_waits_run_out() -> None:
@@ -274,3 +276,16 @@ def test_given_a_failure_a_retry_can_fix_when_enriched_then_retried_until_the_la
     assert result.outcomes == {"early": "retried", "last": "dead-lettered"}
     [parked] = dead.items
     assert "not retried" not in parked["reason"]
+
+
+def test_given_busy_jobs_when_enriched_then_only_the_deciding_metrics_are_read() -> None:
+    bus, dead, metrics = Recorder(), Recorder(), SteadyMetrics(4_000.0)  # every host busy
+    records = [_record(f"job-{n}", job) for n, job in enumerate(_jobs())]
+
+    _enricher(metrics, bus, dead, []).run(records)
+
+    assert {report["verdict"] for report in bus.items} == {Verdict.OK}
+    assert metrics.calls == 2, "one call per account, no second round"
+    gpu_job = next(r for r in bus.items if r["job"]["name"] == JOB_NAMES[0])
+    assert gpu_job["utilization"]["gpu_percent"] is not None
+    assert gpu_job["utilization"]["memory_percent"] is None  # not billed for an OK job

@@ -24,6 +24,7 @@ from shared.domain.utilization import (
     Usage,
     Verdict,
     assess,
+    metrics_for,
     normalize,
     observe,
     plan,
@@ -180,24 +181,30 @@ def test_given_transform_job_without_discovered_hosts_when_planned_then_skipped_
 def test_given_gpu_instance_type_when_planned_then_gpu_metrics_queried(
     base_job: SageMakerEvent,
 ) -> None:
-    the_plan = plan([make_job(base_job, instance_type="ml.p3.2xlarge")], THRESHOLDS, NOW)
+    job = make_job(base_job, instance_type="ml.p3.2xlarge")
 
-    assert {q.metric for q in _queries(the_plan)} == CPU_METRICS | GPU_METRICS
+    every = plan([job], THRESHOLDS, NOW, wanted=metrics_for)
+    deciding = plan([job], THRESHOLDS, NOW)
+
+    assert {q.metric for q in _queries(every)} == CPU_METRICS | GPU_METRICS
+    # Every metric asked for is billed: by default only what the verdict (and the job table) use.
+    assert {q.metric for q in _queries(deciding)} == {Metric.GPU, Metric.CPU}
 
 
 def test_given_cpu_instance_type_when_planned_then_no_gpu_metrics(base_job: SageMakerEvent) -> None:
-    the_plan = plan([make_job(base_job, instance_type="ml.m5.xlarge")], THRESHOLDS, NOW)
+    job = make_job(base_job, instance_type="ml.m5.xlarge")
 
-    metrics = {q.metric for q in _queries(the_plan)}
+    metrics = {q.metric for q in _queries(plan([job], THRESHOLDS, NOW, wanted=metrics_for))}
     assert metrics == CPU_METRICS
     assert not metrics & GPU_METRICS
+    assert {q.metric for q in _queries(plan([job], THRESHOLDS, NOW))} == {Metric.CPU}
 
 
 def test_given_transform_job_when_planned_then_no_disk_utilization(load_event: LoadEvent) -> None:
     job = parse_event(load_event("transform-completed"))
     hosts = {JobKey.of(job): ["nlp-sentiment-batch-20261120-0400/i-0abc"]}
 
-    the_plan = plan([job], THRESHOLDS, NOW, hosts)
+    the_plan = plan([job], THRESHOLDS, NOW, hosts, wanted=metrics_for)
 
     metrics = {q.metric for q in _queries(the_plan)}
     assert metrics == {Metric.CPU, Metric.MEMORY}
@@ -273,7 +280,7 @@ def test_given_120_gpu_jobs_of_5_metrics_when_planned_then_two_calls_within_limi
         for i in range(120)
     ]
 
-    the_plan = plan(jobs, THRESHOLDS, NOW)
+    the_plan = plan(jobs, THRESHOLDS, NOW, wanted=metrics_for)
 
     assert the_plan.query_count == 600
     assert len(the_plan.calls) == 2
@@ -298,7 +305,7 @@ def test_given_many_day_long_jobs_when_planned_then_every_call_within_point_limi
         for i in range(100)
     ]
 
-    the_plan = plan(jobs, THRESHOLDS, NOW)
+    the_plan = plan(jobs, THRESHOLDS, NOW, wanted=metrics_for)
 
     assert the_plan.query_count == 500
     assert len(the_plan.calls) > 1  # 500 queries of ~1,500 points cannot share one call
@@ -337,7 +344,7 @@ def test_given_training_sample_when_planned_then_window_starts_at_training_start
     assert {q.end for q in call.queries} == {datetime(2026, 11, 20, 10, 5, tzinfo=UTC)}
     assert call.start == datetime(2026, 11, 20, 8, 4, tzinfo=UTC)
     assert call.start > base_job.created_at.replace(second=0, microsecond=0)
-    assert {q.metric for q in call.queries} == CPU_METRICS | GPU_METRICS
+    assert {q.metric for q in call.queries} == {Metric.GPU, Metric.CPU}  # what a verdict needs
     assert {q.host for q in call.queries} == {"Vision-ResNet50-FT-20261120-0800/algo-1"}
 
 
@@ -617,7 +624,7 @@ def test_given_end_to_end_samples_when_planned_observed_normalized_assessed_then
     base_job: SageMakerEvent,
 ) -> None:
     job = make_job(base_job, instance_type="ml.g5.12xlarge", count=2)
-    the_plan = plan([job], THRESHOLDS, NOW)
+    the_plan = plan([job], THRESHOLDS, NOW, wanted=metrics_for)
     minute = [T0 + timedelta(minutes=m) for m in range(60)]
     values = {Metric.GPU: 40.0, Metric.GPU_MEMORY: 200.0, Metric.CPU: 480.0, Metric.MEMORY: 30.0}
     series = {q: [(t, values.get(q.metric, 1.0)) for t in minute] for q in _queries(the_plan)}

@@ -8,7 +8,7 @@ host type emits, ≤ 500 queries and ≤ 100,800 points per call, CPU/GPU summed
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -177,6 +177,16 @@ def metrics_for(job: SageMakerEvent) -> tuple[Metric, ...] | None:
     return tuple(metrics)
 
 
+def deciding_metrics(job: SageMakerEvent) -> tuple[Metric, ...]:
+    """What a verdict needs: GPU on GPU hosts, CPU on all (the job table shows both)."""
+    return tuple(m for m in metrics_for(job) or () if m in (Metric.GPU, Metric.CPU))
+
+
+def supporting_metrics(job: SageMakerEvent) -> tuple[Metric, ...]:
+    """The rest of what the hosts emit: context for a wasteful job's alert, never its verdict."""
+    return tuple(m for m in metrics_for(job) or () if m not in deciding_metrics(job))
+
+
 def hosts_for(job: SageMakerEvent, discovered: Mapping[JobKey, Sequence[str]]) -> list[str]:
     """`<job>/algo-<n>` for training and processing; transform hosts come from ListMetrics."""
     if job.kind is ResourceKind.TRANSFORM:
@@ -212,9 +222,11 @@ def plan(
     thresholds: Thresholds,
     now: datetime,
     discovered_hosts: Mapping[JobKey, Sequence[str]] | None = None,
+    wanted: Callable[[SageMakerEvent], Sequence[Metric]] = deciding_metrics,
 ) -> Plan:
-    """As few calls as the query and point limits allow: jobs sorted by window, packed greedily.
-    `now` decides the resolution CloudWatch still keeps for each job's window."""
+    """As few calls as the query and point limits allow: jobs sorted by window, packed greedily;
+    per host only the metrics `wanted` (by default what the verdict needs: every metric asked
+    for is billed). `now` decides the resolution CloudWatch still keeps for each job's window."""
     discovered = discovered_hosts or {}
     skipped: list[Skip] = []
     pending: list[tuple[datetime, datetime, list[Query]]] = []
@@ -231,7 +243,7 @@ def plan(
         period = _period(span, now)
         key = JobKey.of(job)
         queries = [
-            Query("", key, host, metric, period, *span) for host in hosts for metric in metrics
+            Query("", key, host, metric, period, *span) for host in hosts for metric in wanted(job)
         ]
         pending.append((span[0], span[1], queries))
 
@@ -299,6 +311,11 @@ def observe(series: Series) -> dict[JobKey, Observed]:
         job: Observed({m: tuple(v) for m, v in means.items()}, points.get(job, 0))
         for job, means in per_job.items()
     }
+
+
+def merged(first: Observed, second: Observed) -> Observed:
+    """Two rounds' observations of one job (different metrics)."""
+    return Observed({**first.host_means, **second.host_means}, first.datapoints + second.datapoints)
 
 
 def normalize(job: SageMakerEvent, observed: Observed) -> Usage:

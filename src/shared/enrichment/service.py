@@ -34,10 +34,12 @@ from shared.domain.utilization import (
     Usage,
     Verdict,
     assess,
+    merged,
     normalize,
     observe,
     plan,
     screen,
+    supporting_metrics,
 )
 from shared.domain.vocabulary import PROCESSING, TRAINING, TRANSFORM, ResourceKind
 from shared.metrics import emit_job
@@ -86,6 +88,7 @@ class Fate(StrEnum):
 
 
 RETRIED = (Fate.WAITING, Fate.RETRIED)  # fates that send a message back to the queue
+WASTEFUL = (Verdict.UNDER_USED, Verdict.IDLE)
 
 
 @dataclass
@@ -259,7 +262,8 @@ class Enricher:
             if job.region != region
         }
         local = [job for job in jobs if JobKey.of(job) not in elsewhere]
-        the_plan = plan(local, thresholds, self._now(), self._transform_hosts(local))
+        hosts = self._transform_hosts(local)
+        the_plan = plan(local, thresholds, self._now(), hosts)
         fetched = self.metrics.fetch(the_plan.calls)
         observed = observe(fetched.series)
         skipped = elsewhere | {skip.job: skip.reason for skip in the_plan.skipped}
@@ -278,7 +282,34 @@ class Enricher:
             if seen.datapoints == 0:
                 awaiting.add(key)
             assessments[key] = assess(job, normalize(job, seen), thresholds)
+        wasteful = [j for j in local if assessments[JobKey.of(j)].verdict in WASTEFUL]
+        for job, usage in self._context(wasteful, observed, hosts).items():
+            assessments[JobKey.of(job)] = assess(job, usage, thresholds)
         return assessments, awaiting
+
+    def _context(
+        self,
+        jobs: Sequence[SageMakerEvent],
+        observed: Mapping[JobKey, Observed],
+        hosts: Mapping[JobKey, Sequence[str]],
+    ) -> dict[SageMakerEvent, Usage]:
+        """A second round for wasteful jobs only: the metrics their alert shows beside the ones
+        that decided (memory, disk, GPU memory). The verdict stands without them: if this round
+        fails, the alert goes out with less context rather than later."""
+        more = plan(jobs, self.settings.thresholds, self._now(), hosts, supporting_metrics)
+        if not more.calls:
+            return {}
+        try:
+            extra = observe(self.metrics.fetch(more.calls).series)
+        except RETRYABLE as error:
+            logger.warning("context metrics unread", extra={"reason": str(error)[:300]})
+            return {}
+        usage = {}
+        for job in jobs:
+            key = JobKey.of(job)
+            both = merged(observed.get(key, Observed()), extra.get(key, Observed()))
+            usage[job] = normalize(job, both)
+        return usage
 
     def _transform_hosts(self, jobs: Sequence[SageMakerEvent]) -> dict[JobKey, list[str]]:
         """Transform hosts are `<job>/<instance-id>`: one ListMetrics per account finds them."""
