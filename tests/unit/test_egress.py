@@ -1,8 +1,11 @@
-"""shared.egress: the allow-lists and the per-rendering sanitizers."""
+"""The allow-lists (alert document, metric properties) and the per-rendering sanitizers."""
 
 from __future__ import annotations
 
 import json
+import unicodedata
+
+import pytest
 
 from sagewatch.template import ROOT
 from shared.alerting.formats import chat_plain, for_email, for_markdown
@@ -70,3 +73,22 @@ def test_given_escape_sequences_when_rendered_for_terminal_then_none_remains() -
     assert "\x1b" not in text
     assert "\x07" not in text
     assert "next" in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain ASCII, with: punctuation!", "two\nlines", "tab\there", "del\x7fete",
+     "\x1b[31mred\x1b[0m", "bell\x07", "café", "zero\u200bwidth", "line\u2028sep", "~ { } | `"],
+)  # fmt: skip
+def test_the_printable_ascii_fast_path_gives_what_the_full_pass_gives(text: str) -> None:
+    from shared.domain import text as module
+
+    full = "".join(
+        "\n" if ch in "\u2028\u2029"
+        else "" if unicodedata.category(ch) == "Cf"
+        else " " if unicodedata.category(ch)[0] == "C" and ch != "\n"
+        else ch
+        for ch in module._ANSI.sub("", text)
+    )  # fmt: skip
+
+    assert module._plain(text) == full

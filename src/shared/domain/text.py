@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 REASON_LIMIT = 1024
@@ -95,10 +96,25 @@ def _masked(text: str) -> str:
     return text
 
 
+# One alert's names and reasons pass here once per rendering (email, chat, JSON, metrics): the
+# work is kept for the texts seen last (pure functions of bounded text).
+@lru_cache(maxsize=1024)
+def _clean(text: str) -> str:
+    return _masked(_plain(text))
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+# Printable ASCII (and newlines): nothing for _plain to change, no per-character pass.
+_PLAIN_ASCII = re.compile(r"[\n\x20-\x7e]*")
+
+
 def _plain(text: str) -> str:
     """No escape sequences; format characters (bidi controls, zero-width) dropped, so nothing
     reorders or hides text; other control characters become spaces, line separators newlines."""
-    text = _ANSI.sub("", text[:SCAN_LIMIT])
+    text = text[:SCAN_LIMIT]
+    if _PLAIN_ASCII.fullmatch(text):
+        return text
+    text = _ANSI.sub("", text)
     return "".join(
         "\n"
         if ch in _LINE_SEPARATORS
@@ -119,13 +135,13 @@ def sanitize(text: str | None, limit: int = REASON_LIMIT) -> str | None:
     """Untrusted text to plain, printable, bounded, with credential-looking values masked."""
     if not text:
         return None
-    text = re.sub(r"\n{3,}", "\n\n", _masked(_plain(text))).strip()
+    text = _BLANK_LINES.sub("\n\n", _clean(text[:SCAN_LIMIT])).strip()
     return _cut(text, limit) or None
 
 
 def one_line(text: str | None, limit: int = NAME_LIMIT) -> str:
     """A name, status or label from event data: as `sanitize`, on one line."""
-    return _cut(" ".join(_masked(_plain(text or "")).split()), limit)
+    return _cut(" ".join(_clean((text or "")[:SCAN_LIMIT]).split()), limit)
 
 
 def for_terminal(text: Any) -> str:
