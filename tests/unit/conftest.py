@@ -48,3 +48,20 @@ def load_event() -> Callable[[str], dict[str, Any]]:
 @pytest.fixture
 def training_event() -> Callable[..., dict[str, Any]]:
     return build_training_event
+
+
+@pytest.fixture
+def offline_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials and no config files: real boto3 clients that never find a real account
+    (behind a Stubber, they never reach the network either)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)

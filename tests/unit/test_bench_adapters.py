@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -47,20 +46,11 @@ Real = Callable[[str, list[Step], Callable[[Any], object]], Counter[str]]
 
 
 @pytest.fixture
-def real(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Real:
+def real(offline_credentials: None) -> Real:
     """Runs `action(client)` on a stubbed client answering `steps` in order; the requests."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-    }.items():
-        monkeypatch.setenv(name, value)
 
     def run(service: str, steps: list[Step], action: Callable[[Any], object]) -> Counter[str]:
-        client = boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+        client = cast(Any, boto3.client)(service, region_name=REGION)
         with Stubber(client) as stubber:
             for method, response in steps:
                 if isinstance(response, tuple):
