@@ -77,9 +77,16 @@ fuzz: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 
-# sam build needs python3.11 on PATH (the Lambda runtime); pure-Python deps build for arm64.
+# sam build needs python3.11 on PATH (the Lambda runtime); src/Makefile packages each function
+# with arm64 wheels and its bytecode, which the check below requires for every module of ours.
 build: $(VENV)/.dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --template-file template.yaml
+	@for package in .aws-sam/build/*Function; do \
+	  missing=$$(cd $$package && find handlers shared -name '*.py' | while read -r source; do \
+	    test -f "$$(dirname $$source)/__pycache__/$$(basename $$source .py).cpython-311.pyc" \
+	      || echo "$$source"; done); \
+	  test -z "$$missing" || { echo "$$package ships no bytecode for: $$missing"; exit 1; }; \
+	done
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .ruff_cache
