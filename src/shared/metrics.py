@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from shared.contracts.report import UtilizationReport
-from shared.domain.utilization import Verdict
+from shared.domain.utilization import WASTEFUL
 from shared.platform.observability import METRICS_NAMESPACE
 
 if TYPE_CHECKING:  # the enricher never builds alerts: keep them out of its cold start
@@ -38,7 +38,7 @@ def emit_job(report: UtilizationReport) -> None:
     record.add_metric("Jobs", MetricUnit.Count, 1)
     if job.is_failure:
         record.add_metric("FailedJobs", MetricUnit.Count, 1)
-    if report.verdict in (Verdict.UNDER_USED, Verdict.IDLE):
+    if report.verdict in WASTEFUL:
         record.add_metric("UnderUsedJobs", MetricUnit.Count, 1)
     if waste := report.waste:
         record.add_metric("WastedInstanceHours", MetricUnit.Count, waste.wasted_instance_hours)

@@ -41,7 +41,7 @@ from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
 from shared.domain.parser import check_depth, event_id_of, parse_event
 from shared.domain.patterns import MonitorViolations, failed
-from shared.domain.utilization import Verdict
+from shared.domain.utilization import WASTEFUL
 from shared.domain.vocabulary import (
     ENDPOINT,
     PIPELINE_EXECUTION,
@@ -87,14 +87,11 @@ def processed(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
     return failure(event, settings)
 
 
-WASTE = (Verdict.UNDER_USED, Verdict.IDLE)
-
-
 @alertable.route(
     Match(
         SAGEWATCH_SOURCE,
         (REPORT_DETAIL_TYPE,),
-        (OneOf("verdict", tuple(WASTE), lambda r: r.verdict),),
+        (OneOf("verdict", WASTEFUL, lambda r: r.verdict),),
         # Only this account's enricher: a workload account may put events on the bus, and must
         # not be able to forge reports about others' jobs.
         own_account=True,

@@ -17,7 +17,7 @@ from shared.domain.events import InstanceGroup, SageMakerEvent
 from shared.domain.parser import detail_of, envelope, outcome_of, parse_tags, parse_time
 from shared.domain.prices import cost_estimate, price_table_as_of
 from shared.domain.text import sanitize
-from shared.domain.utilization import Assessment, Metric, Thresholds, Verdict
+from shared.domain.utilization import WASTEFUL, Assessment, Metric, Thresholds, Verdict
 from shared.domain.vocabulary import ResourceKind
 from shared.platform.errors import InvalidEvent
 
@@ -57,7 +57,7 @@ class Waste:
 def waste_of(job: SageMakerEvent, assessment: Assessment) -> Waste | None:
     """Only for under-used and idle jobs with a measured utilization and a known run time."""
     percent, duration = assessment.deciding_percent, job.duration_seconds
-    if assessment.verdict not in (Verdict.UNDER_USED, Verdict.IDLE):
+    if assessment.verdict not in WASTEFUL:
         return None
     if percent is None or duration is None or not job.instance_groups:
         return None

@@ -44,6 +44,9 @@ class Verdict(StrEnum):
     INSUFFICIENT_DATA = "insufficient-data"
 
 
+WASTEFUL = (Verdict.UNDER_USED, Verdict.IDLE)  # the verdicts that alert and count as waste
+
+
 # Metrics reported as a sum over cores (CPU) or devices (GPU); the rest are already 0-100.
 _SUMMED_OVER_VCPUS = {Metric.CPU}
 _SUMMED_OVER_GPUS = {Metric.GPU, Metric.GPU_MEMORY}

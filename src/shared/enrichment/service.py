@@ -28,6 +28,7 @@ from shared.domain.parser import event_id_of, load_body, parse_event
 from shared.domain.patterns import finished
 from shared.domain.utilization import (
     NAMESPACES,
+    WASTEFUL,
     Assessment,
     JobKey,
     Observed,
@@ -88,7 +89,6 @@ class Fate(StrEnum):
 
 
 RETRIED = (Fate.WAITING, Fate.RETRIED)  # fates that send a message back to the queue
-WASTEFUL = (Verdict.UNDER_USED, Verdict.IDLE)
 
 
 @dataclass
