@@ -251,7 +251,7 @@ def test_given_a_stale_inventory_when_idle_endpoints_checked_then_its_endpoints_
 
 
 def _reporting(hour: int, dead_letters: int | None) -> dict[str, Any]:
-    at = f"2026-11-20T{hour:02d}:00:03Z"
+    at = f"2026-11-{20 + hour // 24}T{hour % 24:02d}:00:03Z"
     detail = {"collected_at": at, "forwarding_dead_letters": dead_letters}
     return _event("inventory-snapshot", id=f"snap-{hour}", time=at, detail=detail)
 
@@ -266,7 +266,9 @@ def test_given_snapshots_reporting_dead_letters_when_recorded_then_one_ops_alert
     fleet.handle(_reporting(7, 0))  # late and older: changes nothing
     fleet.handle(_reporting(11, 0))  # drained
     fleet.handle(_reporting(12, None))  # unknown (the collector could not read the queue)
-    fleet.handle(_reporting(13, 1))  # waiting again: a new incident
+    fleet.handle(_reporting(13, 1))  # waiting again, the same day: no second page
+    fleet.handle(_reporting(14, 0))
+    fleet.handle(_reporting(24 + 9, 2))  # the next day: a new incident
 
     assert _ops(aws) == [("777788889999/us-east-1", "dead-letters")] * 2
     first = aws.alerts()[0]["json"]

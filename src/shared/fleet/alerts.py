@@ -56,8 +56,10 @@ def silence_alert(change: Change, now: float) -> Alert:
 
 def dead_letters_alert(inventory: StoredInventory) -> Alert:
     """Events a workload account could not forward to the monitoring bus wait in its forwarding
-    dead-letter queue (its snapshot says how many). One incident per episode: from the first
-    snapshot that reports them after one that did not."""
+    dead-letter queue (its snapshot says how many). An incident starts with the first snapshot
+    that reports them after one that did not, at most one per account, Region and day: a
+    workload account's snapshots are its own claims, and flapping ones must not page on-call
+    again and again."""
     since = datetime.fromtimestamp(inventory.collected_at, tz=UTC)
     account, region = inventory.account, inventory.region
     return Alert(
@@ -68,7 +70,7 @@ def dead_letters_alert(inventory: StoredInventory) -> Alert:
             ResourceKind.ACCOUNT,
             account,
             "dead-letters",
-            str(int(since.timestamp())),
+            since.date().isoformat(),
         ),
         account=account,
         region=region,
