@@ -248,7 +248,7 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
     from shared.domain.utilization import Thresholds
     from shared.enrichment.service import Enricher
     from shared.platform.observability import logger
-    from tests.fakes import MemoryLedger, MemoryStore, NoMetrics, Recorder
+    from tests.fakes import MemoryLedger, MemoryOnce, NoMetrics, Recorder
 
     failed = json.loads((EVENTS / "training-failed.json").read_text())
     raw = [
@@ -263,12 +263,12 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
     )  # fmt: skip
     alerter = Alerter(
         settings,
-        publishers=_publishers(), ledger=MemoryLedger(), summaries=Recorder(), store=MemoryStore(),
+        publishers=_publishers(), ledger=MemoryLedger(), summaries=Recorder(), records=MemoryOnce(),
     )  # fmt: skip
     enricher = Enricher(
         EnricherSettings("bus", "us-east-1", Thresholds(), "t", "q", 5, 0, 3600, "team"),
         metrics=NoMetrics(), publisher=Recorder(), dead_letters=Recorder(),
-        emit=lambda report: None, store=MemoryStore(),
+        emit=lambda report: None, records=MemoryOnce(),
     )  # fmt: skip
     handler: Any = logger.registered_handler
     sink, previous = io.StringIO(), handler.stream
@@ -287,7 +287,7 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
                 {"messageId": str(n), "body": json.dumps(_burst(n, ledger))} for n in range(events)
             ]
             summarizer = Summarizer(
-                settings, publishers=_publishers(), ledger=ledger, store=MemoryStore()
+                settings, publishers=_publishers(), ledger=ledger, records=MemoryOnce()
             )
             summarize = _cpu(lambda: summarizer.run(windows)) / events
     finally:

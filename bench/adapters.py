@@ -6,8 +6,7 @@ The embedded AWS (moto) replays about 55 events a second here; a day of the 10,0
 about 200,000 events, so the cost model drives the real services through these instead. Each
 adapter's requests per call are those of the adapter it stands for (tests/unit/
 test_bench_adapters.py runs both on the same calls, the real one against botocore's Stubber, and
-compares the requests), and Powertools' own idempotency logic decides when the store is
-written: only its DynamoDB calls are counted here.
+compares the requests).
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from bench.deployment import ACCOUNT, KMS_DEFAULT_DATA_KEY_REUSE_SECONDS, REGION
 from shared.adapters.cloudwatch import EndpointActivity
@@ -36,10 +33,11 @@ from shared.ports import (
     Fetched,
     InvocationSource,
     MetricsSource,
+    Progress,
     RefreshRequests,
     SummaryScheduler,
 )
-from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryStore
+from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce
 
 CHUNK = 64 * 1024  # EventBridge, SNS and SQS bill each 64 KB of a payload as one request
 
@@ -138,52 +136,41 @@ def read_units(size: int, consistent: bool) -> float:
     return float(units) if consistent else units / 2
 
 
-def _record_item(record: DataRecord | None) -> dict[str, Any]:
-    """The item Powertools' DynamoDB layer writes for a record."""
-    if record is None:
+def _once_item(key: str, found: tuple[Progress, float, int] | None) -> dict[str, Any]:
+    """The item `OnceTable` writes for a key."""
+    if found is None:
         return {}
+    progress, lease, expires = found
     return {
-        "id": record.idempotency_key,
-        "expiration": record.expiry_timestamp,
-        "status": record.status,
-        "in_progress_expiration": record.in_progress_expiry_timestamp,
-        "data": record.response_data or None,
-        "validation": record.payload_hash or None,
-    }
+        "id": key, "expiration": expires, "lease_until": lease, "done": progress.done,
+        "outcome": progress.outcome, "sent": dict(progress.sent),
+    }  # fmt: skip
 
 
-class CountingStore(MemoryStore):
-    """Powertools idempotency records in memory; each of Powertools' store operations counted
-    as the DynamoDB layer makes it (PutItem with ReturnValuesOnConditionCheckFailure, so a
-    duplicate costs no GetItem; a failed conditional write still consumes write units)."""
+class CountingOnce(MemoryOnce):
+    """`OnceTable` in memory; its two UpdateItems (claim and settle) counted as it makes them.
+    A claim refused by its condition (a duplicate, or the key held) returns the item in the same
+    call and still consumes write units; the item is read back only on that path."""
 
     def __init__(self, meter: Meter, table: str = "IdempotencyTable") -> None:
         super().__init__()
         self.meter, self.table = meter, table
 
-    def _write(self, api: str, record: DataRecord) -> None:
+    def _write(self, key: str) -> None:
         with self.meter.sizing():
-            old = self.records.get(record.idempotency_key)
-            size = max(item_bytes(_record_item(record)), item_bytes(_record_item(old)))
-        self.meter.call(api, {"dynamodb.write_units": write_units(size)}, kms=self.table)
+            size = item_bytes(_once_item(key, self.records.get(key)))
+        self.meter.call(
+            "dynamodb.UpdateItem", {"dynamodb.write_units": write_units(size)}, kms=self.table
+        )
 
-    def _get_record(self, idempotency_key: str) -> DataRecord:
-        with self.meter.sizing():
-            size = item_bytes(_record_item(self.records.get(idempotency_key)))
-        self.meter.call("dynamodb.GetItem", {"dynamodb.read_units": read_units(size, True)})
-        return super()._get_record(idempotency_key)
+    def claim(self, key: str, now: float, lease_until: float, expires_at: int) -> Progress | None:
+        progress = super().claim(key, now, lease_until, expires_at)
+        self._write(key)
+        return progress
 
-    def _put_record(self, data_record: DataRecord) -> None:
-        self._write("dynamodb.PutItem", data_record)
-        super()._put_record(data_record)
-
-    def _update_record(self, data_record: DataRecord) -> None:
-        self._write("dynamodb.UpdateItem", data_record)
-        super()._update_record(data_record)
-
-    def _delete_record(self, data_record: DataRecord) -> None:
-        self._write("dynamodb.DeleteItem", data_record)
-        super()._delete_record(data_record)
+    def settle(self, key: str, progress: Progress) -> None:
+        super().settle(key, progress)
+        self._write(key)
 
 
 class CountingLedger(MemoryLedger):

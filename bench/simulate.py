@@ -49,10 +49,10 @@ from bench.adapters import (
     CountingChannel,
     CountingFleetTable,
     CountingLedger,
+    CountingOnce,
     CountingQueue,
     CountingRefresher,
     CountingSink,
-    CountingStore,
     FleetMetrics,
     Meter,
     chunks,
@@ -214,7 +214,7 @@ class Simulation:
 
         meter = self.meter
         owners = {run.name: run.account for run in self.fleet.runs}
-        store, ledger = CountingStore(meter), CountingLedger(meter)
+        records, ledger = CountingOnce(meter), CountingLedger(meter)
         topics = {"email": "EmailTopic", "json": "JsonTopic", "chat": "ChatTopic"}
         channels: dict[str, Any] = {
             channel: CountingChannel(meter, topic, SUBSCRIPTIONS[topic])
@@ -230,22 +230,22 @@ class Simulation:
                 metrics=FleetMetrics(meter, self.fleet.series, owners),
                 publisher=CountingSink(meter, lambda event: self.later(0, self.bus, event, "own")),
                 dead_letters=CountingQueue(meter, "EnrichmentDeadLetterQueue"),
-                store=store, clock=self.clock,
+                records=records, clock=self.clock,
             ),
             "AlerterFunction": Alerter(
                 alerter_settings, publishers=channels, ledger=ledger, summaries=summaries,
-                clock=self.clock, store=store,
+                clock=self.clock, records=records,
             ),
             "SummarizerFunction": Summarizer(
                 AlerterSettings.from_env(self._environment("SummarizerFunction")),
-                publishers=channels, ledger=ledger, store=store,
+                publishers=channels, ledger=ledger, records=records,
                 dead_letters=CountingQueue(meter, "SummaryDeadLetterQueue"),
             ),
             "FleetFunction": FleetService(
                 FleetSettings.from_env(self._environment("FleetFunction")),
                 table=CountingFleetTable(meter), activity=CountingActivity(meter),
                 refresher=CountingRefresher(meter, self._refresh), publishers=channels,
-                store=store, clock=self.clock,
+                records=records, clock=self.clock,
             ),
         }  # fmt: skip
 

@@ -9,17 +9,11 @@ a method cannot be instantiated (also a type error, where it is). Time is `share
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import BurstLedger
@@ -33,41 +27,34 @@ from shared.ports import (
     FleetStore,
     InvocationSource,
     MetricsSource,
+    OnceStore,
+    Progress,
     RefreshRequests,
     StormLedger,
     SummaryScheduler,
 )
 
 
-class MemoryStore(BasePersistenceLayer):
-    """Powertools idempotency records in a dict, with the DynamoDB layer's put condition."""
+class MemoryOnce(OnceStore):
+    """`Once`'s records in a dict, with `OnceTable`'s claim condition."""
 
     def __init__(self) -> None:
-        cast(Any, super()).__init__()  # Powertools' __init__ is unannotated
-        self.records: dict[str, DataRecord] = {}
+        self.records: dict[str, tuple[Progress, float, int]] = {}  # progress, lease, expiry
 
-    def _get_record(self, idempotency_key: str) -> DataRecord:
-        if idempotency_key not in self.records:
-            raise IdempotencyItemNotFoundError
-        return self.records[idempotency_key]
+    def claim(self, key: str, now: float, lease_until: float, expires_at: int) -> Progress | None:
+        progress = Progress()
+        if key in self.records and self.records[key][2] >= now:  # neither new nor expired
+            progress, lease, _ = self.records[key]
+            if progress.done:
+                return replace(progress, sent=dict(progress.sent))
+            if lease >= now:
+                return None
+        self.records[key] = (progress, lease_until, expires_at)
+        return replace(progress, sent=dict(progress.sent))
 
-    def _put_record(self, data_record: DataRecord) -> None:
-        existing = self.records.get(data_record.idempotency_key)
-        if existing is not None and not existing.is_expired:
-            in_progress_expired = (
-                existing.status == "INPROGRESS"
-                and existing.in_progress_expiry_timestamp is not None
-                and existing.in_progress_expiry_timestamp < int(time.time() * 1000)
-            )
-            if not in_progress_expired:
-                raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
-        self.records[data_record.idempotency_key] = data_record
-
-    def _update_record(self, data_record: DataRecord) -> None:
-        self.records[data_record.idempotency_key] = data_record
-
-    def _delete_record(self, data_record: DataRecord) -> None:
-        self.records.pop(data_record.idempotency_key, None)
+    def settle(self, key: str, progress: Progress) -> None:
+        expires = self.records[key][2] if key in self.records else 0
+        self.records[key] = (replace(progress, sent=dict(progress.sent)), 0.0, expires)
 
 
 class NoMetrics(MetricsSource):

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.clock import Clock
+from shared.platform.idempotency import OnceStore, Progress
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ __all__ = [
     "FleetStore",
     "InvocationSource",
     "MetricsSource",
+    "OnceStore",
+    "Progress",
     "RefreshRequests",
     "StormLedger",
     "SummaryScheduler",

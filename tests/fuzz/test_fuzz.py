@@ -29,7 +29,7 @@ from shared.platform.idempotency import RETRYABLE
 from tests.fakes import (
     MemoryFleetTable,
     MemoryLedger,
-    MemoryStore,
+    MemoryOnce,
     NoInvocations,
     NoMetrics,
     Recorder,
@@ -199,7 +199,7 @@ def test_given_any_mutated_event_when_alerted_then_one_outcome_or_invalid_event(
     alerter = Alerter(
         ALERTER_SETTINGS, publishers=dict.fromkeys(("email", "json", "chat"), sns),
         ledger=MemoryLedger(), summaries=summaries,
-        store=MemoryStore(),
+        records=MemoryOnce(),
     )  # fmt: skip
     try:
         result = alerter.handle(expand(event))
@@ -232,7 +232,7 @@ def test_given_any_batch_when_enriched_then_every_record_has_exactly_one_fate(
     bus, dead = Recorder(), Recorder()
     enricher = Enricher(
         ENRICHER_SETTINGS, metrics=NoMetrics(), publisher=bus, dead_letters=dead,
-        emit=lambda report: None, store=MemoryStore(),
+        emit=lambda report: None, records=MemoryOnce(),
     )  # fmt: skip
     sqs = [
         {
@@ -266,7 +266,7 @@ def test_given_any_batch_when_summarized_then_each_window_summarized_or_parked_w
     sns, dead, ledger = Recorder(), Recorder(), MemoryLedger()
     summarizer = Summarizer(
         ALERTER_SETTINGS, publishers=dict.fromkeys(("email", "json", "chat"), sns),
-        ledger=ledger, store=MemoryStore(), dead_letters=dead,
+        ledger=ledger, records=MemoryOnce(), dead_letters=dead,
     )  # fmt: skip
     sqs = [
         {"messageId": f"m{i}", "body": body if isinstance(body, str) else as_body(expand(body))}
@@ -311,7 +311,7 @@ def test_given_any_events_when_fleet_handles_them_then_result_or_invalid_event(
     fleet = Fleet(
         FLEET_SETTINGS, table=MemoryFleetTable(), activity=NoInvocations(), refresher=Recorder(),
         publishers=dict.fromkeys(("email", "json", "chat"), sns),
-        store=MemoryStore(), clock=FixedClock(1_795_170_000),
+        records=MemoryOnce(), clock=FixedClock(1_795_170_000),
     )  # fmt: skip
     for event in events:
         try:
@@ -344,7 +344,7 @@ def test_given_fuzz_finding_nested_past_any_limit_when_fleet_handles_it_then_inv
     fleet = Fleet(
         FLEET_SETTINGS, table=MemoryFleetTable(), activity=NoInvocations(), refresher=Recorder(),
         publishers=dict.fromkeys(("email", "json", "chat"), Recorder()),
-        store=MemoryStore(), clock=FixedClock(1_795_170_000),
+        records=MemoryOnce(), clock=FixedClock(1_795_170_000),
     )  # fmt: skip
     with pytest.raises(InvalidEvent):
         fleet.handle(expand(event))

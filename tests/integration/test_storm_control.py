@@ -17,7 +17,7 @@ from shared.adapters.sqs import DeadLetterQueue
 from shared.alerting.service import Alerter, Summarizer
 from shared.config import AlerterSettings
 from shared.platform.clock import FixedClock
-from tests.fakes import MemoryStore, Recorder
+from tests.fakes import MemoryOnce, Recorder
 from tests.integration.conftest import sample
 
 pytestmark = pytest.mark.integration
@@ -51,13 +51,13 @@ def _failure(n: int) -> dict[str, Any]:
 def _alerter(ledger: BurstLedger, sns: dict[str, Recorder], summaries: Recorder) -> Alerter:
     return Alerter(
         SETTINGS, publishers=sns, ledger=ledger, summaries=summaries,
-        clock=FixedClock(NOW), store=MemoryStore(),
+        clock=FixedClock(NOW), records=MemoryOnce(),
     )  # fmt: skip
 
 
 def _summarizer(ledger: BurstLedger, sns: dict[str, Recorder], **dead_letters: Any) -> Summarizer:
     return Summarizer(
-        SETTINGS, publishers=sns, ledger=ledger, store=MemoryStore(), **dead_letters,
+        SETTINGS, publishers=sns, ledger=ledger, records=MemoryOnce(), **dead_letters,
     )  # fmt: skip
 
 

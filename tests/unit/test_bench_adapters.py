@@ -12,7 +12,6 @@ from typing import Any, cast
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.stub import Stubber
 
 from bench.adapters import (
@@ -20,21 +19,22 @@ from bench.adapters import (
     CountingChannel,
     CountingFleetTable,
     CountingLedger,
+    CountingOnce,
     CountingQueue,
     CountingRefresher,
     CountingSink,
-    CountingStore,
     FleetMetrics,
     Meter,
 )
 from shared.adapters.cloudwatch import EndpointActivity, MetricsReader
-from shared.adapters.dynamodb import BurstLedger, FleetTable
+from shared.adapters.dynamodb import BurstLedger, FleetTable, OnceTable
 from shared.adapters.eventbridge import EventPublisher, RefreshRequester
 from shared.adapters.sns import AlertPublisher
 from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
 from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call, JobKey, Metric, Query
 from shared.domain.vocabulary import ResourceKind
+from shared.platform.clock import FixedClock
 from shared.platform.idempotency import Once
 
 REGION = "us-east-1"
@@ -66,36 +66,33 @@ def real(offline_credentials: None) -> Real:
     return run
 
 
-def test_idempotency_records(real: Real) -> None:
-    """Powertools' DynamoDB layer: a first call puts and updates its record; a repeat is one
-    conditional PutItem answered with the old item (no GetItem)."""
+def test_once_records(real: Real) -> None:
+    """`OnceTable`: a first attempt claims and settles its record; a repeat is one conditional
+    UpdateItem answered with the settled item (no GetItem)."""
 
-    def twice(store: Any) -> None:
-        once = Once(lambda payload: {"sent": 1}, key="k", table="t", expires_after_seconds=60,
-                    store=store)  # fmt: skip
-        once({"k": "incident"})
-        once({"k": "incident"})
-
-    def remember(client: Any) -> None:
-        twice(DynamoDBPersistenceLayer(table_name="t", boto3_client=client))
+    def twice(records: Any) -> None:
+        once = Once(records, "alert", 60, FixedClock(1_000))
+        for _ in range(2):
+            with once.attempt("incident") as progress:
+                progress.sent.setdefault("email", "m-1")
 
     old = {
         "id": {"S": "whatever"},
         "expiration": {"N": "9999999999"},
-        "status": {"S": "COMPLETED"},
-        "data": {"S": '{"sent": 1}'},
+        "done": {"BOOL": True},
+        "sent": {"M": {"email": {"S": "m-1"}}},
     }
     expected = real(
         "dynamodb",
         [
-            ("put_item", {}),
             ("update_item", {}),
-            ("put_item", ("ConditionalCheckFailedException", {"Item": old})),
+            ("update_item", {}),
+            ("update_item", ("ConditionalCheckFailedException", {"Item": old})),
         ],
-        remember,
+        lambda client: twice(OnceTable("t", client)),
     )
     meter = Meter()
-    twice(CountingStore(meter))
+    twice(CountingOnce(meter))
     assert meter.calls == expected
 
 

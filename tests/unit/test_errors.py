@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyPersistenceLayerError,
-)
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from shared.platform.errors import Fault, PublishError, error_code, fault_of
+from shared.platform.errors import Fault, PublishError, RetryableError, error_code, fault_of
 
 
 def _aws(code: str) -> ClientError:
@@ -38,11 +35,11 @@ def test_errors_without_an_aws_code_are_transient() -> None:
     assert fault_of(PublishError("PutEvents did not accept it")) is Fault.TRANSIENT
 
 
-def _wrapped(code: str) -> IdempotencyPersistenceLayerError:
-    """As Powertools raises it: its own error `from` the store's ClientError."""
+def _wrapped(code: str) -> RetryableError:
+    """An error raised `from` the AWS error that caused it."""
     try:
-        raise IdempotencyPersistenceLayerError("Failed to save in progress record") from _aws(code)
-    except IdempotencyPersistenceLayerError as error:
+        raise RetryableError("could not record the incident") from _aws(code)
+    except RetryableError as error:
         return error
 
 

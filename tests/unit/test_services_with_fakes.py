@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from shared.alerting.service import Alerter, Summarizer
 from shared.config import AlerterSettings, EnricherSettings
@@ -16,7 +17,7 @@ from shared.platform.clock import FixedClock
 from tests.fakes import (
     FailingMetrics,
     MemoryLedger,
-    MemoryStore,
+    MemoryOnce,
     NoMetrics,
     Recorder,
     RefusingChannel,
@@ -63,7 +64,7 @@ def _alerter(
 ) -> Alerter:
     return Alerter(
         ALERTER_SETTINGS, publishers=channels, ledger=ledger, summaries=summaries, clock=clock,
-        store=MemoryStore(),
+        records=MemoryOnce(),
     )  # fmt: skip
 
 
@@ -85,7 +86,7 @@ def test_given_failures_past_the_threshold_in_one_window_when_alerted_then_one_s
     assert {window["bucket"] for window in summaries.items} == {bucket}
 
     summarizer = Summarizer(
-        ALERTER_SETTINGS, publishers=channels, ledger=ledger, store=MemoryStore()
+        ALERTER_SETTINGS, publishers=channels, ledger=ledger, records=MemoryOnce()
     )
     records = [{"messageId": f"m{i}", "body": json.dumps(w)} for i, w in enumerate(summaries.items)]
 
@@ -111,7 +112,11 @@ def test_given_a_summary_the_topic_refuses_when_summarized_then_parked_only_if_n
     dead = Recorder()
     refusing = {channel: RefusingChannel(code) for channel in CHANNELS}
     summarizer = Summarizer(
-        ALERTER_SETTINGS, publishers=refusing, ledger=ledger, store=MemoryStore(), dead_letters=dead
+        ALERTER_SETTINGS,
+        publishers=refusing,
+        ledger=ledger,
+        records=MemoryOnce(),
+        dead_letters=dead,
     )
 
     retried = summarizer.run([{"messageId": "m", "body": json.dumps(summaries.items[0])}])
@@ -132,7 +137,7 @@ def test_given_window_summarized_when_more_fail_then_alone_until_the_next_storm(
     alerter = _alerter(channels, ledger, summaries, clock)
     for n in range(4):
         alerter.handle(_failure(n))
-    Summarizer(ALERTER_SETTINGS, publishers=channels, ledger=ledger, store=MemoryStore()).run(
+    Summarizer(ALERTER_SETTINGS, publishers=channels, ledger=ledger, records=MemoryOnce()).run(
         [{"messageId": "m", "body": json.dumps(summaries.items[0])}]
     )
 
@@ -165,6 +170,30 @@ def test_given_same_incident_delivered_twice_when_alerted_then_one_alert_counted
     assert [d["name"] for d in _documents(channels)] == ["storm-job-01"]
     [window] = ledger.windows.values()
     assert window["incidents"] == {first["incident"]}, "a duplicate counts once in its storm"
+
+
+def test_given_a_topic_that_fails_once_when_retried_then_only_the_missing_topics_get_it() -> None:
+    channels, ledger, records = _channels(), MemoryLedger(), MemoryOnce()
+    flaky = RefusingChannel("InternalError")
+    alerter = Alerter(
+        ALERTER_SETTINGS, publishers=channels | {"json": flaky}, ledger=ledger,
+        summaries=Recorder(), clock=FixedClock(START), records=records,
+    )  # fmt: skip
+    with pytest.raises(ClientError, match="InternalError"):
+        alerter.handle(_failure(1))
+    flaky_then_fine = channels | {"json": channels["json"]}
+    retry = Alerter(
+        ALERTER_SETTINGS, publishers=flaky_then_fine, ledger=ledger, summaries=Recorder(),
+        clock=FixedClock(START + 1), records=records,
+    )  # fmt: skip
+
+    result = retry.handle(_failure(1, event_id="lambda-retry"))
+
+    assert result["outcome"] == "alerted"
+    assert [len(channels[c].items) for c in CHANNELS] == [1, 1, 1]  # email not sent twice
+    [window] = ledger.windows.values()
+    assert window["incidents"] == {result["incident"]}, "decided once: counted once"
+    assert set(result["message_ids"]) == set(CHANNELS)
 
 
 # ---- enricher: every record one fate ------------------------------------------------------
@@ -200,7 +229,7 @@ def _enricher(
     return Enricher(
         ENRICHER_SETTINGS, metrics=metrics, publisher=bus, dead_letters=dead,
         emit=lambda report: emitted.append(report.job.name),  # its EMF record
-        store=MemoryStore(), clock=FixedClock(SAMPLES_SETTLED),
+        records=MemoryOnce(), clock=FixedClock(SAMPLES_SETTLED),
     )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""DynamoDB: the storm-control ledger and the fleet table."""
+"""DynamoDB: the do-once records, the storm-control ledger and the fleet table."""
 
 from __future__ import annotations
 
@@ -8,6 +8,71 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
+from shared.platform.idempotency import Progress
+
+
+class OnceTable(Adapter):
+    """`Once`'s records in the idempotency table: one item per key, claimed and settled with a
+    conditional write each (a claim that finds the key held or done reads it in the same call)."""
+
+    service = "dynamodb"
+
+    def __init__(self, table: str, dynamodb: Any = None) -> None:
+        super().__init__(dynamodb)
+        self.table = table
+
+    def claim(self, key: str, now: float, lease_until: float, expires_at: int) -> Progress | None:
+        try:
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET lease_until = :lease, expiration = :expires, done = :no",
+                # New, expired (DynamoDB deletes expired items within days, not at once), or
+                # left unsettled by an attempt whose lease has ended.
+                ConditionExpression=(
+                    "attribute_not_exists(id) OR expiration < :now"
+                    " OR (done = :no AND lease_until < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":lease": {"N": str(lease_until)},
+                    ":expires": {"N": str(expires_at)},
+                    ":no": {"BOOL": False},
+                    ":now": {"N": str(now)},
+                },
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.api.exceptions.ConditionalCheckFailedException as refused:
+            item = refused.response.get("Item", {})
+            return _progress(item) if item.get("done", {}).get("BOOL") else None
+        old = response.get("Attributes", {})
+        if not old or float(old.get("expiration", {}).get("N", "0")) < now:
+            if old:  # an expired record's progress belongs to an earlier incident
+                self.settle(key, Progress())
+            return Progress()
+        return _progress(old)
+
+    def settle(self, key: str, progress: Progress) -> None:
+        self.api.update_item(
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            UpdateExpression="SET done = :done, sent = :sent, lease_until = :free"
+            + (", outcome = :outcome" if progress.outcome else " REMOVE outcome"),
+            ExpressionAttributeValues={
+                ":done": {"BOOL": progress.done},
+                ":sent": {"M": {name: {"S": value} for name, value in progress.sent.items()}},
+                ":free": {"N": "0"},
+            }
+            | ({":outcome": {"S": progress.outcome}} if progress.outcome else {}),
+        )
+
+
+def _progress(item: Mapping[str, Any]) -> Progress:
+    return Progress(
+        done=item.get("done", {}).get("BOOL", False),
+        outcome=item.get("outcome", {}).get("S"),
+        sent={name: value["S"] for name, value in item.get("sent", {}).get("M", {}).items()},
+    )
 
 
 class BurstLedger(Adapter):

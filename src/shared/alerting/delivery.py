@@ -1,18 +1,34 @@
-"""Publishing an alert: one SNS topic per rendering, each publish once per incident."""
+"""Publishing an alert: one SNS topic per rendering, once per incident."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-
+from shared.adapters.dynamodb import OnceTable
 from shared.adapters.sns import AlertPublisher
 from shared.alerting.alerts import Alert
-from shared.alerting.render import dashboard_link, render
+from shared.alerting.render import Rendered, dashboard_link, render
+from shared.platform.clock import Clock, system_clock
 from shared.platform.idempotency import Once
-from shared.ports import AlertChannel
+from shared.ports import AlertChannel, OnceStore
+
+
+class AlertOutcome(StrEnum):
+    """What became of an alert."""
+
+    ALERTED = "alerted"
+    SUPPRESSED = "suppressed"  # counted in a storm window: the window's summary will name it
+    DUPLICATE = "duplicate"  # this incident was decided (or delivered) before
+
+
+@dataclass(frozen=True)
+class Delivered:
+    outcome: AlertOutcome
+    message_ids: Mapping[str, str]  # per rendering, sent now or before
 
 
 class DeliverySettings(Protocol):
@@ -42,7 +58,8 @@ class Delivery:
         self,
         settings: DeliverySettings,
         publishers: Mapping[str, AlertChannel] | None = None,
-        store: BasePersistenceLayer | None = None,
+        records: OnceStore | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.dashboard_url = (
             dashboard_link(settings.region, settings.dashboard_name)
@@ -53,41 +70,38 @@ class Delivery:
             channel: AlertPublisher(arn) for channel, arn in settings.topics.items()
         }
         self.once = Once(
-            self._publish,
-            key="delivery",
-            table=settings.idempotency_table,
-            expires_after_seconds=settings.dedup_seconds,
-            store=store,
+            records or OnceTable(settings.idempotency_table),
+            "alert",
+            settings.dedup_seconds,
+            clock,
         )
 
-    def __call__(self, alert: Alert) -> dict[str, Any]:
-        """{"fresh": whether anything was sent now, "message_ids": per channel}."""
-        rendered = render(alert, self.dashboard_url)
-        messages = {
-            "email": rendered.text,
-            "json": json.dumps(rendered.document, separators=(",", ":"), default=str),
-            "chat": json.dumps(rendered.chat, separators=(",", ":")),
-        }
-        results = {
-            channel: self.once(
-                {
-                    "delivery": f"{alert.incident}|{channel}",
-                    "channel": channel,
-                    "subject": rendered.subject,
-                    "message": messages[channel],
-                    "attributes": rendered.attributes,
-                }
-            )
-            for channel in self.publishers
-        }
-        return {
-            "fresh": any(not result.get("duplicate") for result in results.values()),
-            "message_ids": {channel: result["message_id"] for channel, result in results.items()},
-        }
+    def __call__(
+        self, alert: Alert, decide: Callable[[], AlertOutcome] = lambda: AlertOutcome.ALERTED
+    ) -> Delivered:
+        """Once per incident: `decide` whether it alerts (storm control), then publish. A retry
+        after a partly failed delivery publishes only to the topics still missing."""
+        with self.once.attempt(alert.incident) as progress:
+            if progress.done:
+                return Delivered(AlertOutcome.DUPLICATE, dict(progress.sent))
+            if progress.outcome is None:
+                progress.outcome = decide()
+            if progress.outcome != AlertOutcome.ALERTED:
+                return Delivered(AlertOutcome(progress.outcome), {})
+            missing = [channel for channel in self.publishers if channel not in progress.sent]
+            if missing:
+                rendered = render(alert, self.dashboard_url)
+                for channel in missing:
+                    progress.sent[channel] = self.publishers[channel].publish(
+                        rendered.subject, _message(rendered, channel), rendered.attributes
+                    )
+            fresh = AlertOutcome.ALERTED if missing else AlertOutcome.DUPLICATE
+            return Delivered(fresh, dict(progress.sent))
 
-    def _publish(self, payload: dict[str, Any]) -> dict[str, Any]:
-        publisher = self.publishers[payload["channel"]]
-        message_id = publisher.publish(
-            payload["subject"], payload["message"], payload["attributes"]
-        )
-        return {"message_id": message_id}
+
+def _message(rendered: Rendered, channel: str) -> str:
+    if channel == "json":
+        return json.dumps(rendered.document, separators=(",", ":"), default=str)
+    if channel == "chat":
+        return json.dumps(rendered.chat, separators=(",", ":"))
+    return rendered.text

@@ -1,9 +1,10 @@
 """Alerter logic: which events alert, each incident published once, and storm control.
 
-Duplicates of one state change arrive under different event ids, so the idempotency key is the
-incident (account, region, resource, what happened), kept in DynamoDB by Powertools. Deciding
-(and counting in a storm window) is done once per incident; publishing is done once per incident
-and topic, so a retry after a partly failed delivery sends only what is missing.
+Duplicates of one state change arrive under different event ids, so the do-once key is the
+incident (account, region, resource, what happened): one DynamoDB record per incident
+(`platform.idempotency.Once`). Deciding (and counting in a storm window) is done once per
+incident, and so is publishing to each topic: a retry after a partly failed delivery sends only
+what is missing.
 Storm control: per account, Region and job type, the first `burst_threshold` failures of a
 window alert one by one; the rest are recorded and summarized in one alert when the window ends.
 A summary is never dropped: the window's record outlives every message that can ask for its
@@ -14,10 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from enum import StrEnum
 from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 from shared.adapters.dynamodb import BurstLedger
 from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
@@ -30,7 +28,7 @@ from shared.alerting.alerts import (
     utilization_alert,
     violations_alert,
 )
-from shared.alerting.delivery import Delivery
+from shared.alerting.delivery import AlertOutcome, Delivery
 from shared.config import AlerterSettings
 from shared.contracts.report import (
     REPORT_DETAIL_TYPE,
@@ -54,11 +52,11 @@ from shared.domain.vocabulary import (
 from shared.metrics import emit_alert
 from shared.platform.clock import Clock, system_clock
 from shared.platform.errors import Fault, InvalidEvent, error_code, fault_of
-from shared.platform.idempotency import RETRYABLE, Once
+from shared.platform.idempotency import RETRYABLE
 from shared.platform.matching import Match, OneOf
 from shared.platform.observability import logger
 from shared.platform.router import Disposition, Router
-from shared.ports import AlertChannel, DeadLetters, StormLedger, SummaryScheduler
+from shared.ports import AlertChannel, DeadLetters, OnceStore, StormLedger, SummaryScheduler
 
 # The summary dead-letter queue's MessageRetentionPeriod (template.yaml; a test checks the two).
 # A window's record is kept at least this long after the window, so any summary message still
@@ -105,14 +103,6 @@ def wasted(report: UtilizationReport, settings: AlerterSettings) -> Alert:
     return utilization_alert(report, settings.team_tag_key)
 
 
-class AlertOutcome(StrEnum):
-    """What the alerter did with an event it handled."""
-
-    ALERTED = "alerted"
-    SUPPRESSED = "suppressed"  # counted in a storm window: the window's summary will name it
-    DUPLICATE = "duplicate"  # this incident was decided (or delivered) before
-
-
 class Alerter:
     def __init__(
         self,
@@ -121,25 +111,17 @@ class Alerter:
         ledger: StormLedger | None = None,
         summaries: SummaryScheduler | None = None,
         clock: Clock = system_clock,
-        store: BasePersistenceLayer | None = None,
+        records: OnceStore | None = None,
     ) -> None:
         self.settings = settings
-        self.deliver = Delivery(settings, publishers, store)
+        self.deliver = Delivery(settings, publishers, records, clock)
         self.ledger: StormLedger = ledger or BurstLedger(settings.idempotency_table)
         self.summaries: SummaryScheduler = summaries or SummaryQueue(settings.summary_queue_url)
         self.clock = clock
-        self.decide = Once(
-            self._decide,
-            key="incident",
-            table=settings.idempotency_table,
-            expires_after_seconds=settings.dedup_seconds,
-            store=store,
-        )
 
     def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
         """`InvalidEvent` propagates: Lambda retries, then the on-failure destination keeps it.
         So does any other error (store, SNS): retried, never dropped, never sent twice."""
-        self.decide.bind(lambda_context)
         self.deliver.once.bind(lambda_context)
         try:
             dispatch = alertable.dispatch(check_depth(raw), self.settings)
@@ -149,44 +131,31 @@ class Alerter:
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
             return {"outcome": dispatch.disposition.value}
         alert = dispatch.result
-        decision = self.decide(
-            {"incident": alert.incident, "name": alert.name, "burst": self._burst(alert)}
-        )
-        result: dict[str, Any] = {"outcome": decision["outcome"], "incident": alert.incident}
-        if decision["outcome"] == AlertOutcome.ALERTED:
-            delivered = self.deliver(alert)
-            result["message_ids"] = delivered["message_ids"]
-            if delivered["fresh"]:
-                emit_alert(alert)
-            else:
-                result["outcome"] = AlertOutcome.DUPLICATE
-        elif decision.get("duplicate"):
-            result["outcome"] = AlertOutcome.DUPLICATE
-        logger.info(f"alert {result['outcome']}", extra={"incident": alert.incident})
+        delivered = self.deliver(alert, lambda: self._decide(alert))
+        if delivered.outcome is AlertOutcome.ALERTED:
+            emit_alert(alert)
+        result: dict[str, Any] = {"outcome": delivered.outcome, "incident": alert.incident}
+        if delivered.message_ids:
+            result["message_ids"] = dict(delivered.message_ids)
+        logger.info(f"alert {delivered.outcome}", extra={"incident": alert.incident})
         return result
 
-    def _burst(self, alert: Alert) -> dict[str, Any] | None:
-        """The storm-control window this failure falls in (None: not counted)."""
-        window = self.settings.burst_window_seconds
+    def _decide(self, alert: Alert) -> AlertOutcome:
+        """Done once per incident: a failure is counted in its storm-control window, then
+        alerted or held back for the window's summary."""
+        seconds = self.settings.burst_window_seconds
         if alert.kind is not AlertKind.FAILURE or not self.settings.burst_threshold:
-            return None
-        start = int(self.clock()) // window * window
-        return StormWindow.of(alert.account, alert.region, alert.resource, start, window).message()
-
-    def _decide(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Done once per incident: counted in its burst window, then alerted or held back."""
-        if payload["burst"] is not None:
-            window = StormWindow.parse(payload["burst"])
-            kept = max(self.settings.dedup_seconds, SUMMARY_RETENTION_SECONDS)
-            expires = window.window_start + 2 * window.window_seconds + kept
-            count, summarized = self.ledger.add(
-                window.bucket, payload["incident"], payload["name"], expires
-            )
-            if count > self.settings.burst_threshold and not summarized:
-                # Every time: the summary itself is sent once.
-                self.summaries.schedule(replace(window, failures=count))
-                return {"outcome": AlertOutcome.SUPPRESSED, "burst": window.bucket}
-        return {"outcome": AlertOutcome.ALERTED}
+            return AlertOutcome.ALERTED
+        start = int(self.clock()) // seconds * seconds
+        window = StormWindow.of(alert.account, alert.region, alert.resource, start, seconds)
+        kept = max(self.settings.dedup_seconds, SUMMARY_RETENTION_SECONDS)
+        expires = window.window_start + 2 * window.window_seconds + kept
+        count, summarized = self.ledger.add(window.bucket, alert.incident, alert.name, expires)
+        if count > self.settings.burst_threshold and not summarized:
+            # Every time: the summary itself is sent once.
+            self.summaries.schedule(replace(window, failures=count))
+            return AlertOutcome.SUPPRESSED
+        return AlertOutcome.ALERTED
 
 
 class Summarizer:
@@ -197,11 +166,12 @@ class Summarizer:
         settings: AlerterSettings,
         publishers: Mapping[str, AlertChannel] | None = None,
         ledger: StormLedger | None = None,
-        store: BasePersistenceLayer | None = None,
+        records: OnceStore | None = None,
         dead_letters: DeadLetters | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
-        self.deliver = Delivery(settings, publishers, store)
+        self.deliver = Delivery(settings, publishers, records, clock)
         self.ledger: StormLedger = ledger or BurstLedger(settings.idempotency_table)
         # The summary queue's own dead-letter queue; without one (tests), a malformed message is
         # left to the queue's redrive policy.
@@ -251,7 +221,7 @@ class Summarizer:
         threshold = self.settings.burst_threshold
         count, names = recorded or (max(window.failures, threshold + 1), [])
         alert = _summary_alert(window, count, names, threshold, expired=recorded is None)
-        if self.deliver(alert)["fresh"]:
+        if self.deliver(alert).outcome is AlertOutcome.ALERTED:
             emit_alert(alert)
             logger.info(
                 "burst summarized",

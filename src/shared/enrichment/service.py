@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters.cloudwatch import MetricsReader
+from shared.adapters.dynamodb import OnceTable
 from shared.adapters.eventbridge import EventPublisher
 from shared.adapters.sqs import DeadLetterQueue
 from shared.config import EnricherSettings
@@ -49,7 +49,7 @@ from shared.platform.errors import Fault, InvalidEvent, PublishError, error_code
 from shared.platform.idempotency import RETRYABLE, Once
 from shared.platform.observability import logger
 from shared.platform.router import Disposition, Router
-from shared.ports import DeadLetters, EventSink, MetricsSource
+from shared.ports import DeadLetters, EventSink, MetricsSource, OnceStore
 
 enrichable: Router[None, SageMakerEvent] = Router("enricher", parse_event)
 
@@ -121,7 +121,7 @@ class Enricher:
         publisher: EventSink | None = None,
         dead_letters: DeadLetters | None = None,
         emit: Callable[[UtilizationReport], None] = emit_job,
-        store: BasePersistenceLayer | None = None,
+        records: OnceStore | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
@@ -132,16 +132,11 @@ class Enricher:
             settings.dead_letter_queue_url
         )
         self.emit = emit
-        self.report_once = Once(
-            self._publish,
-            key="job",
-            table=settings.idempotency_table,
-            expires_after_seconds=settings.dedup_seconds,
-            store=store,
-        )
+        records = records or OnceTable(settings.idempotency_table)
+        self.once = Once(records, "report", settings.dedup_seconds, clock)
 
     def run(self, records: Sequence[Mapping[str, Any]], lambda_context: Any = None) -> BatchResult:
-        self.report_once.bind(lambda_context)
+        self.once.bind(lambda_context)
         result = BatchResult()
         jobs: dict[JobKey, _Job] = {}
         for record in records:
@@ -174,27 +169,28 @@ class Enricher:
             report = UtilizationReport.of(job.event, assessments[key], self.settings.thresholds)
             detail = report.detail(self.settings.team_tag_key)
             try:
-                outcome = self.report_once({"job": _key_text(key), "detail": detail})
+                with self.once.attempt(_key_text(key)) as progress:
+                    if not progress.done:
+                        self._publish(detail)
             except RETRYABLE as error:
                 self._retry_or_dead_letter(
                     job, f"publishing the report failed: {error}", error, result
                 )
                 continue
-            if outcome.get("duplicate"):
+            if progress.done:
                 result.mark(job.records, Fate.ALREADY_REPORTED)
             else:
                 result.mark(job.records, Fate.REPORTED)
                 result.reports.append(detail)
         return result
 
-    def _publish(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _publish(self, detail: dict[str, Any]) -> None:
         """Done once per job: the report on the bus, then its EMF record, read from the report
-        itself (only JSON crosses the idempotency boundary)."""
+        itself (what the alerter and the dashboard see)."""
         now = self._now()
-        if self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, [payload["detail"]], now):
+        if self.publisher.put(SAGEWATCH_SOURCE, REPORT_DETAIL_TYPE, [detail], now):
             raise PublishError("PutEvents did not accept the utilization report")
-        self.emit(UtilizationReport.from_detail(payload["detail"], time=now))
-        return {"published": payload["job"]}
+        self.emit(UtilizationReport.from_detail(detail, time=now))
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -8,13 +8,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-
 from shared.adapters.cloudwatch import EndpointActivity
 from shared.adapters.dynamodb import FleetTable
 from shared.adapters.eventbridge import RefreshRequester
 from shared.alerting.alerts import Alert
-from shared.alerting.delivery import Delivery
+from shared.alerting.delivery import AlertOutcome, Delivery
 from shared.config import FleetSettings
 from shared.contracts.inventory import (
     HEARTBEAT_DETAIL_TYPE,
@@ -46,7 +44,13 @@ from shared.platform.idempotency import RETRYABLE
 from shared.platform.matching import every
 from shared.platform.observability import logger
 from shared.platform.router import Disposition, Router
-from shared.ports import AlertChannel, FleetStore, InvocationSource, RefreshRequests
+from shared.ports import (
+    AlertChannel,
+    FleetStore,
+    InvocationSource,
+    OnceStore,
+    RefreshRequests,
+)
 
 # An inventory older than this is not trusted for idle endpoints: its collector stopped (the
 # longest CollectorMinutes is a day).
@@ -80,7 +84,7 @@ class Fleet:
         activity: InvocationSource | None = None,
         refresher: RefreshRequests | None = None,
         publishers: Mapping[str, AlertChannel] | None = None,
-        store: BasePersistenceLayer | None = None,
+        records: OnceStore | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self.settings = settings
@@ -89,7 +93,7 @@ class Fleet:
         self.refresher: RefreshRequests = refresher or RefreshRequester(
             settings.event_bus_name, settings.refresh_role_arn, settings.refresh_rule_prefix
         )
-        self.deliver = Delivery(settings, publishers, store)
+        self.deliver = Delivery(settings, publishers, records, clock)
         self.clock = clock
         self.actions: dict[str, Callable[[], dict[str, Any]]] = {
             "watch": self.watch,
@@ -282,7 +286,7 @@ class Fleet:
             raise RetryableError(f"idle alerts unsent: {', '.join(unsent)}")
 
     def _alert(self, alert: Alert) -> None:
-        if self.deliver(alert)["fresh"]:
+        if self.deliver(alert).outcome is AlertOutcome.ALERTED:
             emit_alert(alert)
             logger.info("fleet alert", extra={"incident": alert.incident})
 

@@ -73,8 +73,7 @@ PERMANENT_ERROR_CODES = frozenset(
 
 
 def error_code(error: BaseException) -> str | None:
-    """The AWS error code of a botocore ClientError, here or in what caused it (Powertools wraps
-    the store's errors)."""
+    """The AWS error code of a botocore ClientError, here or in the errors that caused it."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:

@@ -1,77 +1,104 @@
-"""Do-once around a side effect, keyed by what it is about (not by event id), with Powertools
-idempotency on DynamoDB. A stored result comes back marked `duplicate`; if the store cannot be
-reached the call raises, so the event is retried rather than acted on twice or dropped."""
+"""Do-once around a side effect, keyed by what it is about (an incident, a job), not by event id.
+
+One record per key in DynamoDB (`ports.OnceStore`): a conditional write claims it for the
+invocation (a lease that ends with it), the work runs, one more write settles it. Progress made
+before a failure is kept with the released claim: a retry resumes where the failed attempt
+stopped (e.g. publishes only to the topics still missing), and once settled every later attempt
+finds the key done. If the store cannot be reached the call raises, so the event is retried rather
+than acted on twice or dropped. Two writes per key, where Powertools' idempotency took two per
+step (an alert's decision and each topic: eight).
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-from typing import Any
+import contextlib
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyInconsistentStateError,
-    IdempotencyPersistenceLayerError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.platform.clock import Clock
 from shared.platform.errors import RetryableError
 
-Action = Callable[..., dict[str, Any]]  # called as action(payload=...)
+# Worth another attempt: an AWS error left after the SDK's retries, the key held by another
+# attempt, or our own retryable errors (e.g. a rejected PutEvents).
+RETRYABLE: tuple[type[Exception], ...] = (BotoCoreError, ClientError, RetryableError)
 
-# Worth another attempt: the store unreachable, another attempt still holding the record, an AWS
-# error left after the SDK's retries, or our own retryable errors (e.g. a rejected PutEvents).
-RETRYABLE: tuple[type[Exception], ...] = (
-    IdempotencyPersistenceLayerError,
-    IdempotencyAlreadyInProgressError,
-    IdempotencyInconsistentStateError,
-    BotoCoreError,
-    ClientError,
-    RetryableError,
-)
+# Without a Lambda context (tests, the CLI), a claim is held as long as a function may run.
+LAMBDA_MAX_SECONDS = 900
 
 
-def _mark_duplicate(response: Any, record: DataRecord) -> Any:
-    """Powertools calls this only when it returns a stored result instead of acting."""
-    return {**response, "duplicate": True} if isinstance(response, dict) else response
+@dataclass
+class Progress:
+    """A key's record: settled (`done`: later attempts do nothing), or what earlier attempts got
+    done before they failed, updated by this one as it goes on."""
+
+    done: bool = False
+    outcome: str | None = None
+    sent: dict[str, str] = field(default_factory=dict)  # e.g. rendering → message id
+
+
+class OnceStore(Protocol):
+    """The records of `Once` (`adapters.dynamodb.OnceTable`: conditional writes)."""
+
+    def claim(self, key: str, now: float, lease_until: float, expires_at: int) -> Progress | None:
+        """Holds `key` until `lease_until` and returns its record (an empty one if it is new or
+        expired); None if another attempt holds it."""
+        ...
+
+    def settle(self, key: str, progress: Progress) -> None:
+        """Stores `progress` and releases the claim."""
+        ...
+
+
+class InProgress(RetryableError):
+    """Another attempt holds the key: this one is retried after it (or its lease) ends."""
 
 
 class Once:
     def __init__(
-        self,
-        action: Action,
-        *,
-        key: str,
-        table: str,
-        expires_after_seconds: int,
-        store: BasePersistenceLayer | None = None,
+        self, store: OnceStore, purpose: str, expires_after_seconds: int, clock: Clock
     ) -> None:
-        self.config = IdempotencyConfig(
-            event_key_jmespath=key,
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=expires_after_seconds,
-            response_hook=_mark_duplicate,  # type: ignore[arg-type]
-        )
-        # A persistence layer keeps the first configuration it is given: a shared (test) store is
-        # copied, so each Once keys its records its own way (the copies share the records).
-        self._call = idempotent_function(
-            data_keyword_argument="payload",
-            persistence_store=copy.copy(store) or DynamoDBPersistenceLayer(table_name=table),
-            config=self.config,
-        )(action)
+        self.store = store
+        self.purpose = purpose  # keeps one function's keys apart from another's
+        self.expires_after_seconds = expires_after_seconds
+        self.clock = clock
+        self.lambda_context: Any = None
 
     def bind(self, lambda_context: Any) -> None:
-        """Lets an in-progress record expire with the invocation (a crash frees it for retries)."""
-        if lambda_context is not None:
-            self.config.register_lambda_context(lambda_context)
+        """The claim ends with the invocation: a crash frees the key for Lambda's retry."""
+        self.lambda_context = lambda_context
 
-    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(payload=payload)
-        return result
+    @contextlib.contextmanager
+    def attempt(self, about: str) -> Iterator[Progress]:
+        """Claims `about` and yields what earlier attempts did (`done`: all of it, so do
+        nothing); settles it done when the block ends, or keeps the block's progress and
+        releases the claim when it raises (the error propagates)."""
+        key = self.key(about)
+        now = self.clock()
+        progress = self.store.claim(
+            key, now, now + self._lease_seconds(), int(now) + self.expires_after_seconds
+        )
+        if progress is None:
+            raise InProgress(f"{self.purpose} {about!r} is being handled by another attempt")
+        if progress.done:
+            yield progress
+            return
+        try:
+            yield progress
+        except BaseException:
+            with contextlib.suppress(*RETRYABLE):  # else the lease frees it when it ends
+                self.store.settle(key, progress)
+            raise
+        self.store.settle(key, replace(progress, done=True))
+
+    def key(self, about: str) -> str:
+        """Bounded (a key holds at most 2,048 bytes; names come from workload accounts)."""
+        digest = hashlib.sha256(about.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return f"once|{self.purpose}|{digest}"
+
+    def _lease_seconds(self) -> float:
+        remaining = getattr(self.lambda_context, "get_remaining_time_in_millis", None)
+        return remaining() / 1000 if callable(remaining) else LAMBDA_MAX_SECONDS
