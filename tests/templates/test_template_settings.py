@@ -105,17 +105,25 @@ def test_given_every_function_then_no_setting_is_passed_that_nothing_reads() -> 
     assert "POWERTOOLS_LOG_LEVEL" not in load()["Globals"]["Function"]["Environment"]["Variables"]
 
 
-def test_given_every_function_then_errors_and_throttles_have_an_alarm() -> None:
-    watched: dict[str, set[Any]] = {}
-    for resource in load()["Resources"].values():
-        if resource["Type"] != "AWS::CloudWatch::Alarm":
-            continue
-        for query in resource["Properties"].get("Metrics", []):
-            metric = query.get("MetricStat", {}).get("Metric", {})
-            if metric.get("Namespace") == "AWS/Lambda":
-                functions = watched.setdefault(metric["MetricName"], set())
-                functions.add(metric["Dimensions"][0]["Value"]["Ref"])
-    assert watched == {"Errors": set(FUNCTIONS), "Throttles": set(FUNCTIONS)}
+def test_given_every_function_then_what_no_retry_delivers_reaches_a_dead_letter_queue() -> None:
+    """The alarms watch lost and late work only (dead letters, enrichment lag), so every
+    function's failures must end in a dead-letter queue: the on-failure destination of an
+    asynchronously invoked function, the redrive target of an SQS-fed one's queue."""
+    resources = load()["Resources"]
+    for name in FUNCTIONS:
+        props = resources[name]["Properties"]
+        queues = [
+            event["Properties"]["Queue"]["Fn::GetAtt"][0]
+            for event in props.get("Events", {}).values()
+            if event["Type"] == "SQS"
+        ]
+        if queues:
+            for queue in queues:
+                redrive = resources[queue]["Properties"]["RedrivePolicy"]
+                assert "Fn::GetAtt" in redrive["deadLetterTargetArn"], (name, queue)
+        else:
+            on_failure = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+            assert on_failure["Type"] == "SQS", name
 
 
 def _queues_holding_failures(template: dict[str, Any]) -> set[str]:
