@@ -33,5 +33,7 @@ def chat_plain(text: str) -> str:
 def no_mentions(text: str) -> str:
     """Any chat string (metadata too): Slack's <!channel>, <@U123>, <#C1> and Teams' <at> lose
     their brackets, and a word joiner after @ keeps @here, @channel and @everyone from pinging."""
+    if "<" not in text and ">" not in text and "@" not in text:  # most are: skip the passes
+        return text
     text = text.replace("<", "\u2039").replace(">", "\u203a")
     return _BROADCASTS.sub(lambda m: "@\u2060" + m.group(1), text)

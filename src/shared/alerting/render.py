@@ -193,7 +193,8 @@ def _ascii(text: str) -> str:
 
 
 def _single_line(text: str) -> str:
-    return re.sub(r"\s+", " ", "".join(ch for ch in text if ch.isprintable())).strip()
+    printable = text if text.isprintable() else "".join(ch for ch in text if ch.isprintable())
+    return " ".join(printable.split())  # str.split's whitespace is re's \s
 
 
 def _duration(seconds: float | None) -> str | None:

@@ -189,16 +189,14 @@ MAX_DEPTH = 64
 
 def check_depth(raw: Any, limit: int = MAX_DEPTH) -> Any:
     """`raw` itself, or an `InvalidEvent` if lists and objects nest in it deeper than `limit`."""
-    stack = [(raw, 1)]
+    stack = [(raw, 1)] if isinstance(raw, Mapping | list) else []
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, Mapping):
-            value = list(value.values())
-        if not isinstance(value, list) or not value:
-            continue
-        if depth > limit:
+        children = value.values() if isinstance(value, Mapping) else value
+        if depth > limit and children:
             raise InvalidEvent(f"event nests deeper than {limit} levels")
-        stack += [(child, depth + 1) for child in value]
+        # Only containers are visited (JSON's are dicts and lists): most of an event is text.
+        stack += [(child, depth + 1) for child in children if isinstance(child, dict | list)]
     return raw
 
 
