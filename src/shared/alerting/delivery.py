@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -101,7 +100,7 @@ class Delivery:
 
 def _message(rendered: Rendered, channel: str) -> str:
     if channel == "json":
-        return json.dumps(rendered.document, separators=(",", ":"), default=str)
+        return rendered.document_message
     if channel == "chat":
-        return json.dumps(rendered.chat, separators=(",", ":"))
+        return rendered.chat_message
     return rendered.text

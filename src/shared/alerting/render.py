@@ -14,6 +14,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -40,17 +41,37 @@ class Rendered:
     chat: dict[str, Any]  # Amazon Q Developer custom notification
     document: dict[str, Any]  # sagewatch.alert/v1 for SQS, Lambda, HTTP(S) and email-json
     attributes: dict[str, str]  # SNS message attributes (filter policies)
+    chat_message: str  # `chat` and `document` as published (`encoded`)
+    document_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What several renderings of one alert show: made once per alert."""
+
+    links: dict[str, str]
+    subject: str
+    attributes: dict[str, str]
+    thread: str
+
+
+def _parts(alert: Alert, dashboard_url: str | None) -> _Parts:
+    return _Parts(links(alert, dashboard_url), subject(alert), attributes(alert), thread_id(alert))
 
 
 def render(alert: Alert, dashboard_url: str | None = None) -> Rendered:
-    text = text_body(alert, dashboard_url)
-    title = subject(alert)
+    parts = _parts(alert, dashboard_url)
+    text = text_body(alert, dashboard_url, parts)
+    chat, chat_message = _fitted(_chat(alert, parts))
+    machine, document_message = _fitted(_document(alert, parts, text))
     return Rendered(
-        subject=title,
+        subject=parts.subject,
         text=text,
-        chat=chat_notification(alert, dashboard_url),
-        document=document(alert, dashboard_url, title, text),
-        attributes=attributes(alert),
+        chat=chat,
+        document=machine,
+        attributes=parts.attributes,
+        chat_message=chat_message,
+        document_message=document_message,
     )
 
 
@@ -84,12 +105,14 @@ def dashboard_link(region: str, name: str) -> str:
 
 
 def _logs_url(base: str, region: str, group: str, stream_prefix: str | None = None) -> str:
-    # The console encodes the fragment's path twice ('/' → %2F → $252F), its query once ($3F).
-    def twice(text: str) -> str:
-        return quote(quote(text, safe=""), safe="").replace("%", "$")
+    url = f"{base}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{_twice(group)}"
+    return url + f"$3FlogStreamNameFilter$3D{_twice(stream_prefix)}" if stream_prefix else url
 
-    url = f"{base}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{twice(group)}"
-    return url + f"$3FlogStreamNameFilter$3D{twice(stream_prefix)}" if stream_prefix else url
+
+@lru_cache(maxsize=64)  # mostly the four log groups
+def _twice(text: str) -> str:
+    """The console encodes the fragment's path twice ('/' → %2F → $252F), its query once ($3F)."""
+    return quote(quote(text, safe=""), safe="").replace("%", "$")
 
 
 def links(alert: Alert, dashboard_url: str | None = None) -> dict[str, str]:
@@ -267,7 +290,7 @@ def subject(alert: Alert) -> str:
     return _single_line(prefix + name + suffix)[:SUBJECT_LIMIT]
 
 
-def text_body(alert: Alert, dashboard_url: str | None = None) -> str:
+def text_body(alert: Alert, dashboard_url: str | None = None, parts: _Parts | None = None) -> str:
     """Plain text an on-call engineer reads in ten seconds: what, where, why, what next."""
     lines = [alert.headline[:1].upper() + alert.headline[1:], ""]
     where = f"Account {alert.account} | Region {alert.region}"
@@ -278,7 +301,8 @@ def text_body(alert: Alert, dashboard_url: str | None = None) -> str:
     if alert.reason:
         lines += ["", "Why:", *("  " + line for line in for_email(alert.reason).splitlines())]
     lines += ["", f"Next: {next_step(alert)}"]
-    lines += [f"{label.capitalize()}: {url}" for label, url in links(alert, dashboard_url).items()]
+    found = parts.links if parts else links(alert, dashboard_url)
+    lines += [f"{label.capitalize()}: {url}" for label, url in found.items()]
     return _fit_text("\n".join(lines))
 
 
@@ -308,6 +332,10 @@ def thread_id(alert: Alert) -> str:
 def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[str, Any]:
     """The custom notification schema (version 1.0, source custom); client-markdown text with
     every untrusted value escaped so it cannot mention, link or format."""
+    return _fit(_chat(alert, _parts(alert, dashboard_url)))
+
+
+def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
     where = f"*Account* {alert.account} · *Region* {alert.region}"
     if team := _team(alert):
         where += f" · *Team* {chat_plain(team)}"
@@ -322,9 +350,7 @@ def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[st
             break
         reason = reason[: len(reason) - overflow - 1].rstrip() + "…" if len(reason) > 20 else ""
     steps = [next_step(alert)]
-    steps += [
-        f"[{_LINK_LABELS[label]}]({url})" for label, url in links(alert, dashboard_url).items()
-    ]
+    steps += [f"[{_LINK_LABELS[label]}]({url})" for label, url in parts.links.items()]
     headline = chat_plain(alert.headline)
     title = f"{_EMOJI[alert.kind]} {headline[:1].upper()}{headline[1:]}"
     notification = {
@@ -339,13 +365,14 @@ def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[st
             "keywords": [alert.kind.value, alert.resource.value, alert.account, alert.region],
         },
         "metadata": {
-            "threadId": thread_id(alert),
-            "summary": subject(alert),
+            "threadId": parts.thread,
+            "summary": parts.subject,
             "eventType": f"sagewatch.{alert.kind.value}",
-            "additionalContext": attributes(alert) | {"incident": alert.incident},
+            "additionalContext": parts.attributes | {"incident": alert.incident},
         },
     }
-    return _fit(_no_mentions_anywhere(notification))
+    result: dict[str, Any] = _no_mentions_anywhere(notification)
+    return result
 
 
 def _no_mentions_anywhere(value: Any) -> Any:
@@ -376,14 +403,17 @@ def attributes(alert: Alert) -> dict[str, str]:
     return {name: value[:ATTRIBUTE_LIMIT] for name, value in values.items() if value}
 
 
-def document(
-    alert: Alert, dashboard_url: str | None, title: str | None = None, text: str | None = None
-) -> dict[str, Any]:
+def document(alert: Alert, dashboard_url: str | None) -> dict[str, Any]:
     """The versioned machine-readable document (docs/alerts.md, docs/alert.schema.json)."""
+    parts = _parts(alert, dashboard_url)
+    return _fit(_document(alert, parts, text_body(alert, dashboard_url, parts)))
+
+
+def _document(alert: Alert, parts: _Parts, text: str) -> dict[str, Any]:
     document: AlertDocument = {
         "schema": ALERT_SCHEMA,
         "incident": alert.incident,
-        "thread_id": thread_id(alert),
+        "thread_id": parts.thread,
         "kind": alert.kind.value,
         "severity": alert.severity.value,
         "account": alert.account,
@@ -401,13 +431,13 @@ def document(
         "utilization": dict(alert.utilization),
         "waste": alert.waste.as_dict() if alert.waste else None,
         "context": dict(alert.context),
-        "links": links(alert, dashboard_url),
+        "links": parts.links,
         "next_step": next_step(alert),
-        "subject": title or subject(alert),
-        "text": text or text_body(alert, dashboard_url),
-        "attributes": attributes(alert),
+        "subject": parts.subject,
+        "text": text,
+        "attributes": parts.attributes,
     }
-    return _fit(dict(document))
+    return dict(document)
 
 
 # --- size: the last guard of every rendering ------------------------------------------------
@@ -428,13 +458,18 @@ def _fit_text(text: str) -> str:
 
 
 def _fit(payload: dict[str, Any]) -> dict[str, Any]:
-    """Halves the longest string until the encoded message fits under MESSAGE_LIMIT."""
-    while len(encoded(payload)) > MESSAGE_LIMIT:
+    return _fitted(payload)[0]
+
+
+def _fitted(payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Halves the longest string until the encoded message fits under MESSAGE_LIMIT; the
+    payload and its encoding."""
+    while len(message := encoded(payload)) > MESSAGE_LIMIT:
         parent, key, value = max(_strings(payload), key=lambda found: len(found[2]))
         if len(value) < 2:
             raise ValueError("an alert rendering has too many fields to fit SNS")
         parent[key] = value[: len(value) // 2] + "…"
-    return payload
+    return payload, message
 
 
 def _strings(value: Any) -> list[tuple[Any, Any, str]]:
