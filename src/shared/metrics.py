@@ -1,4 +1,4 @@
-"""Every custom metric sagewatch emits (EMF through Powertools), in one place for the cost review.
+"""Every custom metric sagewatch emits (EMF), in one place for the cost review.
 
 A custom metric is billed for each hour in which any of its series gets a datapoint, so every
 dimension here has a handful of values whatever the fleet's size: job types, alert kinds,
@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-
 from shared.contracts.report import UtilizationReport
 from shared.domain.utilization import WASTEFUL
-from shared.platform.observability import METRICS_NAMESPACE
+from shared.platform.observability import emit_metrics
 
 if TYPE_CHECKING:  # the enricher never builds alerts: keep them out of its cold start
     from shared.alerting.alerts import Alert
@@ -26,47 +24,34 @@ if TYPE_CHECKING:  # the enricher never builds alerts: keep them out of its cold
 METRIC_PROPERTIES = frozenset({"Account", "Status", "JobName", "Name", "Region", "Verdict"})
 
 
-def _record() -> EphemeralMetrics:
-    # service="" keeps Powertools from adding a constant "service" dimension to every metric.
-    return EphemeralMetrics(namespace=METRICS_NAMESPACE, service="")
-
-
 def emit_job(report: UtilizationReport) -> None:
     """One record per finished job, counted per job type (at most 5 names × 3 types)."""
-    job, record = report.job, _record()
-    record.add_dimension("JobType", job.kind.value)
-    record.add_metric("Jobs", MetricUnit.Count, 1)
+    job = report.job
+    counts: dict[str, float] = {"Jobs": 1}
     if job.is_failure:
-        record.add_metric("FailedJobs", MetricUnit.Count, 1)
+        counts["FailedJobs"] = 1
     if report.verdict in WASTEFUL:
-        record.add_metric("UnderUsedJobs", MetricUnit.Count, 1)
+        counts["UnderUsedJobs"] = 1
     if waste := report.waste:
-        record.add_metric("WastedInstanceHours", MetricUnit.Count, waste.wasted_instance_hours)
+        counts["WastedInstanceHours"] = waste.wasted_instance_hours
         if waste.estimated_usd is not None:
-            record.add_metric("EstimatedWasteUSD", MetricUnit.Count, waste.estimated_usd)
-    _properties(
-        record,
-        Account=job.account,
-        Status=job.status or "unknown",
-        JobName=job.name,
-        Region=job.region,
-        Verdict=report.verdict.value,
+            counts["EstimatedWasteUSD"] = waste.estimated_usd
+    properties = metric_properties(
+        {
+            "Account": job.account,
+            "Status": job.status or "unknown",
+            "JobName": job.name,
+            "Region": job.region,
+            "Verdict": report.verdict.value,
+        }
     )
-    record.flush_metrics()
+    emit_metrics({"JobType": job.kind.value}, counts, properties)
 
 
 def emit_alert(alert: Alert) -> None:
     """One record per alert sent, counted per kind (at most 5 series)."""
-    record = _record()
-    record.add_dimension("AlertKind", alert.kind.value)
-    record.add_metric("Alerts", MetricUnit.Count, 1)
-    _properties(record, Account=alert.account, Name=alert.name)
-    record.flush_metrics()
-
-
-def _properties(record: EphemeralMetrics, **properties: Any) -> None:
-    for key, value in metric_properties(properties).items():
-        record.add_metadata(key, value)
+    properties = metric_properties({"Account": alert.account, "Name": alert.name})
+    emit_metrics({"AlertKind": alert.kind.value}, {"Alerts": 1}, properties)
 
 
 def metric_properties(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,16 @@
-"""Powertools Logger and (opt-in) Tracer, set up once for every function."""
+"""Powertools Logger and (opt-in) Tracer, set up once for every function, and the EMF records
+of its metrics."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 SERVICE = "sagewatch"
 METRICS_NAMESPACE = "SageWatch"
@@ -37,7 +40,31 @@ def count_ignored(function: str, disposition: str, raw: Any) -> None:
             key: str(fields.get(key))[:100] for key in ("id", "account", "source", "detail-type")
         },
     )
-    record = EphemeralMetrics(namespace=METRICS_NAMESPACE, service="")
-    record.add_dimension("Function", function)
-    record.add_metric("IgnoredEvents", MetricUnit.Count, 1)
-    record.flush_metrics()
+    emit_metrics({"Function": function}, {"IgnoredEvents": 1})
+
+
+def emit_metrics(
+    dimensions: Mapping[str, str],
+    counts: Mapping[str, float],
+    properties: Mapping[str, Any] | None = None,
+) -> None:
+    """One CloudWatch embedded metric format record on stdout (Lambda sends it to the function's
+    log group, which makes the metrics): `counts` (unit Count) by all of `dimensions` together,
+    and `properties` as log fields only. The format is four keys of JSON: written here rather
+    than through Powertools' Metrics, whose validation and flush took ~35 µs a record (more than
+    parsing the event)."""
+    values = {name: float(value) for name, value in counts.items()}
+    if not values or not all(map(math.isfinite, values.values())):
+        raise ValueError(f"metric values must be finite numbers: {dict(counts)}")
+    directive = {
+        "Namespace": METRICS_NAMESPACE,
+        "Dimensions": [list(dimensions)],
+        "Metrics": [{"Name": name, "Unit": "Count"} for name in values],
+    }
+    record = {
+        "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [directive]},
+        **(properties or {}),
+        **dimensions,
+        **values,
+    }
+    print(json.dumps(record, separators=(",", ":")))
