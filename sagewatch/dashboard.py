@@ -6,7 +6,8 @@ grid puts it, as one standalone SVG (also wrapped in an HTML page):
 
 * text widgets: their markdown (headings, **bold**, `code`);
 * log widgets: their Logs Insights query run (sagewatch.insights) over the demo's archive;
-* metric widgets: SEARCH expressions (optionally inside SUM/AVG/MIN/MAX, optionally `/ n`) and
+* metric widgets: SEARCH expressions (optionally inside SUM/AVG/MIN/MAX, optionally `/ n`),
+  Metrics Insights queries (SELECT … FROM SCHEMA(…) [WHERE] [GROUP BY] [ORDER BY] [LIMIT]) and
   plain metric arrays evaluated over the demo's EMF metrics. The demo's timestamps mean nothing,
   so each series is one bar: its total (Sum) or mean (Average) over the demo. AWS/* and
   aws/sagemaker/* namespaces have no data in the embedded run: the widget says so;
@@ -133,6 +134,19 @@ _EXPRESSION = re.compile(
 _SCHEMA = re.compile(r"^\s*\{(?P<schema>[^}]*)\}(?P<terms>.*)$")
 # Key="value" is an exact match; MetricName=token (unquoted) CloudWatch's partial match
 _TERM = re.compile(r'(?P<key>\w+)=(?:"(?P<value>[^"]*)"|(?P<partial>[\w.-]+))')
+# Metrics Insights: a top-N over every series (SEARCH returns at most 500, in no set order).
+_SELECT = re.compile(
+    r"^\s*SELECT\s+(?P<function>AVG|COUNT|MAX|MIN|SUM)\((?P<metric>\w+)\)"
+    r"\s+FROM\s+SCHEMA\((?P<schema>[^)]*)\)"
+    r"(?:\s+WHERE\s+(?P<where>.+?))?"
+    r"(?:\s+GROUP\s+BY\s+(?P<group>[\w.]+(?:\s*,\s*[\w.]+)*))?"
+    r"(?:\s+ORDER\s+BY\s+(?P<order>AVG|COUNT|MAX|MIN|SUM)\(\)\s+(?P<direction>ASC|DESC))?"
+    r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$"
+)
+_WHERE_TERM = re.compile(r"^\s*(?P<key>[\w.]+)\s*=\s*'(?P<value>[^']*)'\s*$")
+_SELECT_STATS = {"AVG": "Average", "COUNT": "SampleCount", "MAX": "Maximum", "MIN": "Minimum",
+                 "SUM": "Sum"}  # fmt: skip
+ACCOUNT_LABEL = "AWS.AccountId"  # Metrics Insights' label for the account a series belongs to
 
 
 @dataclass(frozen=True)
@@ -148,6 +162,8 @@ class MetricQuery:
     search: bool  # a SEARCH: one series per metric found (else one given metric)
     function: str | None = None  # SUM, AVG, MIN, MAX over the series found
     scale: tuple[str, float] | None = None  # ("/", 60)
+    group_by: tuple[str, ...] | None = None  # Metrics Insights: one series per group
+    top: tuple[bool, int] | None = None  # Metrics Insights: (descending, how many)
 
     @property
     def has_embedded_data(self) -> bool:
@@ -183,6 +199,8 @@ def _plain(parts: Sequence[str], options: Mapping[str, Any], stat: str) -> Metri
 
 
 def _expression(expression: str, label: str) -> MetricQuery:
+    if expression.lstrip().upper().startswith("SELECT"):
+        return _select(expression, label)
     match = _EXPRESSION.match(expression)
     if not match:
         raise ValueError(f"unsupported metric expression {expression!r}")
@@ -208,6 +226,28 @@ def _expression(expression: str, label: str) -> MetricQuery:
     )  # fmt: skip
 
 
+def _select(expression: str, label: str) -> MetricQuery:
+    match = _SELECT.match(expression)
+    if not match:
+        raise ValueError(f"unsupported Metrics Insights query {expression!r}")
+    namespace, *dimensions = (d.strip().strip('"') for d in match["schema"].split(","))
+    filters = []
+    for term in re.split(r"\s+AND\s+", match["where"] or "") if match["where"] else []:
+        found = _WHERE_TERM.match(term)
+        if not found:
+            raise ValueError(f"unsupported WHERE term {term!r}: Key = 'value' terms joined by AND")
+        filters.append((found["key"], found["value"]))
+    if match["order"] and match["order"] != match["function"]:
+        raise ValueError(f"ORDER BY {match['order']}() sorts by another function: {expression!r}")
+    group = tuple(g.strip() for g in match["group"].split(",")) if match["group"] else ()
+    limit = int(match["limit"]) if match["limit"] else 500  # Metrics Insights returns ≤ 500
+    return MetricQuery(
+        namespace, match["metric"], frozenset(dimensions), tuple(sorted(filters)),
+        _SELECT_STATS[match["function"]], label, search=True, group_by=group,
+        top=(match["direction"] != "ASC", limit),
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Series:
     label: str
@@ -220,16 +260,23 @@ def evaluate(query: MetricQuery, metrics: Iterable[Mapping[str, Any]]) -> list[S
     by_series: dict[tuple[tuple[str, str], ...], list[float]] = {}
     for metric in metrics:
         dimensions = {k: str(v) for k, v in (metric.get("dimensions") or {}).items()}
+        labels = dimensions | {ACCOUNT_LABEL: str(metric.get("account", ""))}
         if (
             metric.get("namespace") == query.namespace
             and metric.get("name") == query.metric_name
             and set(dimensions) == query.dimension_names
-            and all(dimensions.get(k) == v for k, v in query.filters)
+            and all(labels.get(k) == v for k, v in query.filters)
             and isinstance(metric.get("value"), int | float)
         ):
-            key = tuple(sorted(dimensions.items()))
+            grouped = query.group_by is not None
+            key = tuple((k, labels.get(k, "Other")) for k in query.group_by or ())
+            key = key if grouped else tuple(sorted(dimensions.items()))
             by_series.setdefault(key, []).append(float(metric["value"]))
     values = {key: _stat(query.stat, points) for key, points in sorted(by_series.items())}
+    if query.top:
+        descending, limit = query.top
+        ranked = sorted(values.items(), key=lambda item: item[1], reverse=descending)
+        values = dict(ranked[:limit])
     if query.function:
         combined = _combine(query.function, list(values.values()))
         return [Series(query.label or query.metric_name, _scaled(combined, query.scale))]

@@ -181,6 +181,51 @@ def test_given_the_demo_when_failed_jobs_are_evaluated_then_the_widget_sums_the_
     assert series.value == len(failed) > 0
 
 
+def test_given_metrics_of_every_linked_account_then_widgets_read_a_top_n_not_a_search() -> None:
+    """SEARCH returns at most 500 series, in no set order: past about 56 accounts of a few
+    endpoints each, a widget over every variant drops some without saying so. Widgets over the
+    linked accounts' per-endpoint metrics are Metrics Insights top-N queries, which sort every
+    series first. The one SEARCH left, Model Monitor's drift, needs its partial metric name
+    (feature_baseline_drift_<feature>), which Metrics Insights does not match (README: Limits)."""
+    per_endpoint = [
+        (where, q)
+        for where, q in AWS_READS
+        if q.namespace == "AWS/SageMaker" or q.namespace.startswith("aws/sagemaker")
+    ]
+    for where, query in per_endpoint:
+        if query.namespace == "aws/sagemaker/Endpoints/data-metrics":
+            continue
+        assert query.top is not None, where
+        assert query.top[1] <= 10, where
+        assert dashboard.ACCOUNT_LABEL in (query.group_by or ()), where
+
+
+def test_given_a_top_n_query_then_the_preview_ranks_groups_across_accounts() -> None:
+    expression = (
+        'SELECT SUM(Invocation5XXErrors) FROM SCHEMA("AWS/SageMaker", EndpointName, VariantName)'
+        " WHERE VariantName = 'main' GROUP BY AWS.AccountId, EndpointName"
+        " ORDER BY SUM() DESC LIMIT 2"
+    )
+    [query] = dashboard.metric_queries(
+        {"properties": {"metrics": [[{"expression": expression, "id": "e"}]]}}
+    )
+
+    def point(account: str, endpoint: str, value: float, variant: str = "main") -> dict[str, Any]:
+        return {"namespace": "AWS/SageMaker", "name": "Invocation5XXErrors", "value": value,
+                "account": account, "dimensions": {"EndpointName": endpoint,
+                                                    "VariantName": variant}}  # fmt: skip
+
+    metrics = [
+        point("111111111111", "a", 3), point("111111111111", "a", 4), point("222222222222", "a", 5),
+        point("222222222222", "b", 9, variant="shadow"), point("333333333333", "c", 1),
+    ]  # fmt: skip
+
+    assert [(s.label, s.value) for s in dashboard.evaluate(query, metrics)] == [
+        ("111111111111 a", 7.0),  # one endpoint name in two accounts: two groups
+        ("222222222222 a", 5.0),
+    ]
+
+
 # ---- log queries -------------------------------------------------------------------------------
 
 
