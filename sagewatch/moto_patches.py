@@ -74,7 +74,7 @@ def unpatched(*patches: Callable[[], None]) -> Iterator[None]:
             setattr(patch.owner, patch.attribute, patch.patched)
 
 
-_STATS: dict[str, Callable[[list[float]], float]] = {
+STATISTICS: dict[str, Callable[[list[float]], float]] = {
     "Average": lambda v: sum(v) / len(v),
     "Sum": sum,
     "Minimum": min,
@@ -102,7 +102,7 @@ def index_metric_data() -> None:
             self: Any, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime,
             scan_by: str = "TimestampAscending",
         ) -> list[dict[str, Any]]:  # fmt: skip
-            if any(q.get("MetricStat", {}).get("Stat") not in _STATS for q in queries):
+            if any(q.get("MetricStat", {}).get("Stat") not in STATISTICS for q in queries):
                 return original(self, queries, start_time, end_time, scan_by)
             start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
             if start >= end:
@@ -126,7 +126,7 @@ def index_metric_data() -> None:
                     results.append({
                         "id": query["Id"],
                         "label": query.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
-                        "values": [_STATS[stat["Stat"]](buckets[slot]) for slot in slots],
+                        "values": [STATISTICS[stat["Stat"]](buckets[slot]) for slot in slots],
                         "timestamps": [start + timedelta(seconds=slot * period) for slot in slots],
                         "status_code": "Complete",
                     })  # fmt: skip
@@ -216,6 +216,7 @@ def route_event_targets() -> None:
 
 __all__ = [
     "BEFORE_MOTO",
+    "STATISTICS",
     "TARGET_ROUTES",
     "BeforeSend",
     "TargetRoute",

@@ -8,12 +8,15 @@ those listed before it:
 * runtime.py: the hops moto cannot play (a workload account's forwarding, Lambda)
 * inputs.py: events from files, host metrics from the `--metrics` document, the replay clock
 * stack.py: `EmbeddedAws`
+* memory.py: `MemoryAws`, the same stack in memory (the functions' own code, moto off the hot
+  path): what `replay` runs on unless faults are injected
 * replay.py: `replay`, events through a new stack
 
 The names below are what the CLI, the workload account, bench and the tests import.
 """
 
 from sagewatch.embedded.inputs import load_events, replay_clock
+from sagewatch.embedded.memory import MemoryAws
 from sagewatch.embedded.observe import Observations, emf_metrics
 from sagewatch.embedded.provision import (
     ACCOUNT,
@@ -40,6 +43,7 @@ __all__ = [
     "REGION",
     "TABLE",
     "EmbeddedAws",
+    "MemoryAws",
     "Observations",
     "emf_metrics",
     "invoke_real",

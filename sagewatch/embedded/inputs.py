@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,30 +50,59 @@ def _is_event(item: Any) -> bool:
     return isinstance(item, dict) and "source" in item and "detail-type" in item
 
 
-def seed_host_metrics(cloudwatch: Any, document: Mapping[str, Any]) -> int:
-    """Datapoints from the documented `--metrics` format, put into CloudWatch; how many."""
-    by_namespace: dict[str, list[dict[str, Any]]] = {}
+@dataclass(frozen=True)
+class HostSeries:
+    """One series of the `--metrics` document, its datapoints spelled out."""
+
+    namespace: str
+    metric: str
+    dimensions: dict[str, Any]
+    points: list[tuple[datetime, float]]
+
+
+def host_series(document: Mapping[str, Any]) -> list[HostSeries]:
+    """The series of the documented `--metrics` format, every one checked before any is used."""
+    found = []
     for series in document.get("series", []):
         start, end = parse_time(series["start"]), parse_time(series["end"])
         if start is None or end is None:
             raise ValueError(f"series {series.get('dimensions')} needs ISO start and end")
         step = timedelta(seconds=int(series.get("every_seconds", 60)))
-        dimensions = [{"Name": k, "Value": v} for k, v in series["dimensions"].items()]
         values = series["value"] if isinstance(series["value"], list) else [series["value"]]
+        points = []
         at, i = start, 0
         while at < end:
-            by_namespace.setdefault(series["namespace"], []).append(
+            points.append((at, float(values[i % len(values)])))
+            at, i = at + step, i + 1
+        found.append(
+            HostSeries(series["namespace"], series["metric"], series["dimensions"], points)
+        )
+    return found
+
+
+def host_datapoints(document: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Datapoints from the documented `--metrics` format, per namespace, as PutMetricData's
+    MetricData (in the order they are put)."""
+    by_namespace: dict[str, list[dict[str, Any]]] = {}
+    for series in host_series(document):
+        dimensions = [{"Name": k, "Value": v} for k, v in series.dimensions.items()]
+        for at, value in series.points:
+            by_namespace.setdefault(series.namespace, []).append(
                 {
-                    "MetricName": series["metric"],
+                    "MetricName": series.metric,
                     "Dimensions": dimensions,
                     "Timestamp": at,
-                    "Value": float(values[i % len(values)]),
+                    "Value": value,
                     "Unit": "Percent",
                 }
             )
-            at, i = at + step, i + 1
+    return by_namespace
+
+
+def seed_host_metrics(cloudwatch: Any, document: Mapping[str, Any]) -> int:
+    """Datapoints from the documented `--metrics` format, put into CloudWatch; how many."""
     count = 0
-    for namespace, data in by_namespace.items():
+    for namespace, data in host_datapoints(document).items():
         for offset in range(0, len(data), 500):
             chunk = data[offset : offset + 500]
             cloudwatch.put_metric_data(Namespace=namespace, MetricData=chunk)

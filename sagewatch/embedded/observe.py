@@ -9,7 +9,7 @@ import io
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from sagewatch.embedded.provision import (
     capture_queue,
     invocations_queue,
 )
-from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, Redriver
+from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, DeadLetter, Redriver
 from shared.contracts.report import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
 
 
@@ -127,41 +127,14 @@ class Outcome:
 
     def alerts(self) -> list[dict[str, Any]]:
         """Every alert in its three renderings, as the subscribers of each topic receive them."""
-        received = {channel: self._received(capture_queue(channel)) for channel in CHANNELS}
-        chats = {
-            chat["metadata"]["additionalContext"]["incident"]: chat
-            for chat in (json.loads(m["Message"]) for m in received["chat"])
-        }
-        emails: dict[str, list[dict[str, Any]]] = {}
-        for message in received["email"]:  # the same subject twice: in publishing order
-            emails.setdefault(message["Subject"], []).append(message)
-        alerts = []
-        for message in received["json"]:
-            document = json.loads(message["Message"])
-            email = (emails.get(message["Subject"]) or [{}]).pop(0)
-            alerts.append(
-                {
-                    "subject": message["Subject"],
-                    "attributes": {
-                        k: v.get("Value") for k, v in message.get("MessageAttributes", {}).items()
-                    },
-                    "email": {"subject": email.get("Subject"), "body": email.get("Message")},
-                    "chat": chats.get(document["incident"]),
-                    "json": document,
-                }
-            )
-        return alerts
+        return assemble_alerts({c: self._received(capture_queue(c)) for c in CHANNELS})
 
     def _received(self, queue: str) -> list[dict[str, Any]]:
         """The SNS notifications an SQS subscriber got (non-raw delivery: the SNS envelope)."""
         return [json.loads(message["Body"]) for message in self._peek(queue)]
 
     def reports(self, archived: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        return [
-            e
-            for e in (self.archived() if archived is None else archived)
-            if e.get("source") == SAGEWATCH_SOURCE and e.get("detail-type") == REPORT_DETAIL_TYPE
-        ]
+        return reports_in(self.archived() if archived is None else archived)
 
     def redriver(self) -> Redriver:
         """`sagewatch redrive` wired to the embedded queues (functions: their stand-in queue)."""
@@ -180,8 +153,7 @@ class Outcome:
         )
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        rejected = [dict(r, queue="bus") for r in self.observed.rejected]
-        return rejected + [letter.summary() for letter in self.redriver().letters()]
+        return dead_letter_summaries(self.observed, self.redriver().letters())
 
     def _peek(self, queue: str) -> list[dict[str, Any]]:
         """All messages of a queue, left in place."""
@@ -192,13 +164,74 @@ class Outcome:
 
     def summary(self) -> dict[str, Any]:
         archived = self.archived()
-        return {
-            "events": self.observed.events,
-            "archived": len(archived),
-            "invocations": dict(self.observed.invocations),
-            "alerts": self.alerts(),
-            "reports": self.reports(archived),
-            "dead_letters": self.dead_letters(),
-            "metrics": self.observed.metrics,
-            "calls": dict(sorted(self.observed.calls.items())),
-        }
+        return summarize(
+            self.observed, len(archived), self.alerts(), self.reports(archived), self.dead_letters()
+        )
+
+
+# ---- the shape of `sagewatch replay --json`, whichever stack the replay ran on ----------------
+
+
+def assemble_alerts(received: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Alerts from the SNS notifications each rendering's subscriber got (`Subject`, `Message`,
+    `MessageAttributes`), in publishing order of the JSON rendering."""
+    chats = {
+        chat["metadata"]["additionalContext"]["incident"]: chat
+        for chat in (json.loads(m["Message"]) for m in received["chat"])
+    }
+    emails: dict[str, list[dict[str, Any]]] = {}
+    for message in received["email"]:  # the same subject twice: in publishing order
+        emails.setdefault(message["Subject"], []).append(message)
+    alerts = []
+    for message in received["json"]:
+        document = json.loads(message["Message"])
+        email = (emails.get(message["Subject"]) or [{}]).pop(0)
+        alerts.append(
+            {
+                "subject": message["Subject"],
+                "attributes": {
+                    k: v.get("Value") for k, v in message.get("MessageAttributes", {}).items()
+                },
+                "email": {"subject": email.get("Subject"), "body": email.get("Message")},
+                "chat": chats.get(document["incident"]),
+                "json": document,
+            }
+        )
+    return alerts
+
+
+def is_report(event: Mapping[str, Any]) -> bool:
+    return (
+        event.get("source") == SAGEWATCH_SOURCE and event.get("detail-type") == REPORT_DETAIL_TYPE
+    )
+
+
+def reports_in(archived: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in archived if is_report(e)]
+
+
+def dead_letter_summaries(
+    observed: Observations, letters: Iterable[DeadLetter]
+) -> list[dict[str, Any]]:
+    """What the bus refused, then every dead-letter queue's letters."""
+    rejected = [dict(r, queue="bus") for r in observed.rejected]
+    return rejected + [letter.summary() for letter in letters]
+
+
+def summarize(
+    observed: Observations,
+    archived: int,
+    alerts: list[dict[str, Any]],
+    reports: list[dict[str, Any]],
+    dead_letters: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "events": observed.events,
+        "archived": archived,
+        "invocations": dict(observed.invocations),
+        "alerts": alerts,
+        "reports": reports,
+        "dead_letters": dead_letters,
+        "metrics": observed.metrics,
+        "calls": dict(sorted(observed.calls.items())),
+    }

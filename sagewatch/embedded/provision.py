@@ -41,6 +41,7 @@ FUNCTIONS = {
     "fleet": "FleetFunction",
 }
 ASYNC_FUNCTIONS = ("alerter", "fleet")  # invoked by rules: Lambda's async retries apply
+ARCHIVE_TARGET = "ArchiveLogGroup"  # the rule target that archives (every other is a queue)
 
 
 @cache
@@ -71,6 +72,74 @@ def invocations_queue(function: str) -> str:
 def capture_queue(channel: str) -> str:
     """The queue subscribed to a rendering's topic."""
     return f"{channel}-capture"
+
+
+def queue_url(name: str) -> str:
+    """A queue's URL as moto makes it (the in-memory stack names its queues the same)."""
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+
+
+def topic_arn(channel: str) -> str:
+    return f"arn:aws:sns:{REGION}:{ACCOUNT}:sagewatch-{channel}"
+
+
+def event_bus_arn(name: str) -> str:
+    return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
+
+
+# The queue each rule target delivers to (functions: their stand-in queue); the archive aside.
+TARGET_QUEUES = {
+    "EnrichmentQueue": "enrichment",
+    **{FUNCTIONS[f]: invocations_queue(f) for f in ASYNC_FUNCTIONS},
+}
+REDRIVEN = (  # queue, its logical id, its dead-letter queue
+    ("enrichment", "EnrichmentQueue", "enrichment-dlq"),
+    ("summary", "SummaryQueue", "summary-dlq"),
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The template's settings the runtime plays by."""
+
+    max_receives: dict[str, int]  # per redriven queue: its maxReceiveCount
+    async_attempts: int  # Lambda's async invocation: the first attempt and the retries
+
+
+def limits() -> Limits:
+    resources = cfn.load()["Resources"]
+    max_receives = {
+        queue: int(
+            cfn.resolve(resources[logical_id]["Properties"]["RedrivePolicy"], {})["maxReceiveCount"]
+        )
+        for queue, logical_id, _ in REDRIVEN
+    }
+    invoke_config = resources["AlerterFunction"]["Properties"]["EventInvokeConfig"]
+    return Limits(max_receives, 1 + int(invoke_config["MaximumRetryAttempts"]))
+
+
+def function_environments(
+    parameters: Mapping[str, str],
+    bus_name: str,
+    queues: Mapping[str, str],
+    topics: Mapping[str, str],
+) -> dict[str, dict[str, str]]:
+    """Each function's environment as the template resolves it for this stack's resources."""
+    refs = dict(parameters) | {
+        "EventBus": bus_name,
+        **{f"{channel.capitalize()}Topic": arn for channel, arn in topics.items()},
+        "Dashboard": DASHBOARD,
+        "IdempotencyTable": TABLE,
+        "FleetTable": FLEET_TABLE,
+        "RefreshRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/sagewatch-refresh",
+        "AWS::StackName": STACK,
+        "EnrichmentDeadLetterQueue": queues["enrichment-dlq"],
+        "SummaryQueue": queues["summary"],
+        "SummaryDeadLetterQueue": queues["summary-dlq"],
+    }
+    return {
+        name: cfn.function_environment(logical_id, refs) for name, logical_id in FUNCTIONS.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -127,25 +196,15 @@ def provision(client: Callable[[str], Any], parameters: Mapping[str, str]) -> Re
         )
     }  # fmt: skip
     # DelaySeconds left at 0: the embedded run does not wait (summaries run when all is idle).
-    max_receives: dict[str, int] = {}
-    for queue, logical_id, dlq in (
-        ("enrichment", "EnrichmentQueue", "enrichment-dlq"),
-        ("summary", "SummaryQueue", "summary-dlq"),
-    ):
-        redrive = cfn.resolve(resources[logical_id]["Properties"]["RedrivePolicy"], {})
-        max_receives[queue] = int(redrive["maxReceiveCount"])
+    settings = limits()
+    for queue, _, dlq in REDRIVEN:
+        policy = {
+            "deadLetterTargetArn": queue_arn(dlq),
+            "maxReceiveCount": str(settings.max_receives[queue]),
+        }
         queues[queue] = sqs.create_queue(
-            QueueName=queue,
-            Attributes={
-                "RedrivePolicy": json.dumps(
-                    {
-                        "deadLetterTargetArn": queue_arn(dlq),
-                        "maxReceiveCount": str(redrive["maxReceiveCount"]),
-                    }
-                )
-            },
+            QueueName=queue, Attributes={"RedrivePolicy": json.dumps(policy)}
         )["QueueUrl"]
-    invoke_config = resources["AlerterFunction"]["Properties"]["EventInvokeConfig"]
 
     # One topic per rendering; a queue subscribed to each receives what a subscriber would.
     topics = {
@@ -163,9 +222,8 @@ def provision(client: Callable[[str], Any], parameters: Mapping[str, str]) -> Re
         )
 
     arns = {
-        "ArchiveLogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{ARCHIVE_LOG_GROUP}",
-        "EnrichmentQueue": queue_arn("enrichment"),
-        **{FUNCTIONS[f]: queue_arn(invocations_queue(f)) for f in ASYNC_FUNCTIONS},
+        ARCHIVE_TARGET: f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{ARCHIVE_LOG_GROUP}",
+        **{target: queue_arn(queue) for target, queue in TARGET_QUEUES.items()},
     }
     for rule in cfn.bus_rules(ACCOUNT):
         events.put_rule(
@@ -178,27 +236,12 @@ def provision(client: Callable[[str], Any], parameters: Mapping[str, str]) -> Re
             EventBusName=bus_name,
             Targets=[{"Id": t, "Arn": arns[t]} for t in rule.targets],
         )
-    refs = dict(parameters) | {
-        "EventBus": bus_name,
-        **{f"{channel.capitalize()}Topic": arn for channel, arn in topics.items()},
-        "Dashboard": DASHBOARD,
-        "IdempotencyTable": TABLE,
-        "FleetTable": FLEET_TABLE,
-        "RefreshRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/sagewatch-refresh",
-        "AWS::StackName": STACK,
-        "EnrichmentDeadLetterQueue": queues["enrichment-dlq"],
-        "SummaryQueue": queues["summary"],
-        "SummaryDeadLetterQueue": queues["summary-dlq"],
-    }
     return Resources(
         bus_name=bus_name,
         bus_arn=bus_arn,
         queues=queues,
         topics=topics,
-        function_env={
-            name: cfn.function_environment(logical_id, refs)
-            for name, logical_id in FUNCTIONS.items()
-        },
-        enrichment_max_receives=max_receives["enrichment"],
-        async_attempts=1 + int(invoke_config["MaximumRetryAttempts"]),
+        function_env=function_environments(parameters, bus_name, queues, topics),
+        enrichment_max_receives=settings.max_receives["enrichment"],
+        async_attempts=settings.async_attempts,
     )

@@ -8,6 +8,7 @@
   queue; `LambdaPoller` invokes the function from it with Lambda's async retry and on-failure
   destination. The enrichment queue is drained in batches as Lambda's SQS poller would, with
   partial batch responses and the queue's real redrive policy, without waiting for its delay.
+  The poller works on `Queues`: moto's (`SqsQueues`) or the in-memory stack's (memory.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import importlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from sagewatch import template as cfn
 from sagewatch.embedded.observe import Observations, captured_output, counted_calls
@@ -28,7 +29,6 @@ from sagewatch.embedded.provision import (
     ASYNC_FUNCTIONS,
     FUNCTIONS,
     REGION,
-    Resources,
     invocations_queue,
     queue_arn,
 )
@@ -55,7 +55,7 @@ class FakeLambdaContext:
         return 60_000
 
 
-def _handler_module(logical_id: str) -> tuple[ModuleType, str]:
+def handler_module(logical_id: str) -> tuple[ModuleType, str]:
     """The module of a function's handler, imported, and the handler's name in it."""
     module_name, name = cfn.handler_of(logical_id).rsplit(".", 1)
     return importlib.import_module(module_name), name
@@ -63,7 +63,7 @@ def _handler_module(logical_id: str) -> tuple[ModuleType, str]:
 
 def _handler(function: str) -> Callable[[Any], Any]:
     """The function's handler as template.yaml names it, called with a context as Lambda's."""
-    module, name = _handler_module(FUNCTIONS[function])
+    module, name = handler_module(FUNCTIONS[function])
     handler = getattr(module, name)
     return lambda event: handler(event, FakeLambdaContext(f"sagewatch-{function}"))
 
@@ -74,7 +74,7 @@ def reset_function_caches(clock: Clock) -> None:
 
     client.cache_clear()
     for logical_id in FUNCTIONS.values():
-        module, _ = _handler_module(logical_id)
+        module, _ = handler_module(logical_id)
         if "clock" in vars(module):  # the handlers' seam
             vars(module)["clock"] = clock
         for cached in vars(module).values():
@@ -107,19 +107,18 @@ def invoke_real(function: str, event: Any) -> dict[str, Any]:
     return {"result": result, "calls": dict(calls)}
 
 
-def forward_to_bus(bus_name: str, raw: Any, clock: Clock, observed: Observations) -> None:
-    """Put one event on the bus as a workload account's forwarding rule would."""
+def forwarded(raw: Any, clock: Clock, observed: Observations) -> dict[str, Any] | None:
+    """The envelope a workload account's forwarding rule puts on the bus for `raw` (its own id,
+    account and time kept), as moto's rules take it; None if the bus refuses it."""
     observed.events += 1
     if not isinstance(raw, dict):
         observed.rejected.append(
             {"event_id": None, "reason": f"not a JSON object ({type(raw).__name__})"}
         )
-        return
-    from moto.events.models import events_backends
-
+        return None
     envelope: dict[str, Any] = {
         "version": "0",
-        "id": str(uuid.uuid4()),
+        "id": raw["id"] if "id" in raw else str(uuid.uuid4()),  # raw's own is merged below
         "account": ACCOUNT,
         "region": REGION,
         "resources": [],
@@ -128,25 +127,84 @@ def forward_to_bus(bus_name: str, raw: Any, clock: Clock, observed: Observations
     when = parse_time(raw.get("time")) or datetime.fromtimestamp(now, UTC)
     envelope["time"] = when.timestamp()  # moto's targets render it back as ISO-8601
     envelope["ingestion-time"] = now  # moto's targets expect it
+    return envelope
+
+
+def forward_to_bus(bus_name: str, raw: Any, clock: Clock, observed: Observations) -> None:
+    """Put one event on the bus as a workload account's forwarding rule would."""
+    envelope = forwarded(raw, clock, observed)
+    if envelope is None:
+        return
+    from moto.events.models import events_backends
+
     bus: Any = events_backends[ACCOUNT][REGION].event_buses[bus_name]
     for rule in list(bus.rules.values()):
         rule.send_to_targets(envelope, transform_input=False)  # moto's default drops "account"
 
 
+class Queues(Protocol):
+    """The SQS requests Lambda's poller makes, on a stack's queues (by name). A message is a
+    ReceiveMessage answer's (MessageId, ReceiptHandle, Body, Attributes with "All")."""
+
+    def receive(self, queue: str, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` visible messages (ten a request), in flight until deleted or released."""
+        ...
+
+    def delete(self, queue: str, message: Mapping[str, Any]) -> None: ...
+
+    def release(self, queue: str, message: Mapping[str, Any]) -> None:
+        """Visible again now instead of after the visibility timeout."""
+        ...
+
+    def send(self, queue: str, body: str) -> None: ...
+
+
+class SqsQueues(Queues):
+    """The stack's queues in moto, through an SQS client."""
+
+    def __init__(self, sqs: Any, urls: Mapping[str, str]) -> None:
+        self.sqs = sqs
+        self.urls = urls
+
+    def receive(self, queue: str, limit: int) -> list[dict[str, Any]]:
+        messages = list[dict[str, Any]]()
+        while len(messages) < limit:
+            batch = self.sqs.receive_message(
+                QueueUrl=self.urls[queue],
+                MaxNumberOfMessages=min(10, limit - len(messages)),
+                VisibilityTimeout=60,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch:
+                break
+            messages += batch
+        return messages
+
+    def delete(self, queue: str, message: Mapping[str, Any]) -> None:
+        self.sqs.delete_message(QueueUrl=self.urls[queue], ReceiptHandle=message["ReceiptHandle"])
+
+    def release(self, queue: str, message: Mapping[str, Any]) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=self.urls[queue], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+
+    def send(self, queue: str, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.urls[queue], MessageBody=body)
+
+
 class LambdaPoller:
     """Lambda's side of the queues: the SQS poller's batches and the async invocations, each
-    through `invoke(function, event)`."""
+    through `invoke(function, event)`. The same for moto's queues and the in-memory ones."""
 
     def __init__(
         self,
-        sqs: Any,
-        resources: Resources,
+        queues: Queues,
+        async_attempts: int,
         invoke: Callable[[str, Any], Any],
         clock: Clock,
     ) -> None:
-        self.sqs = sqs
-        self.queues = resources.queues
-        self.async_attempts = resources.async_attempts
+        self.queues = queues
+        self.async_attempts = async_attempts
         self.invoke = invoke
         self.clock = clock
 
@@ -162,23 +220,9 @@ class LambdaPoller:
                 return
         raise RuntimeError(f"still busy after {MAX_ROUNDS} rounds")
 
-    def _receive(self, queue: str, limit: int) -> list[dict[str, Any]]:
-        messages = list[dict[str, Any]]()
-        while len(messages) < limit:
-            batch = self.sqs.receive_message(
-                QueueUrl=self.queues[queue],
-                MaxNumberOfMessages=min(10, limit - len(messages)),
-                VisibilityTimeout=60,
-                AttributeNames=["All"],
-            ).get("Messages", [])
-            if not batch:
-                break
-            messages += batch
-        return messages
-
     def _drain_batches(self, queue: str, function: str, batch_size: int) -> int:
         """One batch as Lambda's SQS poller delivers it, with partial batch responses."""
-        messages = self._receive(queue, batch_size)
+        messages = self.queues.receive(queue, batch_size)
         if not messages:
             return 0
         records = [
@@ -202,25 +246,17 @@ class LambdaPoller:
             failed = {m["MessageId"] for m in messages}
         for message in messages:
             if message["MessageId"] in failed:  # visible again now instead of after the timeout
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queues[queue],
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=0,
-                )
+                self.queues.release(queue, message)
             else:
-                self.sqs.delete_message(
-                    QueueUrl=self.queues[queue], ReceiptHandle=message["ReceiptHandle"]
-                )
+                self.queues.delete(queue, message)
         return len(messages)
 
     def _drain_async(self, function: str) -> int:
         queue = invocations_queue(function)
-        messages = self._receive(queue, 10)
+        messages = self.queues.receive(queue, 10)
         for message in messages:
             self._invoke_async(function, json.loads(message["Body"]))
-            self.sqs.delete_message(
-                QueueUrl=self.queues[queue], ReceiptHandle=message["ReceiptHandle"]
-            )
+            self.queues.delete(queue, message)
         return len(messages)
 
     def _invoke_async(self, function: str, event: dict[str, Any]) -> None:
@@ -244,4 +280,4 @@ class LambdaPoller:
             "requestPayload": event,
             "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
         }
-        self.sqs.send_message(QueueUrl=self.queues["target-dlq"], MessageBody=json.dumps(record))
+        self.queues.send("target-dlq", json.dumps(record))

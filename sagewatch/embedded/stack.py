@@ -27,6 +27,7 @@ from sagewatch.embedded.provision import (
 )
 from sagewatch.embedded.runtime import (
     LambdaPoller,
+    SqsQueues,
     forward_to_bus,
     invoke_in_process,
     reset_function_caches,
@@ -150,7 +151,8 @@ class EmbeddedAws:
     # ---- the functions ---------------------------------------------------------------------
     def run(self) -> None:
         """Invoke functions until no queue has work left (summaries last, when all is idle)."""
-        LambdaPoller(self.client("sqs"), self._resources, self.invoke, self.clock).run()
+        queues = SqsQueues(self.client("sqs"), self._resources.queues)
+        LambdaPoller(queues, self._resources.async_attempts, self.invoke, self.clock).run()
 
     def invoke(self, function: str, event: Any) -> Any:
         """One invocation, in the function's environment. The poller's invocations come through
