@@ -2,8 +2,9 @@
 recording the AWS requests the real adapter in shared/adapters makes for the same call, with
 their billing units and an assumed latency.
 
-The embedded AWS (moto) replays about 55 events a second here; a day of the 10,000-job fleet is
-about 200,000 events, so the cost model drives the real services through these instead. Each
+A day of the 10,000-job fleet is about 200,000 events, and the cost model needs the requests
+and their billing units, which the embedded AWS does not price; so it drives the real services
+through these. Each
 adapter's requests per call are those of the adapter it stands for (tests/unit/
 test_bench_adapters.py runs both on the same calls, the real one against botocore's Stubber, and
 compares the requests).

@@ -1,4 +1,5 @@
-"""`sagewatch`: run the monitoring pipeline on an embedded AWS (moto), no account, no Docker."""
+"""`sagewatch`: run the monitoring pipeline on an embedded AWS (in memory; moto for fault
+drills), no account, no Docker."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ MAX_DUPLICATES = 100  # a typo of 30000 would replay for hours
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Cross-account SageMaker monitoring, run on an embedded AWS (moto): no account needed.",
+    help="Cross-account SageMaker monitoring, run on an embedded AWS: no account needed.",
 )
 
 
