@@ -273,6 +273,9 @@ def cold_imports(runs: int = 11) -> dict[str, float]:
     return medians
 
 
+WARM_ROUNDS = 5
+
+
 def warm_cpu(events: int = 2000) -> dict[str, float]:
     """CPU milliseconds per event with in-memory fakes, against a json.loads floor."""
     from sagewatch.template import EVENTS
@@ -294,10 +297,13 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
         {c: f"arn:aws:sns:us-east-1:123456789012:{c}" for c in ("email", "json", "chat")},
         "t", "team", 3600, 0, 600, "", "us-east-1", "sagewatch",
     )  # fmt: skip
-    alerter = Alerter(
-        settings,
-        publishers=_publishers(), ledger=MemoryLedger(), summaries=Recorder(), records=MemoryOnce(),
-    )  # fmt: skip
+
+    def alerter() -> Alerter:  # a new one per round: a second round would meet only duplicates
+        return Alerter(
+            settings, publishers=_publishers(), ledger=MemoryLedger(), summaries=Recorder(),
+            records=MemoryOnce(),
+        )  # fmt: skip
+
     enricher = Enricher(
         EnricherSettings("bus", "us-east-1", Thresholds(), "t", "q", 5, 0, 3600, "team"),
         metrics=NoMetrics(), publisher=Recorder(), dead_letters=Recorder(),
@@ -308,8 +314,13 @@ def warm_cpu(events: int = 2000) -> dict[str, float]:
     handler.stream = sink
     try:
         with contextlib.redirect_stdout(sink):
-            floor = _cpu(lambda: [json.loads(text) for text in raw]) / events
-            alert = _cpu(lambda: [alerter.handle(json.loads(text)) for text in raw]) / events
+            # Interleaved rounds, medians: the two measures see the same machine load.
+            floors, alerts = [], []
+            for _ in range(WARM_ROUNDS):
+                floors.append(_cpu(lambda: [json.loads(text) for text in raw]) / events)
+                handle = alerter().handle
+                alerts.append(_cpu(lambda h=handle: [h(json.loads(t)) for t in raw]) / events)
+            floor, alert = statistics.median(floors), statistics.median(alerts)
             batches = [
                 [{"messageId": str(i), "body": text} for i, text in enumerate(raw[n : n + 100])]
                 for n in range(0, events, 100)
@@ -405,6 +416,7 @@ def main() -> None:
         "cold_import_vs_boto3": round(worst / imports["boto3"], 3),
         "cold_import_seconds": {k: round(v, 4) for k, v in imports.items()},
         "alerter_warm_ms_per_event": round(cpu["alerter_ms"], 4),
+        "alerter_warm_vs_json_loads": round(cpu["alerter_ms"] / cpu["json_loads_ms"], 1),
         "enricher_warm_ms_per_event": round(cpu["enricher_ms"], 4),
         "summarizer_warm_ms_per_window": round(cpu["summarizer_ms"], 4),
         "json_loads_floor_ms_per_event": round(cpu["json_loads_ms"], 4),
@@ -426,7 +438,7 @@ TARGETS = [
     ("invocations per training lifecycle", "invocations_per_training_lifecycle", "<=", 1.3),
     ("GetMetricData calls / floor (burst)", "getmetricdata_calls_vs_floor", "<=", 1.2),
     ("cold import / import boto3 (worst)", "cold_import_vs_boto3", "<=", 1.3),
-    ("alerter warm CPU ms per event", "alerter_warm_ms_per_event", "<", 1.0),
+    ("alerter warm CPU per event / json.loads", "alerter_warm_vs_json_loads", "<=", 10),
     ("replay events per second (10,000-event day)", "replay_events_per_second", ">=", 1000),
     ("replay peak RSS MB (10,000-event day)", "replay_peak_rss_mb", "<", 300),
 ]
