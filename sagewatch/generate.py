@@ -7,9 +7,12 @@
 - The failed-jobs saved query's filter, from the status vocabulary.
 - The workload collector's code in workload-template.yaml, from inline/collector.py (a module
   under ruff, mypy and tests), and its "stopped by SageMaker" statuses from the vocabulary.
+- docs/events.md's tables: what each SageMaker detail-type gets today, from the routes
+  (`sagewatch.events_doc`).
 
-The committed templates stay the ones users deploy; `--check` (and a test) fails when they
-differ from what this writes. Everything else in the templates is written by hand.
+The committed templates stay the ones users deploy (and that document the one they read);
+`--check` (and a test) fails when they differ from what this writes. Everything else in the
+templates is written by hand.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from sagewatch import events_doc
 from sagewatch.spoke import COLLECTOR
 from sagewatch.template import ROOT, TEMPLATE, WORKLOAD_TEMPLATE, function_events, parse
 from shared.alerting.service import alertable
@@ -75,6 +79,8 @@ def _scalar(value: Any) -> str:
     if isinstance(value, dict):
         inner = ", ".join(f"{key}: {_scalar(v)}" for key, v in value.items())
         return f"{{ {inner} }}"
+    if isinstance(value, bool):  # YAML's own spelling (str() gives "True")
+        return "true" if value else "false"
     text = str(value)
     return text if _PLAIN.fullmatch(text) and text.strip() == text else json.dumps(text)
 
@@ -209,10 +215,15 @@ def workload_template(text: str) -> str:
     )
 
 
+def events_table(text: str) -> str:
+    return events_doc.write(text, ROUTERS)
+
+
 GENERATED = {
     COLLECTOR: collector,
     TEMPLATE: monitoring_template,
     WORKLOAD_TEMPLATE: workload_template,
+    events_doc.DOC: events_table,
 }
 
 

@@ -16,7 +16,9 @@ from sagewatch.template import EVENTS
 
 pytestmark = pytest.mark.integration
 
-FAILURE_INCIDENTS = 9  # failing samples, minus the tuning child and the pipeline's second event
+# Failing samples, minus the tuning child and the pipeline's second event, plus the two refused
+# calls (CloudTrail).
+FAILURE_INCIDENTS = 11
 FINISHED_JOBS = 14  # terminal training/processing/transform jobs, the duplicate counted once
 CANARY = "canary-secret-"
 REPORT_SAMPLE_ID = json.loads((EVENTS / "utilization-report-under-used.json").read_text())["id"]

@@ -12,13 +12,21 @@ from typing import Any
 
 import pytest
 
-from shared.alerting.alerts import Alert, AlertKind, Severity, failure_alert, utilization_alert
+from shared.alerting.alerts import (
+    Alert,
+    AlertKind,
+    Severity,
+    failure_alert,
+    refused_call_alert,
+    utilization_alert,
+)
 from shared.alerting.alerts import (
     _incident as incident_key,
 )
 from shared.alerting.render import attributes, document, links, next_step, subject, text_body
 from shared.contracts.report import UtilizationReport
 from shared.domain.parser import parse_event
+from shared.domain.patterns import RefusedCall
 from shared.domain.text import REASON_LIMIT, sanitize
 from shared.domain.vocabulary import ResourceKind
 
@@ -41,6 +49,10 @@ FAILING_SAMPLES = [
     "transform-failed",
     "tuning-child-training-failed",
     "tuning-failed",
+]
+REFUSED_CALL_SAMPLES = [
+    "cloudtrail-create-processing-job-refused",
+    "cloudtrail-create-training-job-quota",
 ]
 HOSTILE = "training-failed-hostile-reason"
 
@@ -73,9 +85,65 @@ def test_given_events_folder_when_failures_listed_then_failing_samples_match_the
 ) -> None:
     names = sorted(path.stem for path in EVENTS_DIR.glob("*.json"))
 
-    failing = [name for name in names if parse_event(load_event(name)).is_failure]
+    events = {name: parse_event(load_event(name)) for name in names}
+    refused = [name for name, event in events.items() if RefusedCall()(event)]
+    failing = [n for n, e in events.items() if e.is_failure and e.kind is not ResourceKind.API_CALL]
 
     assert failing == FAILING_SAMPLES
+    assert refused == REFUSED_CALL_SAMPLES
+
+
+# --- refused calls (CloudTrail): what never started ----------------------------------------------
+
+
+def test_given_a_refused_call_when_alerted_then_the_quota_and_where_to_raise_it_nothing_else(
+    load_event: LoadEvent,
+) -> None:
+    raw = load_event("cloudtrail-create-training-job-quota")
+    alert = refused_call_alert(parse_event(raw))
+
+    text = "\n".join(_rendered(alert))
+    assert alert.kind is AlertKind.FAILURE
+    assert alert.resource is ResourceKind.API_CALL
+    assert (alert.name, alert.status) == ("CreateTrainingJob", "ResourceLimitExceeded")
+    assert "'ml.p4d.24xlarge for training job usage' is 0 Instances" in text
+    assert set(links(alert)) == {"events", "quotas"}
+    assert "Service Quotas" in next_step(alert)
+    # Nothing of the request: not its job name, not its settings.
+    for value in ("nlp-llama-finetune-20261120-1140", "s3://", "hyperParameters", CANARY):
+        assert value not in text
+
+
+def test_given_a_refusal_that_may_quote_the_request_then_its_message_is_not_read() -> None:
+    event = {
+        "source": "aws.sagemaker", "detail-type": "AWS API Call via CloudTrail", "id": "e",
+        "account": "777788889999", "region": "us-east-1", "time": "2026-11-20T12:05:41Z",
+        "detail": {"eventName": "CreateProcessingJob", "errorCode": "ValidationException",
+                   "errorMessage": "Value 'canary-secret-x' at 'environment' failed"},
+    }  # fmt: skip
+
+    alert = refused_call_alert(parse_event(event))
+
+    assert alert.reason is None
+    assert CANARY not in "\n".join(_rendered(alert))
+    assert dict(alert.context)["message"].startswith("in CloudTrail only")
+
+
+def test_given_a_script_retrying_a_refused_call_then_one_incident_per_caller_code_and_day(
+    load_event: LoadEvent,
+) -> None:
+    raw = load_event("cloudtrail-create-training-job-quota")
+
+    def incident(**changes: Any) -> str:
+        detail = raw["detail"] | changes.pop("detail", {})
+        return refused_call_alert(parse_event(raw | changes | {"detail": detail})).incident
+
+    first = incident()
+    assert incident(id="retry-1", time="2026-11-20T23:59:00Z") == first
+    assert incident(time="2026-11-21T00:00:01Z") != first  # a new day, a new reminder
+    assert incident(detail={"errorCode": "AccessDeniedException"}) != first
+    other = {"userIdentity": {"arn": "arn:aws:sts::444455556666:assumed-role/ci/bot"}}
+    assert incident(detail=other) != first
 
 
 # --- subject -------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from shared.contracts.report import UtilizationReport, Waste
 from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
 from shared.domain.text import NAME_LIMIT, one_line, sanitize
-from shared.domain.vocabulary import BY_KIND, MONITOR_VIOLATIONS, ResourceKind
+from shared.domain.vocabulary import BY_KIND, MONITOR_VIOLATIONS, NAMING_REFUSALS, ResourceKind
 
 
 class AlertKind(StrEnum):
@@ -213,6 +213,34 @@ def violations_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         context=tuple(context),
         thread="|".join((event.account, event.region, "monitoring-schedule", schedule)),
         subject_of=("monitoring schedule", schedule),
+    )
+
+
+def refused_call_alert(event: SageMakerEvent) -> Alert:
+    """A control-plane call SageMaker refused (CloudTrail): what never started. One incident per
+    account, Region, call, error code, caller and day: a script retrying the call alerts once
+    a day, not per attempt. Nothing of the request is shown, not even the job's name."""
+    call = one_line(event.api_event_name) or "call"
+    code = one_line(event.status)
+    caller = one_line(event.caller_arn) or "unknown caller"
+    day = event.time.date().isoformat() if event.time else "undated"
+    context = [("caller", caller)]  # the call and the code are the name and the status
+    if code not in NAMING_REFUSALS:  # the parser did not read its message
+        context.append(("message", "in CloudTrail only: it may quote the request's parameters"))
+    return Alert(
+        kind=AlertKind.FAILURE,
+        incident=incident_key(event.account, event.region, event.kind, call, code, caller, day),
+        account=event.account,
+        region=event.region,
+        resource=event.kind,
+        name=call,
+        status=code,
+        headline=f"SageMaker refused {call} ({code}): nothing was started",
+        reason=sanitize(event.failure_reason),
+        ended_at=event.time,
+        context=tuple(context),
+        thread="|".join((event.account, event.region, "refused-call", call, code, caller)),
+        subject_of=("call", call),
     )
 
 

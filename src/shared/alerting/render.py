@@ -130,6 +130,12 @@ def links(alert: Alert, dashboard_url: str | None = None) -> dict[str, str]:
             result["console"] = f"{base}/sagemaker/home?region={region}#/{path}/{quote(name)}"
         elif alert.resource is ResourceKind.PIPELINE_EXECUTION:
             result["console"] = f"{base}/sagemaker/home?region={region}#/pipelines"
+        elif alert.resource is ResourceKind.API_CALL:  # the refusal, and where quotas are raised
+            result["events"] = (
+                f"{base}/cloudtrailv2/home?region={region}#/events?EventName={quote(name)}"
+            )
+            if alert.status in _QUOTA_CODES:
+                result["quotas"] = f"{base}/servicequotas/home/services/sagemaker/quotas"
         if alert.resource is ResourceKind.ENDPOINT:
             result["logs"] = _logs_url(base, region, f"/aws/sagemaker/Endpoints/{name}")
         elif group := _LOG_GROUPS.get(alert.resource):
@@ -199,9 +205,26 @@ def _aws_side_step(reason: str | None) -> str | None:
     return next((step for pattern, step in _AWS_SIDE_STEPS if pattern.search(reason)), None)
 
 
+# A refused call, by its error code (alert.status); the rest: read the refusal in CloudTrail.
+_REFUSED_CALL_STEPS = {
+    "ResourceLimitExceeded": "Request a higher SageMaker quota (Service Quotas) or use another "
+    "instance type, then start it again.",
+    "ServiceQuotaExceededException": "Request a higher SageMaker quota (Service Quotas), then "
+    "start it again.",
+    "AccessDenied": "Grant the caller the permission named above, then start it again.",
+    "AccessDeniedException": "Grant the caller the permission named above, then start it again.",
+}
+_QUOTA_CODES = frozenset({"ResourceLimitExceeded", "ServiceQuotaExceededException"})
+
+
 def next_step(alert: Alert) -> str:
     if alert.kind is AlertKind.OPS:
         return _OPS_NEXT_STEPS[alert.status]
+    if alert.resource is ResourceKind.API_CALL:
+        return _REFUSED_CALL_STEPS.get(
+            alert.status,
+            "Read the refusal in the CloudTrail event below, fix the request, then start it again.",
+        )
     if alert.kind is AlertKind.IDLE and alert.resource is ResourceKind.ENDPOINT:
         return _IDLE_ENDPOINT_STEP
     if alert.kind is AlertKind.FAILURE:
@@ -315,7 +338,10 @@ _EMOJI = {
     AlertKind.IDLE: ":zzz:",
     AlertKind.OPS: ":satellite_antenna:",
 }
-_LINK_LABELS = {"console": "SageMaker console", "logs": "CloudWatch logs", "dashboard": "Dashboard"}
+_LINK_LABELS = {
+    "console": "SageMaker console", "logs": "CloudWatch logs", "dashboard": "Dashboard",
+    "events": "CloudTrail events", "quotas": "Service Quotas",
+}  # fmt: skip
 
 
 def thread_id(alert: Alert) -> str:

@@ -25,6 +25,7 @@ from shared.alerting.alerts import (
     AlertKind,
     burst_alert,
     failure_alert,
+    refused_call_alert,
     utilization_alert,
     violations_alert,
 )
@@ -38,7 +39,7 @@ from shared.contracts.report import (
 from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
 from shared.domain.parser import check_depth, event_id_of, parse_event
-from shared.domain.patterns import MonitorViolations, failed
+from shared.domain.patterns import MonitorViolations, failed, refused_calls
 from shared.domain.utilization import WASTEFUL
 from shared.domain.vocabulary import (
     ENDPOINT,
@@ -83,6 +84,12 @@ def processed(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
     if event.has_monitor_violations:
         return violations_alert(event, settings.team_tag_key)
     return failure(event, settings)
+
+
+@alertable.route(refused_calls(), rule=FAILURES)
+def refused(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
+    """A job, endpoint or execution that never started: CloudTrail is the only witness."""
+    return refused_call_alert(event)
 
 
 @alertable.route(

@@ -14,9 +14,11 @@ from typing import Any
 
 from shared.domain.events import InstanceGroup, SageMakerEvent
 from shared.domain.vocabulary import (
+    API_CALL_DETAIL_TYPE,
     BY_KIND,
     ENDPOINT,
     FAMILIES,
+    NAMING_REFUSALS,
     PIPELINE_EXECUTION,
     PIPELINE_STEP,
     PROCESSING,
@@ -29,8 +31,6 @@ from shared.domain.vocabulary import (
     ResourceKind,
 )
 from shared.platform.errors import InvalidEvent
-
-API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 _KINDS: dict[str, ResourceKind] = {family.detail_type: family.kind for family in FAMILIES} | {
     API_CALL_DETAIL_TYPE: ResourceKind.API_CALL
@@ -419,6 +419,9 @@ def _api_call(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEve
         )
     event_name = _text(detail.get("eventName")) or "unknown"
     error = _text(detail.get("errorCode"))
+    # Only a refusal that names the quota or permission keeps its message: others (a
+    # ValidationException) may quote the request's parameters, secrets included.
+    message = _text(detail.get("errorMessage")) if error in NAMING_REFUSALS else None
     identity = detail.get("userIdentity")
     caller = _text(identity.get("arn")) if isinstance(identity, Mapping) else None
     return SageMakerEvent(
@@ -427,7 +430,7 @@ def _api_call(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEve
         name=resource or event_name,
         status=error or "OK",
         outcome=Outcome.FAILED if error else Outcome.SUCCEEDED,
-        failure_reason=_text(detail.get("errorMessage")),
+        failure_reason=message,
         api_event_name=event_name,
         caller_arn=caller,
     )

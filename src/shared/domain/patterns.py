@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.vocabulary import (
+    API_CALL_DETAIL_TYPE,
     MONITOR_VIOLATIONS,
     PROCESSING,
     SAGEMAKER_SOURCE,
     Family,
     Outcome,
+    ResourceKind,
 )
 from shared.platform.matching import Clause, Match
 
@@ -68,6 +70,40 @@ class MonitorViolations:
 
     def __call__(self, model: Any) -> bool:
         return bool(model.has_monitor_violations)
+
+
+# The control-plane calls that start the work sagewatch watches: refused, the job, tuning job,
+# endpoint or execution never exists, so no state change will ever tell anyone.
+STARTING_CALLS = (
+    "CreateTrainingJob",
+    "CreateProcessingJob",
+    "CreateTransformJob",
+    "CreateHyperParameterTuningJob",
+    "CreateEndpoint",
+    "UpdateEndpoint",
+    "StartPipelineExecution",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedCall:
+    """A CloudTrail record of one of `calls` that SageMaker refused (it has an errorCode)."""
+
+    calls: tuple[str, ...] = STARTING_CALLS
+
+    def pattern(self) -> dict[str, Any]:
+        return {"eventName": list(self.calls), "errorCode": [{"exists": True}]}
+
+    def __call__(self, model: Any) -> bool:
+        return bool(
+            model.kind is ResourceKind.API_CALL
+            and model.api_event_name in self.calls
+            and model.outcome is Outcome.FAILED
+        )
+
+
+def refused_calls() -> Match:
+    return Match(SAGEMAKER_SOURCE, (API_CALL_DETAIL_TYPE,), (RefusedCall(),))
 
 
 def _sagemaker(families: Sequence[Family], clauses: list[Clause]) -> Match:

@@ -74,6 +74,13 @@ class Outcome(StrEnum):
 
 
 SAGEMAKER_SOURCE = "aws.sagemaker"
+API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"  # SageMaker calls CloudTrail recorded
+# Refusals whose errorMessage names what to fix (the quota, the permission) and nothing of the
+# request: the only ones whose message is read.
+NAMING_REFUSALS = frozenset(
+    {"ResourceLimitExceeded", "ServiceQuotaExceededException", "AccessDenied",
+     "AccessDeniedException"}
+)  # fmt: skip
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
