@@ -9,7 +9,7 @@ TEMPLATES := template.yaml workload-template.yaml
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo dashboard-preview test lint typecheck generate templates security pytest unit integration fuzz build bench clean
+.PHONY: demo dashboard-preview test lint typecheck generate templates security pytest unit integration fuzz build local-invoke bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ $(VENV)/.runtime: pyproject.toml constraints.txt | $(BIN)/python
 $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(VENV)/.runtime $@
+
+# The Lambda bundle's wheels (src/requirements.txt, for the runtime's platform), for the test that
+# builds the package as `sam build` does: tests never reach the network, this setup step does.
+$(VENV)/lambda-wheels: src/requirements.txt | $(VENV)/.dev
+	rm -rf $@ && $(BIN)/pip download --quiet --no-deps --disable-pip-version-check \
+		--platform manylinux2014_aarch64 --implementation cp --python-version 3.11 \
+		--only-binary=:all: -r src/requirements.txt -d $@
 
 demo: $(VENV)/.runtime
 	$(BIN)/sagewatch demo
@@ -61,13 +68,13 @@ security: $(CHECKOV)
 # Every test, in one process (make test). The same tests in three parts, for quicker loops:
 # unit and template tests refuse the network and moto (tests/conftest.py); integration tests are
 # those marked `integration` (all of tests/integration, and the few elsewhere that replay the demo).
-pytest: $(VENV)/.dev
+pytest: $(VENV)/.dev $(VENV)/lambda-wheels
 	$(BIN)/pytest
 
 unit: $(VENV)/.dev
 	$(BIN)/pytest -m "not integration" tests/unit tests/templates
 
-integration: $(VENV)/.dev
+integration: $(VENV)/.dev $(VENV)/lambda-wheels
 	$(BIN)/pytest -m integration
 
 fuzz: $(VENV)/.dev
@@ -87,6 +94,17 @@ build: $(VENV)/.dev
 	      || echo "$$source"; done); \
 	  test -z "$$missing" || { echo "$$package ships no bytecode for: $$missing"; exit 1; }; \
 	done
+
+# `sam local invoke` without Docker: a function's `make build` output under awslambdaric (the
+# runtime interface client of AWS's python3.11 images) with the python3.11 runtime's packages
+# only, against the embedded AWS on localhost (sagewatch/localinvoke.py). METRICS is optional:
+#   make local-invoke FUNCTION=EnricherFunction EVENT=events/sqs/finished-jobs-batch.json \
+#     METRICS=sagewatch/data/demo-metrics.json
+LOCAL_INVOKE_USAGE := make local-invoke FUNCTION=AlerterFunction EVENT=events/training-failed.json
+local-invoke:
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: $(LOCAL_INVOKE_USAGE)"; exit 2; }
+	@$(MAKE) --no-print-directory build
+	$(BIN)/python -m sagewatch.localinvoke $(FUNCTION) $(EVENT) $(if $(METRICS),--metrics $(METRICS))
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .ruff_cache

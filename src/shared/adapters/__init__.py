@@ -1,1 +1,1 @@
-"""boto3 behind the ports of `shared.ports`, one module per AWS service."""
+"""The AWS SDK (botocore's clients) behind the ports of `shared.ports`, one module per service."""

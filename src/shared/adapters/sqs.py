@@ -15,8 +15,11 @@ class DeadLetterQueue(Adapter):
     (`sagewatch redrive --dry-run` shows them)."""
 
     service = "sqs"
-    # What SQS accepts in a message attribute; a reason may quote the event's own characters.
-    _UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    # What SQS refuses in a message attribute (it accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
+    # #x10000-#x10FFFF); a reason may quote the event's own characters. Written as the small set
+    # refused, not as the negation of the large one accepted: the same characters, and compiling
+    # it takes every cold start under 0.5 ms instead of 11 (docs/decisions.md).
+    _UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
     def __init__(self, queue_url: str, sqs: Any = None) -> None:
         super().__init__(sqs)
