@@ -42,6 +42,7 @@ UNDOCUMENTED = "Not in AWS's list"
 # its alerts have: this says it, and a test holds it to what the handlers send for every sample.
 ALERT_KINDS: Mapping[str, tuple[AlertKind, ...]] = {
     "failure": (AlertKind.FAILURE,),
+    "endpoint": (AlertKind.FAILURE,),
     "processed": (AlertKind.FAILURE, AlertKind.VIOLATIONS),
     "refused": (AlertKind.FAILURE,),
     "wasted": (AlertKind.UNDER_USED, AlertKind.IDLE),

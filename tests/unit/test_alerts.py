@@ -18,6 +18,7 @@ from shared.alerting.alerts import (
     Severity,
     failure_alert,
     refused_call_alert,
+    rollback_alert,
     utilization_alert,
 )
 from shared.alerting.alerts import (
@@ -26,7 +27,7 @@ from shared.alerting.alerts import (
 from shared.alerting.render import attributes, document, links, next_step, subject, text_body
 from shared.contracts.report import UtilizationReport
 from shared.domain.parser import parse_event
-from shared.domain.patterns import RefusedCall
+from shared.domain.patterns import RefusedCall, RollingBack
 from shared.domain.text import REASON_LIMIT, sanitize
 from shared.domain.vocabulary import ResourceKind
 
@@ -91,6 +92,34 @@ def test_given_events_folder_when_failures_listed_then_failing_samples_match_the
 
     assert failing == FAILING_SAMPLES
     assert refused == REFUSED_CALL_SAMPLES
+
+
+# --- an endpoint update rolled back ---------------------------------------------------------------
+
+
+def test_given_an_endpoint_rolling_back_when_alerted_then_a_failed_deployment_of_its_own(
+    load_event: LoadEvent,
+) -> None:
+    raw = load_event("endpoint-rolling-back")
+    event = parse_event(raw)
+    assert RollingBack()(event)
+    assert not event.is_failure  # ROLLING_BACK is a status on the way, not an end
+
+    alert = rollback_alert(event, TEAM_TAG)
+
+    assert alert.kind is AlertKind.FAILURE
+    assert "rolling back its update" in alert.headline
+    assert "guardrail alarms" in next_step(alert)
+    failed = failure_alert(parse_event(load_event("endpoint-failed")), TEAM_TAG)
+    # One incident per rollback: a later one of the same endpoint has another LastModifiedTime.
+    assert alert.incident == (
+        "777788889999|us-east-1|endpoint|forecasting-promo-realtime|rolled-back"
+        "|2026-11-20T12:28:05+00:00"
+    )
+    assert alert.incident != failed.incident
+    # The API's spelling of the status is the same state.
+    api = raw | {"detail": raw["detail"] | {"EndpointStatus": "RollingBack"}}
+    assert RollingBack()(parse_event(api))
 
 
 # --- refused calls (CloudTrail): what never started ----------------------------------------------

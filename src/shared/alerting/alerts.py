@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -213,6 +213,18 @@ def violations_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         context=tuple(context),
         thread="|".join((event.account, event.region, "monitoring-schedule", schedule)),
         subject_of=("monitoring schedule", schedule),
+    )
+
+
+def rollback_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
+    """An endpoint update SageMaker rolls back: the new configuration did not go live, the
+    endpoint keeps serving the previous one. One incident per rollback (its time is the key's)."""
+    name = one_line(event.name)
+    return replace(
+        failure_alert(event, team_tag_key),
+        incident=_incident(event, "rolled-back"),
+        headline=f"endpoint {name} is rolling back its update: the new configuration did not go "
+        "live, the previous one keeps serving",
     )
 
 

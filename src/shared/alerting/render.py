@@ -21,7 +21,8 @@ from urllib.parse import quote
 from shared.alerting.alerts import Alert, AlertKind
 from shared.alerting.formats import chat_plain, for_email, for_markdown, no_mentions
 from shared.contracts.alert_document import AlertDocument
-from shared.domain.vocabulary import ResourceKind
+from shared.domain.patterns import ROLLING_BACK
+from shared.domain.vocabulary import ENDPOINT, ResourceKind
 
 ALERT_SCHEMA = "sagewatch.alert/v1"
 SUBJECT_LIMIT = 99  # SNS: "less than 100 characters"
@@ -177,6 +178,10 @@ _OPS_NEXT_STEPS = {
 _IDLE_ENDPOINT_STEP = (
     "If nobody needs it, delete the endpoint, or move it to serverless or asynchronous inference."
 )
+_ROLLBACK_STEP = (
+    "Find what stopped the deployment (its guardrail alarms, the new variant's logs and health "
+    "check) before updating the endpoint again."
+)
 _FAILURE_NEXT_STEPS = {
     ResourceKind.ENDPOINT: "Check the endpoint's logs and health check, then update the endpoint.",
     ResourceKind.PIPELINE_EXECUTION: "Open the failed step's logs, fix, and retry the execution.",
@@ -227,6 +232,8 @@ def next_step(alert: Alert) -> str:
         )
     if alert.kind is AlertKind.IDLE and alert.resource is ResourceKind.ENDPOINT:
         return _IDLE_ENDPOINT_STEP
+    if alert.resource is ResourceKind.ENDPOINT and ENDPOINT.normalize(alert.status) == ROLLING_BACK:
+        return _ROLLBACK_STEP
     if alert.kind is AlertKind.FAILURE:
         return _aws_side_step(alert.reason) or _FAILURE_NEXT_STEPS.get(
             alert.resource, "Open the logs below, fix the cause, and re-run."

@@ -26,6 +26,7 @@ from shared.alerting.alerts import (
     burst_alert,
     failure_alert,
     refused_call_alert,
+    rollback_alert,
     utilization_alert,
     violations_alert,
 )
@@ -39,7 +40,7 @@ from shared.contracts.report import (
 from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
 from shared.domain.parser import check_depth, event_id_of, parse_event
-from shared.domain.patterns import MonitorViolations, failed, refused_calls
+from shared.domain.patterns import MonitorViolations, RollingBack, failed, refused_calls
 from shared.domain.utilization import WASTEFUL
 from shared.domain.vocabulary import (
     ENDPOINT,
@@ -71,11 +72,17 @@ FAILURES = "AlerterFunctionFailures"
 # A tuning job's children are ordinary training events carrying TuningJobArn: the tuning job
 # alerts once for all of them.
 @alertable.route(failed(TRAINING), rule=FAILURES, when=lambda e: not e.is_tuning_child)
-@alertable.route(
-    failed(TRANSFORM, TUNING, PIPELINE_EXECUTION, PIPELINE_STEP, ENDPOINT), rule=FAILURES
-)
+@alertable.route(failed(TRANSFORM, TUNING, PIPELINE_EXECUTION, PIPELINE_STEP), rule=FAILURES)
 def failure(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
     return failure_alert(event, settings.team_tag_key)
+
+
+@alertable.route(failed(ENDPOINT).also(RollingBack()), rule=FAILURES)
+def endpoint(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
+    """Endpoints fail like jobs; an update SageMaker rolls back is a deployment that failed."""
+    if RollingBack()(event):
+        return rollback_alert(event, settings.team_tag_key)
+    return failure(event, settings)
 
 
 @alertable.route(failed(PROCESSING).also(MonitorViolations()), rule=FAILURES)

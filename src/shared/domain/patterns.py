@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.domain.vocabulary import (
     API_CALL_DETAIL_TYPE,
+    ENDPOINT,
     MONITOR_VIOLATIONS,
     PROCESSING,
     SAGEMAKER_SOURCE,
@@ -70,6 +71,23 @@ class MonitorViolations:
 
     def __call__(self, model: Any) -> bool:
         return bool(model.has_monitor_violations)
+
+
+ROLLING_BACK = "ROLLING_BACK"
+
+
+@dataclass(frozen=True, slots=True)
+class RollingBack:
+    """An endpoint whose update SageMaker rolls back: a deployment guardrail's alarm fired, or
+    the new fleet did not come up; the endpoint returns to its previous configuration."""
+
+    def pattern(self) -> dict[str, Any]:
+        return {ENDPOINT.status_key: list(ENDPOINT.spellings(ROLLING_BACK))}
+
+    def __call__(self, model: Any) -> bool:
+        return bool(
+            model.kind is ResourceKind.ENDPOINT and ENDPOINT.normalize(model.status) == ROLLING_BACK
+        )
 
 
 # The control-plane calls that start the work sagewatch watches: refused, the job, tuning job,

@@ -107,6 +107,10 @@ class Family:
         """`InService` (API) becomes `IN_SERVICE` (event spelling) where the family has both."""
         return _CAMEL_BOUNDARY.sub("_", status).upper() if self.api_spelling else status
 
+    def spellings(self, status: str) -> tuple[str, ...]:
+        """`status` (event spelling) as the events may write it."""
+        return (status, _camel(status)) if self.api_spelling else (status,)
+
     def statuses(self, *outcomes: Outcome) -> tuple[str, ...]:
         """Every spelling of the statuses with these outcomes, in table order."""
         found = [status for status, outcome in self.outcomes.items() if outcome in outcomes]
