@@ -10,7 +10,7 @@ That test fails the day a moto upgrade makes a patch unnecessary; the patch can 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -107,34 +107,51 @@ def index_metric_data() -> None:
             start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
             if start >= end:
                 return original(self, queries, start_time, end_time, scan_by)  # moto's errors
-            index: dict[tuple[Any, ...], list[Any]] = {}
+            index: dict[MetricKey, list[tuple[datetime, float]]] = {}
             for datum in self.get_all_metrics():
                 if hasattr(datum, "value") and start <= datum.timestamp < end:
                     dims = tuple(sorted((d.name, d.value) for d in datum.dimensions))
-                    index.setdefault((datum.namespace, datum.name, dims), []).append(datum)
-            results = []
-            for query in queries:
-                stat, metric = query["MetricStat"], query["MetricStat"]["Metric"]
-                dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
-                period = int(stat["Period"])
-                buckets: dict[int, list[float]] = {}
-                for datum in index.get((metric["Namespace"], metric["MetricName"], dims), []):
-                    slot = int((datum.timestamp - start).total_seconds()) // period
-                    buckets.setdefault(slot, []).append(float(datum.value))
-                slots = sorted(buckets, reverse=scan_by == "TimestampDescending")
-                if query.get("ReturnData", True):
-                    results.append({
-                        "id": query["Id"],
-                        "label": query.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
-                        "values": [STATISTICS[stat["Stat"]](buckets[slot]) for slot in slots],
-                        "timestamps": [start + timedelta(seconds=slot * period) for slot in slots],
-                        "status_code": "Complete",
-                    })  # fmt: skip
-            return results
+                    key = (datum.namespace, datum.name, dims)
+                    index.setdefault(key, []).append((datum.timestamp, float(datum.value)))
+            return metric_data(queries, lambda key: index.get(key, []), start, end, scan_by)
 
         return get_metric_data
 
     _replace("index_metric_data", CloudWatchBackend, "get_metric_data", make)
+
+
+MetricKey = tuple[str, str, tuple[tuple[str, str], ...]]  # namespace, name, sorted dimensions
+
+
+def metric_data(
+    queries: Iterable[Mapping[str, Any]],
+    points: Callable[[MetricKey], Iterable[tuple[datetime, float]]],
+    start: datetime,
+    end: datetime,
+    scan_by: str,
+) -> list[dict[str, Any]]:
+    """GetMetricData's results (moto's backend keys) for plain MetricStat queries over the
+    datapoints `points` gives per metric: buckets are periods from `start`, ordered by `scan_by`.
+    The moto patch above and the in-memory CloudWatch (embedded/memory.py) both answer with it."""
+    results = []
+    for query in queries:
+        stat, metric = query["MetricStat"], query["MetricStat"]["Metric"]
+        dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+        period = int(stat["Period"])
+        buckets: dict[int, list[float]] = {}
+        for at, value in points((metric["Namespace"], metric["MetricName"], dims)):
+            if start <= at < end:
+                buckets.setdefault(int((at - start).total_seconds()) // period, []).append(value)
+        slots = sorted(buckets, reverse=scan_by == "TimestampDescending")
+        if query.get("ReturnData", True):
+            results.append({
+                "id": query["Id"],
+                "label": query.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
+                "values": [STATISTICS[stat["Stat"]](buckets[slot]) for slot in slots],
+                "timestamps": [start + timedelta(seconds=slot * period) for slot in slots],
+                "status_code": "Complete",
+            })  # fmt: skip
+    return results
 
 
 def deliver_events_whole() -> None:
@@ -224,6 +241,7 @@ __all__ = [
     "deliver_events_whole",
     "index_metric_data",
     "install",
+    "metric_data",
     "route_event_targets",
     "unpatched",
 ]

@@ -31,7 +31,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -73,7 +73,7 @@ from sagewatch.embedded.runtime import (
     reset_function_caches,
 )
 from sagewatch.faults import FaultInjector
-from sagewatch.moto_patches import STATISTICS
+from sagewatch.moto_patches import metric_data
 from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, DeadLetter, describe
 from shared.platform.clock import Clock, system_clock
 from shared.ports import FleetStore, OnceStore, Progress, StormLedger
@@ -538,6 +538,11 @@ def _entry_problem(entry: Mapping[str, Any]) -> tuple[str, str] | None:
 Dimensions = tuple[tuple[str, str], ...]
 
 
+# moto's backend keys as the API spells them
+_API_KEYS = {"id": "Id", "label": "Label", "values": "Values", "timestamps": "Timestamps",
+             "status_code": "StatusCode"}  # fmt: skip
+
+
 class MemoryCloudWatch:
     """The CloudWatch client of the metrics reader and the endpoint activity: the seeded
     datapoints, indexed once by metric (namespace, name, exact dimensions). GetMetricData is
@@ -578,28 +583,10 @@ class MemoryCloudWatch:
         start, end = StartTime.replace(microsecond=0), EndTime.replace(microsecond=0)
         if start >= end:
             raise _error("ValidationError", "EndTime must be after StartTime.", "GetMetricData")
-        results = []
-        for query in MetricDataQueries:
-            stat, metric = query["MetricStat"], query["MetricStat"]["Metric"]
-            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
-            period = int(stat["Period"])
-            buckets: dict[int, list[float]] = {}
-            for at, value in self.points.get((metric["Namespace"], metric["MetricName"], dims), []):
-                if start <= at < end:
-                    slot = int((at - start).total_seconds()) // period
-                    buckets.setdefault(slot, []).append(value)
-            slots = sorted(buckets, reverse=ScanBy == "TimestampDescending")
-            if query.get("ReturnData", True):
-                results.append(
-                    {
-                        "Id": query["Id"],
-                        "Label": query.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
-                        "Values": [STATISTICS[stat["Stat"]](buckets[slot]) for slot in slots],
-                        "Timestamps": [start + timedelta(seconds=s * period) for s in slots],
-                        "StatusCode": "Complete",
-                    }
-                )
-        return {"MetricDataResults": results}
+        found = metric_data(
+            MetricDataQueries, lambda key: self.points.get(key, []), start, end, ScanBy
+        )
+        return {"MetricDataResults": [{_API_KEYS[k]: v for k, v in r.items()} for r in found]}
 
     def get_paginator(self, operation: str) -> Any:
         if operation != "list_metrics":
