@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.deployment import ACCOUNT, KMS_DEFAULT_DATA_KEY_REUSE_SECONDS, REGION
+from sagewatch.embedded.memory import MemoryOnce
 from shared.adapters.cloudwatch import EndpointActivity
 from shared.adapters.eventbridge import PUT_EVENTS_MAX_ENTRIES, RefreshRequester
 from shared.contracts.storm_window import StormWindow
@@ -38,7 +39,7 @@ from shared.ports import (
     RefreshRequests,
     SummaryScheduler,
 )
-from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce
+from tests.fakes import MemoryFleetTable, MemoryLedger
 
 CHUNK = 64 * 1024  # EventBridge, SNS and SQS bill each 64 KB of a payload as one request
 
@@ -137,21 +138,10 @@ def read_units(size: int, consistent: bool) -> float:
     return float(units) if consistent else units / 2
 
 
-def _once_item(key: str, found: tuple[Progress, float, int] | None) -> dict[str, Any]:
-    """The item `OnceTable` writes for a key."""
-    if found is None:
-        return {}
-    progress, lease, expires = found
-    return {
-        "id": key, "expiration": expires, "lease_until": lease, "done": progress.done,
-        "outcome": progress.outcome, "sent": dict(progress.sent),
-    }  # fmt: skip
-
-
 class CountingOnce(MemoryOnce):
-    """`OnceTable` in memory; its two UpdateItems (claim and settle) counted as it makes them.
-    A claim refused by its condition (a duplicate, or the key held) returns the item in the same
-    call and still consumes write units; the item is read back only on that path."""
+    """`OnceTable` in memory (sagewatch.embedded.memory), each UpdateItem it counts also metered:
+    write units by the item's size. A claim refused by its condition (a duplicate, or the key
+    held) returns the item in the same call and still consumes write units."""
 
     def __init__(self, meter: Meter, table: str = "IdempotencyTable") -> None:
         super().__init__()
@@ -159,10 +149,9 @@ class CountingOnce(MemoryOnce):
 
     def _write(self, key: str) -> None:
         with self.meter.sizing():
-            size = item_bytes(_once_item(key, self.records.get(key)))
-        self.meter.call(
-            "dynamodb.UpdateItem", {"dynamodb.write_units": write_units(size)}, kms=self.table
-        )
+            size = item_bytes({"id": key} | self.items.get(key, {}))
+        units = {"dynamodb.write_units": write_units(size)}
+        self.meter.call("dynamodb.UpdateItem", units, kms=self.table)
 
     def claim(self, key: str, now: float, lease_until: float, expires_at: int) -> Progress | None:
         progress = super().claim(key, now, lease_until, expires_at)

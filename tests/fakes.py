@@ -1,4 +1,5 @@
-"""In-memory stand-ins for the AWS adapters, for unit and fuzz tests and the benchmark.
+"""In-memory stand-ins for the AWS adapters, for unit and fuzz tests and the benchmark (the
+do-once store is the embedded AWS's own, `sagewatch.embedded.memory.MemoryOnce`).
 
 Each fake names the ports (`shared.ports`) it stands in for as its bases, and mypy checks this
 module: a fake whose method no longer matches its port is a type error here, and one that misses
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sagewatch.embedded.memory import MemoryOnce as MemoryOnce  # the do-once store: one for all
 from shared.adapters.dynamodb import BurstLedger
 from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call
@@ -27,34 +28,10 @@ from shared.ports import (
     FleetStore,
     InvocationSource,
     MetricsSource,
-    OnceStore,
-    Progress,
     RefreshRequests,
     StormLedger,
     SummaryScheduler,
 )
-
-
-class MemoryOnce(OnceStore):
-    """`Once`'s records in a dict, with `OnceTable`'s claim condition."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, tuple[Progress, float, int]] = {}  # progress, lease, expiry
-
-    def claim(self, key: str, now: float, lease_until: float, expires_at: int) -> Progress | None:
-        progress = Progress()
-        if key in self.records and self.records[key][2] >= now:  # neither new nor expired
-            progress, lease, _ = self.records[key]
-            if progress.done:
-                return replace(progress, sent=dict(progress.sent))
-            if lease >= now:
-                return None
-        self.records[key] = (progress, lease_until, expires_at)
-        return replace(progress, sent=dict(progress.sent))
-
-    def settle(self, key: str, progress: Progress) -> None:
-        expires = self.records[key][2] if key in self.records else 0
-        self.records[key] = (replace(progress, sent=dict(progress.sent)), 0.0, expires)
 
 
 class NoMetrics(MetricsSource):

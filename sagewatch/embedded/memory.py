@@ -622,11 +622,13 @@ class MemoryCloudWatch:
 
 
 class MemoryOnce(OnceStore):
-    """`OnceTable` in memory: a claim is one conditional UpdateItem (one more when it finds an
-    expired record, whose progress it clears), a settle one UpdateItem."""
+    """`OnceTable` in memory, its items as the table keeps them: a claim is one conditional
+    UpdateItem (one more when it finds an expired record, whose progress it clears), a settle
+    one UpdateItem. The unit tests' and the bench's store too (tests/fakes.py, bench/adapters.py);
+    tests/integration/test_once.py holds it to `OnceTable` on moto case by case."""
 
-    def __init__(self, calls: Counter[str]) -> None:
-        self.calls = calls
+    def __init__(self, calls: Counter[str] | None = None) -> None:
+        self.calls = Counter[str]() if calls is None else calls
         self.items: dict[str, dict[str, Any]] = {}
 
     def claim(self, key: str, now: float, lease_until: float, expires_at: int) -> Progress | None:
