@@ -589,8 +589,8 @@ class MemoryCloudWatch:
         return {"MetricDataResults": [{_API_KEYS[k]: v for k, v in r.items()} for r in found]}
 
     def get_paginator(self, operation: str) -> Any:
-        if operation != "list_metrics":
-            raise NotImplementedError(operation)
+        if operation != "list_metrics":  # the only paginated call sagewatch makes to CloudWatch
+            raise NotImplementedError(f"in-memory CloudWatch pages list_metrics only: {operation}")
         return SimpleNamespace(paginate=self._list_metrics)
 
     def _list_metrics(
