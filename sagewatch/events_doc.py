@@ -45,6 +45,9 @@ ALERT_KINDS: Mapping[str, tuple[AlertKind, ...]] = {
     "endpoint": (AlertKind.FAILURE,),
     "processed": (AlertKind.FAILURE, AlertKind.VIOLATIONS),
     "refused": (AlertKind.FAILURE,),
+    "cluster": (AlertKind.FAILURE, AlertKind.UNHEALTHY),
+    "node": (AlertKind.UNHEALTHY,),
+    "cluster_error": (AlertKind.UNHEALTHY,),
     "wasted": (AlertKind.UNDER_USED, AlertKind.IDLE),
 }
 
@@ -160,8 +163,9 @@ def conditions(route: Route[Any, Any]) -> str:
     ]
     text = "when " + "; or ".join(clauses) if clauses else "every event"
     notes = ["only from this account"] if route.match.own_account else []
-    if route.when is not None:
-        notes.append("and a check in code")
+    if route.when is not None:  # its docstring says what it checks, where it has one
+        checks = " ".join((route.when.__doc__ or "").split())
+        notes.append(f"and in code: {checks}" if checks else "and a check in code")
     return text + (f" ({'; '.join(notes)})" if notes else "")
 
 

@@ -79,6 +79,8 @@ def _scalar(value: Any) -> str:
     if isinstance(value, dict):
         inner = ", ".join(f"{key}: {_scalar(v)}" for key, v in value.items())
         return f"{{ {inner} }}"
+    if isinstance(value, list):
+        return _flow(value)
     if isinstance(value, bool):  # YAML's own spelling (str() gives "True")
         return "true" if value else "false"
     text = str(value)

@@ -24,6 +24,9 @@ ALLOWED = {  # where a canary may legitimately surface: the alert's own facts
     "pipelineExecutionDisplayName", "FailureReason", "failureReason", "ExitMessage", "team",
     # Model Monitor: the schedule and endpoint names SageMaker sets (the rest of Environment
     # must never surface)
+    # HyperPod: the cluster, its nodes and groups, and what SageMaker says of their trouble
+    "ClusterName", "InstanceGroupName", "InstanceId", "FailureMessage", "HealthStatusReason",
+    "RepairAction", "Recommendation", "Description",
     "MonitoringScheduleArn", *(MONITOR_NAMES := {
         "sagemaker_monitoring_schedule_name", "sagemaker_endpoint_name"
     }),

@@ -52,7 +52,7 @@ def test_given_replay_when_alerts_rendered_then_every_kind_is_present(
     alerts: list[dict[str, Any]],
 ) -> None:
     kinds = {alert["json"]["kind"] for alert in alerts}
-    assert kinds == {"failure", "violations", "under-used", "idle"}
+    assert kinds == {"failure", "violations", "under-used", "idle", "unhealthy"}
     assert any(alert["json"]["context"].get("summarized here") for alert in alerts)
 
 

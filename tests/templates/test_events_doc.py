@@ -204,7 +204,14 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
     idle["detail"]["verdict"] = "idle"
     refused = json.loads(json.dumps(by_name["cloudtrail-create-training-job"]))
     refused["detail"].update(errorCode="ResourceLimitExceeded", errorMessage="quota")
-    return [*samples, ("report:idle", idle), ("cloudtrail:refused", refused)]
+    failed = json.loads(json.dumps(by_name["hyperpod-cluster-short"]))
+    failed["detail"].update(ClusterStatus="Failed", FailureMessage="lifecycle script failed")
+    return [
+        *samples,
+        ("report:idle", idle),
+        ("cloudtrail:refused", refused),
+        ("hyperpod:failed", failed),
+    ]
 
 
 def _sent() -> dict[str, set[AlertKind]]:

@@ -211,7 +211,8 @@ def test_given_tag_value_nested_past_the_recursion_limit_when_parsed_then_invali
     for _ in range(5000):
         deep = [deep]
 
-    with pytest.raises(InvalidEvent, match="malformed training event: RecursionError"):
+    malformed = "malformed 'SageMaker Training Job State Change' event: RecursionError"
+    with pytest.raises(InvalidEvent, match=malformed):
         parse_event(training_event(Tags={"team": deep}))
 
 
@@ -733,7 +734,8 @@ def test_given_sagewatch_report_when_parsed_as_sagemaker_event_then_kind_other(
 EXPECTED_KINDS = {
     "cloudtrail-": ResourceKind.API_CALL,
     "endpoint-": ResourceKind.ENDPOINT,
-    "heartbeat": ResourceKind.OTHER,  # sagewatch's own events: archived, not SageMaker's
+    "heartbeat": ResourceKind.OTHER,
+    "hyperpod-": ResourceKind.HYPERPOD_CLUSTER,  # sagewatch's own events: archived, not SageMaker's
     "inventory-": ResourceKind.OTHER,
     "pipeline-execution-": ResourceKind.PIPELINE_EXECUTION,
     "pipeline-step-": ResourceKind.PIPELINE_STEP,

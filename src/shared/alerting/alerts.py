@@ -31,6 +31,7 @@ class AlertKind(StrEnum):
     UNDER_USED = "under-used"
     IDLE = "idle"
     OPS = "ops"  # sagewatch's own coverage: a workload account fell silent, or came back
+    UNHEALTHY = "unhealthy"  # a HyperPod node or instance group SageMaker could not keep up
 
 
 class Severity(StrEnum):
@@ -50,6 +51,7 @@ _SEVERITY = {
     AlertKind.IDLE: Severity.MEDIUM,
     AlertKind.UNDER_USED: Severity.LOW,
     AlertKind.OPS: Severity.HIGH,
+    AlertKind.UNHEALTHY: Severity.MEDIUM,
 }
 
 
@@ -75,6 +77,10 @@ class Alert:
     summary: bool = False  # stands for many resources: links go to lists, not to one job
     thread: str = ""  # what chat threads group by, when not the resource itself
     subject_of: tuple[str, str] | None = None  # (what, name) the subject names, if not the resource
+    # Storm control of its own: (scope, how its summary lists this alert). The first alert of a
+    # scope's window is sent, the rest are counted and listed in one summary when it closes.
+    storm: tuple[str, str] | None = None
+    step: str | None = None  # the next step, where its builder knows it best
 
     def __post_init__(self) -> None:
         # The one guarantee every rendering relies on, however the alert was built: its text is
@@ -95,6 +101,8 @@ class Alert:
         fix(self, "context", tuple((clean(k), clean(v, CONTEXT_LIMIT)) for k, v in self.context))
         if self.subject_of:
             fix(self, "subject_of", (one_line(self.subject_of[0]), clean(self.subject_of[1])))
+        if self.storm:
+            fix(self, "storm", (clean(self.storm[0]), clean(self.storm[1])))
 
     @property
     def severity(self) -> Severity:
@@ -325,10 +333,30 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
 def burst_alert(
     window: StormWindow, names: list[str], individually: int, listed: int = LIST_LIMIT
 ) -> Alert:
-    """One summary for a storm of failures of one kind in one account and Region."""
+    """One summary for a storm of failures of one kind in one account and Region, or of one
+    scope's problems (a HyperPod cluster's nodes and instance groups)."""
     resource = window.resource
     start = datetime.fromtimestamp(window.window_start, tz=UTC)
     minutes = window.window_seconds // 60
+    counts = (
+        ("window", f"{start:%Y-%m-%d %H:%M} UTC + {minutes} min"),
+        ("alerted one by one", str(min(individually, len(names)))),
+        ("summarized here", str(max(len(names) - individually, 0))),
+    )
+    if window.scope:  # about one resource: its own links and chat thread
+        return Alert(
+            kind=AlertKind(window.kind),
+            incident=window.bucket,
+            account=window.account,
+            region=window.region,
+            resource=resource,
+            name=window.scope,
+            status=f"{len(names)} problems",
+            headline=f"{resource.label} {window.scope}: {len(names)} problems within {minutes} "
+            "minutes",
+            context=(*counts, ("problems", listing(names, listed))),
+            step=SCOPED_STORM_STEP,
+        )
     return Alert(
         kind=AlertKind.FAILURE,
         incident=window.bucket,
@@ -340,10 +368,11 @@ def burst_alert(
         headline=f"{len(names)} {resource.label}s failed within {minutes} minutes",
         summary=True,
         subject_of=("", f"{len(names)} {resource.label}s within {minutes} min"),
-        context=(
-            ("window", f"{start:%Y-%m-%d %H:%M} UTC + {minutes} min"),
-            ("alerted one by one", str(min(individually, len(names)))),
-            ("summarized here", str(max(len(names) - individually, 0))),
-            ("jobs", listing(names, listed)),
-        ),
+        context=(*counts, ("jobs", listing(names, listed))),
     )
+
+
+SCOPED_STORM_STEP = (
+    "Many problems at once usually share one cause (capacity in the Availability Zone, a bad "
+    "image or lifecycle script): read the first alert and the cluster's Events tab."
+)

@@ -84,6 +84,7 @@ _CONSOLE_PATHS = {
     ResourceKind.TRANSFORM: "transform-jobs",
     ResourceKind.TUNING: "hyper-tuning-jobs",
     ResourceKind.ENDPOINT: "endpoints",
+    ResourceKind.HYPERPOD_CLUSTER: "cluster-management",  # by name, as AWS's HyperPod CLI links
 }
 _LOG_GROUPS = {
     ResourceKind.TRAINING: "/aws/sagemaker/TrainingJobs",
@@ -154,6 +155,7 @@ _TAGS = {
     AlertKind.UNDER_USED: "UNDER-USED",
     AlertKind.IDLE: "IDLE",
     AlertKind.OPS: "OPS",
+    AlertKind.UNHEALTHY: "UNHEALTHY",
 }
 _NEXT_STEPS = {
     AlertKind.UNDER_USED: "Consider a smaller or CPU instance type, or larger batches.",
@@ -190,7 +192,7 @@ _FAILURE_NEXT_STEPS = {
 # the way out. The first row whose pattern the reason matches decides.
 _AWS_SIDE_STEPS = (
     (
-        re.compile(r"insufficient\W*(?:instance\W*)?capacity|capacity\s*error", re.I),
+        re.compile(r"sufficient\W*(?:instance\W*)?capacity|capacity\s*error", re.I),
         "Retry later, or with another instance type or Region: AWS had no capacity for it.",
     ),
     (
@@ -230,6 +232,8 @@ def next_step(alert: Alert) -> str:
             alert.status,
             "Read the refusal in the CloudTrail event below, fix the request, then start it again.",
         )
+    if alert.step:  # its builder knew best; a cause on AWS's side (capacity) still comes first
+        return _aws_side_step(alert.reason) or alert.step
     if alert.kind is AlertKind.IDLE and alert.resource is ResourceKind.ENDPOINT:
         return _IDLE_ENDPOINT_STEP
     if alert.resource is ResourceKind.ENDPOINT and ENDPOINT.normalize(alert.status) == ROLLING_BACK:
@@ -344,6 +348,7 @@ _EMOJI = {
     AlertKind.UNDER_USED: ":hourglass_flowing_sand:",
     AlertKind.IDLE: ":zzz:",
     AlertKind.OPS: ":satellite_antenna:",
+    AlertKind.UNHEALTHY: ":stethoscope:",
 }
 _LINK_LABELS = {
     "console": "SageMaker console", "logs": "CloudWatch logs", "dashboard": "Dashboard",

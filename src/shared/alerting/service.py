@@ -30,6 +30,7 @@ from shared.alerting.alerts import (
     utilization_alert,
     violations_alert,
 )
+from shared.alerting.clusters import cluster_alert, cluster_error_alert, node_alert, troubled
 from shared.alerting.delivery import AlertOutcome, Delivery
 from shared.config import AlerterSettings
 from shared.contracts.report import (
@@ -40,10 +41,22 @@ from shared.contracts.report import (
 from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
 from shared.domain.parser import check_depth, event_id_of, parse_event
-from shared.domain.patterns import MonitorViolations, RollingBack, failed, refused_calls
+from shared.domain.patterns import (
+    ClusterError,
+    ClusterState,
+    MonitorViolations,
+    NodeUnhealthy,
+    RollingBack,
+    failed,
+    hyperpod_news,
+    refused_calls,
+)
 from shared.domain.utilization import WASTEFUL
 from shared.domain.vocabulary import (
     ENDPOINT,
+    HYPERPOD_CLUSTER,
+    HYPERPOD_EVENT,
+    HYPERPOD_NODE_HEALTH,
     PIPELINE_EXECUTION,
     PIPELINE_STEP,
     PROCESSING,
@@ -97,6 +110,26 @@ def processed(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
 def refused(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
     """A job, endpoint or execution that never started: CloudTrail is the only witness."""
     return refused_call_alert(event)
+
+
+@alertable.route(
+    hyperpod_news(HYPERPOD_CLUSTER.detail_type, ClusterState()), rule=FAILURES, when=troubled
+)
+def cluster(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
+    """A HyperPod cluster failed, rolls back an update, or runs short of instances."""
+    return cluster_alert(event, settings.team_tag_key)
+
+
+@alertable.route(hyperpod_news(HYPERPOD_NODE_HEALTH, NodeUnhealthy()), rule=FAILURES)
+def node(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
+    """A HyperPod node failed its health checks; its jobs stop until it is repaired."""
+    return node_alert(event, settings.team_tag_key)
+
+
+@alertable.route(hyperpod_news(HYPERPOD_EVENT, ClusterError()), rule=FAILURES)
+def cluster_error(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
+    """An operation on a HyperPod cluster, instance group or instance failed."""
+    return cluster_error_alert(event, settings.team_tag_key)
 
 
 @alertable.route(
@@ -156,16 +189,23 @@ class Alerter:
 
     def _decide(self, alert: Alert) -> AlertOutcome:
         """Done once per incident: a failure is counted in its storm-control window, then
-        alerted or held back for the window's summary."""
+        alerted or held back for the window's summary. An alert with a window of its own (a
+        HyperPod cluster's) is the only one of its window sent alone."""
         seconds = self.settings.burst_window_seconds
-        if alert.kind is not AlertKind.FAILURE or not self.settings.burst_threshold:
+        if not self.settings.burst_threshold:
             return AlertOutcome.ALERTED
         start = int(self.clock()) // seconds * seconds
-        window = StormWindow.of(alert.account, alert.region, alert.resource, start, seconds)
+        scope, listed = alert.storm or ("", alert.name)
+        if not scope and alert.kind is not AlertKind.FAILURE:
+            return AlertOutcome.ALERTED
+        window = StormWindow.of(
+            alert.account, alert.region, alert.resource, start, seconds, scope, alert.kind
+        )
+        threshold = _sent_alone(window, self.settings)
         kept = max(self.settings.dedup_seconds, SUMMARY_RETENTION_SECONDS)
         expires = window.window_start + 2 * window.window_seconds + kept
-        count, summarized = self.ledger.add(window.bucket, alert.incident, alert.name, expires)
-        if count > self.settings.burst_threshold and not summarized:
+        count, summarized = self.ledger.add(window.bucket, alert.incident, listed, expires)
+        if count > threshold and not summarized:
             # Every time: the summary itself is sent once.
             self.summaries.schedule(replace(window, failures=count))
             return AlertOutcome.SUPPRESSED
@@ -232,7 +272,7 @@ class Summarizer:
         # Read and marked in one write: failures counted later alert one by one. The summary,
         # retried if publishing fails, is still sent once per topic.
         recorded = self.ledger.summarize(window.bucket)
-        threshold = self.settings.burst_threshold
+        threshold = _sent_alone(window, self.settings)
         count, names = recorded or (max(window.failures, threshold + 1), [])
         alert = _summary_alert(window, count, names, threshold, expired=recorded is None)
         if self.deliver(alert).outcome is AlertOutcome.ALERTED:
@@ -241,6 +281,11 @@ class Summarizer:
                 "burst summarized",
                 extra={"incident": alert.incident, "jobs": count, "expired": recorded is None},
             )
+
+
+def _sent_alone(window: StormWindow, settings: AlerterSettings) -> int:
+    """How many incidents of a window alert one by one: of a scope's (one cluster's), the first."""
+    return 1 if window.scope else settings.burst_threshold
 
 
 def _summary_alert(

@@ -12,6 +12,7 @@ from shared.domain.vocabulary import ResourceKind
 from shared.platform.errors import InvalidEvent
 
 _LAST_EPOCH_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
+SUMMARIZED_KINDS = ("failure", "unhealthy")  # the alert kinds storm control counts (AlertKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +28,23 @@ class StormWindow:
     window_seconds: int
     failures: int = 0  # counted when this message was sent: "at least" that many failed
     version: int = 1
+    scope: str = ""  # one resource's window (a HyperPod cluster's), not its kind's
+    kind: str = "failure"  # the AlertKind its summary is
 
     @classmethod
     def of(
-        cls, account: str, region: str, resource: ResourceKind, start: int, seconds: int
+        cls,
+        account: str,
+        region: str,
+        resource: ResourceKind,
+        start: int,
+        seconds: int,
+        scope: str = "",
+        kind: str = "failure",
     ) -> StormWindow:
-        bucket = f"burst|{account}|{region}|{resource.value}|{start}"
-        return cls(bucket, account, region, resource, start, seconds)
+        where = f"{resource.value}|{scope}" if scope else resource.value
+        bucket = f"burst|{account}|{region}|{where}|{start}"
+        return cls(bucket, account, region, resource, start, seconds, scope=scope, kind=kind)
 
     def message(self) -> dict[str, Any]:
         """The JSON object `parse` reads back (the summary queue's message body)."""
@@ -52,9 +63,9 @@ class StormWindow:
                 raise InvalidEvent(f"storm window {key} is not a whole number {low}..{high}")
             return value
 
-        def text(key: str) -> str:
-            value = data.get(key)
-            if not isinstance(value, str) or not value or len(value) > 1024:
+        def text(key: str, default: str | None = None) -> str:
+            value = data.get(key, default)
+            if not isinstance(value, str) or (not value and default is None) or len(value) > 1024:
                 raise InvalidEvent(f"storm window {key} is missing or not a string")
             return value
 
@@ -66,6 +77,9 @@ class StormWindow:
             resource = ResourceKind(text("resource"))
         except ValueError:
             raise InvalidEvent("storm window resource is not a kind of resource") from None
+        kind = text("kind", default="failure")
+        if kind not in SUMMARIZED_KINDS:
+            raise InvalidEvent(f"storm window kind is not one of {', '.join(SUMMARIZED_KINDS)}")
         return cls(
             bucket=bucket,
             account=account,
@@ -74,4 +88,6 @@ class StormWindow:
             window_start=number("window_start", 0, _LAST_EPOCH_SECOND),
             window_seconds=number("window_seconds", 1, 86_400),
             failures=number("failures", 0, 1_000_000, default=0),
+            scope=text("scope", default=""),
+            kind=kind,
         )

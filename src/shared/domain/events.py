@@ -8,7 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.domain.vocabulary import BY_KIND, MONITOR_VIOLATIONS, Outcome, ResourceKind
+from shared.domain.vocabulary import (
+    BY_KIND,
+    GROUP_SHORT,
+    MONITOR_VIOLATIONS,
+    Outcome,
+    ResourceKind,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +22,37 @@ class InstanceGroup:
     instance_type: str
     count: int
     name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterGroup:
+    """A HyperPod instance group as a cluster's state change reports it."""
+
+    name: str
+    status: str
+    instance_type: str | None
+    current: int | None
+    target: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterNews:
+    """What a HyperPod event tells beyond the cluster's name and status: which node or instance
+    group, what SageMaker does about it (a node's repair action, its recommendation), and the
+    cluster event's own id, which its duplicate deliveries share."""
+
+    node: str | None = None  # the EC2 instance id of the node
+    instance_group: str | None = None
+    about: str | None = None  # a cluster event's ResourceType: Cluster, InstanceGroup, Instance
+    event_id: str | None = None
+    repair_action: str | None = None
+    recommendation: str | None = None
+    description: str | None = None  # a cluster event's own sentence ("Instance creation … failed")
+    groups: tuple[ClusterGroup, ...] = ()  # a state change's instance groups
+
+    @property
+    def short_groups(self) -> tuple[ClusterGroup, ...]:
+        return tuple(group for group in self.groups if group.status in GROUP_SHORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +87,7 @@ class SageMakerEvent:
     exit_message: str | None = None
     monitoring_schedule: str | None = None  # a Model Monitor execution's schedule
     monitored_endpoint: str | None = None  # and the endpoint it watches
+    cluster: ClusterNews | None = None  # a HyperPod event's node, group or operation
 
     @property
     def is_terminal(self) -> bool:

@@ -12,12 +12,16 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.domain.events import InstanceGroup, SageMakerEvent
+from shared.domain.events import ClusterGroup, ClusterNews, InstanceGroup, SageMakerEvent
 from shared.domain.vocabulary import (
     API_CALL_DETAIL_TYPE,
     BY_KIND,
     ENDPOINT,
-    FAMILIES,
+    ERROR_LEVEL,
+    HEALTHY,
+    HYPERPOD_CLUSTER,
+    HYPERPOD_EVENT,
+    HYPERPOD_NODE_HEALTH,
     NAMING_REFUSALS,
     PIPELINE_EXECUTION,
     PIPELINE_STEP,
@@ -31,10 +35,6 @@ from shared.domain.vocabulary import (
     ResourceKind,
 )
 from shared.platform.errors import InvalidEvent
-
-_KINDS: dict[str, ResourceKind] = {family.detail_type: family.kind for family in FAMILIES} | {
-    API_CALL_DETAIL_TYPE: ResourceKind.API_CALL
-}
 
 MAX_INSTANCE_COUNT = 10_000  # beyond any SageMaker quota; guards the planner's host list
 _EPOCH_MILLIS_THRESHOLD = 100_000_000_000  # larger numbers are milliseconds (after 1973 in ms)
@@ -144,12 +144,12 @@ def _int(value: Any) -> int | None:
 MAX_NAME_LENGTH = 256  # SageMaker names are ≤ 63 characters (pipelines, 256)
 
 
-def _required_name(detail: Mapping[str, Any], key: str) -> str:
+def _required_name(detail: Mapping[str, Any], key: str, where: str = "detail") -> str:
     name = detail.get(key)
     if not isinstance(name, str) or not name.strip():
-        raise InvalidEvent(f"detail.{key} is missing or not a string")
+        raise InvalidEvent(f"{where}.{key} is missing or not a string")
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidEvent(f"detail.{key} is {len(name)} characters (at most {MAX_NAME_LENGTH})")
+        raise InvalidEvent(f"{where}.{key} is {len(name)} characters (at most {MAX_NAME_LENGTH})")
     return name
 
 
@@ -242,16 +242,15 @@ def parse_event(raw: Any) -> SageMakerEvent:
     a malformed one is an `InvalidEvent`, whatever is wrong with it."""
     detail = detail_of(raw)
     common = envelope(raw)
-    kind = _KINDS.get(common["detail_type"], ResourceKind.OTHER)
-    if common["source"] != SAGEMAKER_SOURCE:
-        kind = ResourceKind.OTHER
+    sagemaker = common["source"] == SAGEMAKER_SOURCE
+    parse = _PARSERS.get(common["detail_type"], _other) if sagemaker else _other
     try:
-        return _PARSERS[kind](detail, common)
+        return parse(detail, common)
     except (RecursionError, ValueError, TypeError, OverflowError) as error:
         # A backstop: each field is read tolerantly, but an event must never escape as a crash
         # that fails a whole batch.
         reason = f"{type(error).__name__}: {str(error)[:200]}"
-        raise InvalidEvent(f"malformed {kind.value} event: {reason}") from None
+        raise InvalidEvent(f"malformed {common['detail_type'][:100]!r} event: {reason}") from None
 
 
 def _status(family: Family, detail: Mapping[str, Any]) -> tuple[str, Outcome]:
@@ -436,29 +435,123 @@ def _api_call(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEve
     )
 
 
+def _cluster_state(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    status, outcome = _status(HYPERPOD_CLUSTER, detail)
+    groups = detail.get("InstanceGroups")
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.HYPERPOD_CLUSTER,
+        name=_required_name(detail, "ClusterName"),
+        arn=_text(detail.get("ClusterArn")),
+        status=status,
+        outcome=outcome,
+        failure_reason=_text(detail.get("FailureMessage")),
+        created_at=parse_time(detail.get("CreationTime")),
+        tags=parse_tags(detail.get("Tags")),
+        cluster=ClusterNews(
+            groups=tuple(
+                ClusterGroup(
+                    name=_name(_text(raw.get("InstanceGroupName"))) or "unnamed group",
+                    status=_text(raw.get("Status")) or "",
+                    instance_type=_name(_text(raw.get("InstanceType"))),
+                    current=_int(raw.get("CurrentCount")),
+                    target=_int(raw.get("TargetCount")),
+                )
+                # EventBridge matches an object where a list is expected like a list of one.
+                for raw in (groups if isinstance(groups, list) else [groups])
+                if isinstance(raw, Mapping)
+            )
+        ),
+    )
+
+
+def _node_health(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    health = _nested("HealthSummary")(detail)
+    health = health if isinstance(health, Mapping) else {}
+    # As the rule's pattern reads it: any text but Healthy (even empty) is unhealthy.
+    raw_status = health.get("HealthStatus")
+    status = raw_status if isinstance(raw_status, str) else ""
+    outcome = Outcome.UNKNOWN
+    if isinstance(raw_status, str):
+        outcome = Outcome.SUCCEEDED if raw_status == HEALTHY else Outcome.FAILED
+    reason = _text(health.get("HealthStatusReason"))
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.HYPERPOD_CLUSTER,
+        name=_required_name(detail, "ClusterName"),
+        arn=_text(detail.get("ClusterArn")),
+        status=status,
+        outcome=outcome,
+        failure_reason=reason if outcome is Outcome.FAILED else None,
+        tags=parse_tags(detail.get("Tags")),
+        cluster=ClusterNews(
+            node=_name(_text(detail.get("InstanceId"))),
+            repair_action=_name(_text(health.get("RepairAction"))),
+            recommendation=_text(health.get("Recommendation")),
+        ),
+    )
+
+
+def _cluster_event(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    news = detail.get("EventDetails")
+    if not isinstance(news, Mapping):
+        raise InvalidEvent("detail.EventDetails is missing or not an object")
+    level = _text(news.get("EventLevel")) or ""
+    # EventMetadata holds one of Cluster, InstanceGroup, InstanceGroupScaling or Instance.
+    metadata = _nested("EventDetails", "EventMetadata")(news)
+    failure = next(
+        (
+            message
+            for value in (metadata.values() if isinstance(metadata, Mapping) else ())
+            if isinstance(value, Mapping) and (message := _text(value.get("FailureMessage")))
+        ),
+        None,
+    )
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.HYPERPOD_CLUSTER,
+        name=_required_name(news, "ClusterName", "detail.EventDetails"),
+        arn=_text(news.get("ClusterArn")),
+        status=level,
+        outcome=Outcome.FAILED if level == ERROR_LEVEL else Outcome.UNKNOWN,
+        failure_reason=failure,
+        ended_at=parse_time(news.get("EventTime")),
+        cluster=ClusterNews(
+            description=_text(news.get("Description")),
+            node=_name(_text(news.get("InstanceId"))),
+            instance_group=_name(_text(news.get("InstanceGroupName"))),
+            about=_name(_text(news.get("ResourceType"))),
+            event_id=_name(_text(news.get("EventId"))),
+        ),
+    )
+
+
 def _other(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
     return SageMakerEvent(
         **common, kind=ResourceKind.OTHER, name="", status="", outcome=Outcome.UNKNOWN
     )
 
 
-_PARSERS: dict[ResourceKind, Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent]] = {
-    ResourceKind.TRAINING: _job(
+# By detail-type (of source aws.sagemaker); any other is OTHER.
+_PARSERS: dict[str, Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent]] = {
+    TRAINING.detail_type: _job(
         TRAINING, "TrainingStartTime", "TrainingEndTime", _nested("ResourceConfig")
     ),
-    ResourceKind.PROCESSING: _job(
+    PROCESSING.detail_type: _job(
         PROCESSING,
         "ProcessingStartTime",
         "ProcessingEndTime",
         _nested("ProcessingResources", "ClusterConfig"),
     ),
-    ResourceKind.TRANSFORM: _job(
+    TRANSFORM.detail_type: _job(
         TRANSFORM, "TransformStartTime", "TransformEndTime", _nested("TransformResources")
     ),
-    ResourceKind.TUNING: _tuning,
-    ResourceKind.PIPELINE_EXECUTION: _pipeline_execution,
-    ResourceKind.PIPELINE_STEP: _pipeline_step,
-    ResourceKind.ENDPOINT: _endpoint,
-    ResourceKind.API_CALL: _api_call,
-    ResourceKind.OTHER: _other,
+    TUNING.detail_type: _tuning,
+    PIPELINE_EXECUTION.detail_type: _pipeline_execution,
+    PIPELINE_STEP.detail_type: _pipeline_step,
+    ENDPOINT.detail_type: _endpoint,
+    HYPERPOD_CLUSTER.detail_type: _cluster_state,
+    HYPERPOD_NODE_HEALTH: _node_health,
+    HYPERPOD_EVENT: _cluster_event,
+    API_CALL_DETAIL_TYPE: _api_call,
 }

@@ -14,6 +14,11 @@ from typing import Any
 from shared.domain.vocabulary import (
     API_CALL_DETAIL_TYPE,
     ENDPOINT,
+    ERROR_LEVEL,
+    HEALTHY,
+    HYPERPOD_CLUSTER,
+    HYPERPOD_EVENT,
+    HYPERPOD_NODE_HEALTH,
     MONITOR_VIOLATIONS,
     PROCESSING,
     SAGEMAKER_SOURCE,
@@ -78,16 +83,59 @@ ROLLING_BACK = "ROLLING_BACK"
 
 @dataclass(frozen=True, slots=True)
 class RollingBack:
-    """An endpoint whose update SageMaker rolls back: a deployment guardrail's alarm fired, or
-    the new fleet did not come up; the endpoint returns to its previous configuration."""
+    """An update SageMaker rolls back: an endpoint's (a deployment guardrail's alarm fired, or
+    the new fleet did not come up) or a HyperPod cluster's; it returns to its previous
+    configuration."""
+
+    family: Family = ENDPOINT
+    status: str = ROLLING_BACK  # in the family's event spelling
 
     def pattern(self) -> dict[str, Any]:
-        return {ENDPOINT.status_key: list(ENDPOINT.spellings(ROLLING_BACK))}
+        return {self.family.status_key: list(self.family.spellings(self.status))}
 
     def __call__(self, model: Any) -> bool:
         return bool(
-            model.kind is ResourceKind.ENDPOINT and ENDPOINT.normalize(model.status) == ROLLING_BACK
+            model.kind is self.family.kind and self.family.normalize(model.status) == self.status
         )
+
+
+CLUSTER_ROLLING_BACK = RollingBack(HYPERPOD_CLUSTER, "RollingBack")
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterState:
+    """Any HyperPod cluster state change (a few per cluster and day): whether an instance group
+    runs short is read in code, since a pattern into `InstanceGroups`, a list of objects, is one
+    the test engine (moto) cannot match, so pattern and code could not be held to agree."""
+
+    def pattern(self) -> dict[str, Any]:
+        return {HYPERPOD_CLUSTER.status_key: [{"exists": True}]}
+
+    def __call__(self, model: Any) -> bool:
+        return bool(model.detail_type == HYPERPOD_CLUSTER.detail_type and model.status)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUnhealthy:
+    """A HyperPod node whose health check failed (any HealthStatus but Healthy)."""
+
+    def pattern(self) -> dict[str, Any]:
+        return {"HealthSummary": {"HealthStatus": [{"anything-but": [HEALTHY]}]}}
+
+    def __call__(self, model: Any) -> bool:
+        return bool(model.detail_type == HYPERPOD_NODE_HEALTH and model.outcome is Outcome.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterError:
+    """A HyperPod cluster event of level Error: an operation on the cluster, an instance group
+    or an instance failed (e.g. no capacity to launch the instance)."""
+
+    def pattern(self) -> dict[str, Any]:
+        return {"EventDetails": {"EventLevel": [ERROR_LEVEL]}}
+
+    def __call__(self, model: Any) -> bool:
+        return bool(model.detail_type == HYPERPOD_EVENT and model.outcome is Outcome.FAILED)
 
 
 # The control-plane calls that start the work sagewatch watches: refused, the job, tuning job,
@@ -122,6 +170,11 @@ class RefusedCall:
 
 def refused_calls() -> Match:
     return Match(SAGEMAKER_SOURCE, (API_CALL_DETAIL_TYPE,), (RefusedCall(),))
+
+
+def hyperpod_news(detail_type: str, clause: Clause) -> Match:
+    """A HyperPod detail-type's events `clause` accepts."""
+    return Match(SAGEMAKER_SOURCE, (detail_type,), (clause,))
 
 
 def _sagemaker(families: Sequence[Family], clauses: list[Clause]) -> Match:

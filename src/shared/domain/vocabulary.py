@@ -22,6 +22,7 @@ class ResourceKind(StrEnum):
     PIPELINE_EXECUTION = "pipeline-execution"
     PIPELINE_STEP = "pipeline-step"
     ENDPOINT = "endpoint"
+    HYPERPOD_CLUSTER = "hyperpod-cluster"  # its nodes and instance groups are in the event's facts
     ACCOUNT = "account"  # a workload account (operations alerts)
     API_CALL = "api-call"
     OTHER = "other"
@@ -54,6 +55,7 @@ _LABELS = {
     ResourceKind.PIPELINE_EXECUTION: "pipeline execution",
     ResourceKind.PIPELINE_STEP: "pipeline step",
     ResourceKind.ENDPOINT: "endpoint",
+    ResourceKind.HYPERPOD_CLUSTER: "HyperPod cluster",
     ResourceKind.ACCOUNT: "account",
     ResourceKind.API_CALL: "API call",
     ResourceKind.OTHER: "resource",
@@ -214,6 +216,30 @@ ENDPOINT = Family(
     api_spelling=True,
 )
 
+_CLUSTER = {
+    "Creating": Outcome.IN_PROGRESS,
+    "Updating": Outcome.IN_PROGRESS,
+    "SystemUpdating": Outcome.IN_PROGRESS,
+    "RollingBack": Outcome.IN_PROGRESS,
+    "Deleting": Outcome.IN_PROGRESS,
+    "InService": Outcome.SUCCEEDED,
+    "Failed": Outcome.FAILED,
+}
+HYPERPOD_CLUSTER = Family(
+    "SageMaker HyperPod Cluster State Change",
+    ResourceKind.HYPERPOD_CLUSTER,
+    "ClusterStatus",
+    "ClusterName",
+    _CLUSTER,
+)
+# An instance group's Status (InstanceGroupStatus) when it runs fewer instances than it should.
+GROUP_SHORT = ("Failed", "Degraded")
+# The other two HyperPod detail-types: no status of the cluster, one node's or operation's news.
+HYPERPOD_NODE_HEALTH = "SageMaker HyperPod Cluster Node Health Event"
+HYPERPOD_EVENT = "SageMaker HyperPod Cluster Event"
+HEALTHY = "Healthy"  # a node's HealthSummary.HealthStatus once it recovered
+ERROR_LEVEL = "Error"  # a cluster event's EventLevel (Info, Warn, Error) when an operation failed
+
 FAMILIES: tuple[Family, ...] = (
     TRAINING,
     PROCESSING,
@@ -222,6 +248,7 @@ FAMILIES: tuple[Family, ...] = (
     PIPELINE_EXECUTION,
     PIPELINE_STEP,
     ENDPOINT,
+    HYPERPOD_CLUSTER,
 )
 BY_DETAIL_TYPE: Mapping[str, Family] = {family.detail_type: family for family in FAMILIES}
 BY_KIND: Mapping[ResourceKind, Family] = {family.kind: family for family in FAMILIES}
