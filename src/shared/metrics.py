@@ -49,7 +49,7 @@ def emit_job(report: UtilizationReport) -> None:
 
 
 def emit_alert(alert: Alert) -> None:
-    """One record per alert sent, counted per kind (at most 5 series)."""
+    """One record per alert sent, counted per kind (at most one series per AlertKind)."""
     properties = metric_properties({"Account": alert.account, "Name": alert.name})
     emit_metrics({"AlertKind": alert.kind.value}, {"Alerts": 1}, properties)
 

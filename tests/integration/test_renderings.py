@@ -157,7 +157,7 @@ def test_given_docs_sample_alerts_when_compared_then_each_is_what_the_replay_sen
 ) -> None:
     samples = re.findall(r"```text\n(.*?)\n```", (ROOT / doc).read_text(), flags=re.DOTALL)
     bodies = {alert["email"]["body"] for alert in alerts}
-    assert len(samples) == 5  # failure, violations, under-used, idle, a refused call
+    assert len(samples) == 6  # failure, violations, under-used, idle, a refused call, unhealthy
     for sample in samples:
         assert sample in bodies, sample.splitlines()[0]
 

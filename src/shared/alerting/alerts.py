@@ -109,6 +109,34 @@ class Alert:
         return _SEVERITY[self.kind]
 
 
+# Failures on AWS's side, not the job's: nothing to fix, retrying (elsewhere, for capacity) is
+# the way out. The first row whose pattern the reason matches decides.
+AWS_SIDE_STEPS = (
+    (
+        re.compile(
+            r"(?:insufficient|not (?:have )?(?:sufficient|enough))\W*(?:instance\W*)?capacity"
+            r"|capacity\s*error",
+            re.I,
+        ),
+        "Retry later, or with another instance type or Region: AWS had no capacity for it.",
+    ),
+    (
+        re.compile(r"throttl|rate exceeded|too many requests", re.I),
+        "Retry later: AWS throttled a request; nothing in the job needs fixing.",
+    ),
+    (
+        re.compile(r"internal\W*(?:server\W*)?(?:error|failure)|service\W*unavailable", re.I),
+        "Retry: the error was on AWS's side, not in the job; if it persists, ask AWS Support.",
+    ),
+)
+
+
+def aws_side_step(reason: str | None) -> str | None:
+    if not reason or reason.startswith("AlgorithmError"):  # the job's own code failed
+        return None
+    return next((step for pattern, step in AWS_SIDE_STEPS if pattern.search(reason)), None)
+
+
 def _key(text: str) -> str:
     """An incident key as shown to readers: plain, mention-free (so the chat notification shows
     the same key as the other renderings) and bounded; a long one keeps a digest of the whole,

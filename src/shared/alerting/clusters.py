@@ -10,7 +10,7 @@ counted and listed in one summary when the window closes.
 
 from __future__ import annotations
 
-from shared.alerting.alerts import Alert, AlertKind, incident_key, listing
+from shared.alerting.alerts import Alert, AlertKind, aws_side_step, incident_key, listing
 from shared.domain.events import ClusterGroup, ClusterNews, SageMakerEvent
 from shared.domain.patterns import CLUSTER_ROLLING_BACK
 from shared.domain.text import one_line, sanitize
@@ -105,7 +105,7 @@ def cluster_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
             incident=incident_key(*key, "failed", *filter(None, [created])),
             headline=f"HyperPod cluster {name} failed",
             context=context,
-            step=FAILED_STEP,
+            step=aws_side_step(event.failure_reason) or FAILED_STEP,
         )
     if CLUSTER_ROLLING_BACK(event):
         return _alert(
@@ -133,7 +133,10 @@ def cluster_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
 
 
 def _group(group: ClusterGroup) -> str:
-    counts = f"{group.current} of {group.target}" if group.target is not None else "?"
+    def known(count: int | None) -> str:
+        return "?" if count is None else str(count)
+
+    counts = f"{known(group.current)} of {known(group.target)}"
     hardware = f" {group.instance_type}" if group.instance_type else ""
     return f"{group.name} {group.status or 'unknown'}, {counts}{hardware}"
 
@@ -193,5 +196,5 @@ def cluster_error_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         headline=f"HyperPod cluster {name}: {one_line(what)}",
         context=tuple(context),
         storm=(event.name, f"{about}: {what}"),
-        step=ERROR_STEP,
+        step=aws_side_step(event.failure_reason) or ERROR_STEP,
     )

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from shared.alerting.alerts import Alert, AlertKind
+from shared.alerting.alerts import Alert, AlertKind, aws_side_step
 from shared.alerting.formats import chat_plain, for_email, for_markdown, no_mentions
 from shared.contracts.alert_document import AlertDocument
 from shared.domain.patterns import ROLLING_BACK
@@ -188,30 +187,6 @@ _FAILURE_NEXT_STEPS = {
     ResourceKind.ENDPOINT: "Check the endpoint's logs and health check, then update the endpoint.",
     ResourceKind.PIPELINE_EXECUTION: "Open the failed step's logs, fix, and retry the execution.",
 }
-# Failures on AWS's side, not the job's: nothing to fix, retrying (elsewhere, for capacity) is
-# the way out. The first row whose pattern the reason matches decides.
-_AWS_SIDE_STEPS = (
-    (
-        re.compile(r"sufficient\W*(?:instance\W*)?capacity|capacity\s*error", re.I),
-        "Retry later, or with another instance type or Region: AWS had no capacity for it.",
-    ),
-    (
-        re.compile(r"throttl|rate exceeded|too many requests", re.I),
-        "Retry later: AWS throttled a request; nothing in the job needs fixing.",
-    ),
-    (
-        re.compile(r"internal\W*(?:server\W*)?(?:error|failure)|service\W*unavailable", re.I),
-        "Retry: the error was on AWS's side, not in the job; if it persists, ask AWS Support.",
-    ),
-)
-
-
-def _aws_side_step(reason: str | None) -> str | None:
-    if not reason or reason.startswith("AlgorithmError"):  # the job's own code failed
-        return None
-    return next((step for pattern, step in _AWS_SIDE_STEPS if pattern.search(reason)), None)
-
-
 # A refused call, by its error code (alert.status); the rest: read the refusal in CloudTrail.
 _REFUSED_CALL_STEPS = {
     "ResourceLimitExceeded": "Request a higher SageMaker quota (Service Quotas) or use another "
@@ -232,14 +207,14 @@ def next_step(alert: Alert) -> str:
             alert.status,
             "Read the refusal in the CloudTrail event below, fix the request, then start it again.",
         )
-    if alert.step:  # its builder knew best; a cause on AWS's side (capacity) still comes first
-        return _aws_side_step(alert.reason) or alert.step
+    if alert.step:  # its builder knew best
+        return alert.step
     if alert.kind is AlertKind.IDLE and alert.resource is ResourceKind.ENDPOINT:
         return _IDLE_ENDPOINT_STEP
     if alert.resource is ResourceKind.ENDPOINT and ENDPOINT.normalize(alert.status) == ROLLING_BACK:
         return _ROLLBACK_STEP
     if alert.kind is AlertKind.FAILURE:
-        return _aws_side_step(alert.reason) or _FAILURE_NEXT_STEPS.get(
+        return aws_side_step(alert.reason) or _FAILURE_NEXT_STEPS.get(
             alert.resource, "Open the logs below, fix the cause, and re-run."
         )
     return _NEXT_STEPS[alert.kind]

@@ -298,8 +298,10 @@ def _summary_alert(
     alert = burst_alert(window, padded, threshold, min(LIST_LIMIT, len(names)))
     if not expired:
         return alert
-    note = f"at least {count} failed; their names expired with the window's record"
-    return replace(alert, context=tuple((k, note if k == "jobs" else v) for k, v in alert.context))
+    listed = "problems" if window.scope else "jobs"
+    what = "problems" if window.scope else "failed"
+    note = f"at least {count} {what}; their names expired with the window's record"
+    return replace(alert, context=tuple((k, note if k == listed else v) for k, v in alert.context))
 
 
 __all__ = ["AlertOutcome", "Alerter", "Summarizer", "alertable"]

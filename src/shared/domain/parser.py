@@ -445,7 +445,10 @@ def _cluster_state(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMak
         arn=_text(detail.get("ClusterArn")),
         status=status,
         outcome=outcome,
-        failure_reason=_text(detail.get("FailureMessage")),
+        # An InService cluster may still carry an old update's message: not a reason today.
+        failure_reason=_text(detail.get("FailureMessage"))
+        if outcome is not Outcome.SUCCEEDED
+        else None,
         created_at=parse_time(detail.get("CreationTime")),
         tags=parse_tags(detail.get("Tags")),
         cluster=ClusterNews(
@@ -468,7 +471,8 @@ def _cluster_state(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMak
 def _node_health(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
     health = _nested("HealthSummary")(detail)
     health = health if isinstance(health, Mapping) else {}
-    # As the rule's pattern reads it: any text but Healthy (even empty) is unhealthy.
+    # As the rule's pattern reads it: any text but Healthy (even empty) is unhealthy. A status
+    # that is not text at all (hostile) the rule delivers too; without one to show, no alert.
     raw_status = health.get("HealthStatus")
     status = raw_status if isinstance(raw_status, str) else ""
     outcome = Outcome.UNKNOWN
