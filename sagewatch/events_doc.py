@@ -21,10 +21,15 @@ from typing import Any
 import yaml
 
 from sagewatch.template import ROOT
-from shared.alerting.alerts import Alert, AlertKind
+from shared.alerting.alerts import AlertKind, severity_of
 from shared.alerting.service import alertable
 from shared.contracts.report import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
-from shared.domain.vocabulary import SAGEMAKER_SOURCE, ResourceKind
+from shared.domain.vocabulary import (
+    BY_DETAIL_TYPE,
+    SAGEMAKER_SOURCE,
+    TRACKING_SERVER_FAILURES,
+    ResourceKind,
+)
 from shared.enrichment.service import enrichable
 from shared.platform.router import Route, Router
 
@@ -48,6 +53,7 @@ ALERT_KINDS: Mapping[str, tuple[AlertKind, ...]] = {
     "cluster": (AlertKind.FAILURE, AlertKind.UNHEALTHY),
     "node": (AlertKind.UNHEALTHY,),
     "cluster_error": (AlertKind.UNHEALTHY,),
+    "tracking_server": (AlertKind.FAILURE,),
     "wasted": (AlertKind.UNDER_USED, AlertKind.IDLE),
 }
 
@@ -121,9 +127,16 @@ def reference(path: Path = DATA) -> Reference:
 
 
 # ---- what the code does today -----------------------------------------------------------------
-def severity(kind: AlertKind) -> str:
-    probe = Alert(kind, "-", "-", "-", ResourceKind.OTHER, "-", "-", "-")
-    return probe.severity.value
+def severity(kind: AlertKind, resource: ResourceKind = ResourceKind.OTHER) -> str:
+    return severity_of(kind, resource).value
+
+
+def resource_of(detail_type: str) -> ResourceKind:
+    """The resource a detail-type's alerts are about, where its family says (else OTHER)."""
+    if detail_type in TRACKING_SERVER_FAILURES:
+        return ResourceKind.TRACKING_SERVER
+    family = BY_DETAIL_TYPE.get(detail_type)
+    return family.kind if family else ResourceKind.OTHER
 
 
 def kinds_of(route: Route[Any, Any]) -> tuple[AlertKind, ...] | None:
@@ -174,7 +187,8 @@ def _kinds_text(route: Route[Any, Any]) -> tuple[str, tuple[AlertKind, ...]]:
     if kinds is None:
         name = getattr(route.handler, "__name__", "?")
         return f"kinds not documented (add `{name}` to ALERT_KINDS in sagewatch/events_doc.py)", ()
-    return ", ".join(f"`{kind}` ({severity(kind)})" for kind in kinds), kinds
+    resource = resource_of(route.detail_type)
+    return ", ".join(f"`{kind}` ({severity(kind, resource)})" for kind in kinds), kinds
 
 
 def dashboard_widgets(source: Path = DASHBOARD) -> dict[str, list[str]]:

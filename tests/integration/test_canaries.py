@@ -27,6 +27,9 @@ ALLOWED = {  # where a canary may legitimately surface: the alert's own facts
     # HyperPod: the cluster, its nodes and groups, and what SageMaker says of their trouble
     "ClusterName", "InstanceGroupName", "InstanceId", "FailureMessage", "HealthStatusReason",
     "RepairAction", "Recommendation", "Description",
+    # the other families' names (an image version's from its ARN), and A2I's camelCase reason
+    "NotebookInstanceName", "FeatureGroupName", "MonitoringScheduleName", "TrackingServerName",
+    "humanLoopName", "ImageVersionArn",
     "MonitoringScheduleArn", *(MONITOR_NAMES := {
         "sagemaker_monitoring_schedule_name", "sagemaker_endpoint_name"
     }),

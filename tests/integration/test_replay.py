@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 # Failing samples, minus the tuning child and the pipeline's second event, plus the two refused
 # calls (CloudTrail) and the endpoint rolling back its update.
-FAILURE_INCIDENTS = 12
+FAILURE_INCIDENTS = 19
 FINISHED_JOBS = 14  # terminal training/processing/transform jobs, the duplicate counted once
 CANARY = "canary-secret-"
 REPORT_SAMPLE_ID = json.loads((EVENTS / "utilization-report-under-used.json").read_text())["id"]

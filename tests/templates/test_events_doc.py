@@ -24,6 +24,8 @@ from sagewatch.events_doc import (
     dashboard_widgets,
     reference,
     render,
+    resource_of,
+    severity,
     today,
 )
 from sagewatch.generate import GENERATED, ROUTERS
@@ -256,6 +258,32 @@ def test_given_a_kind_then_its_severity_in_the_doc_is_the_alerts() -> None:
     assert "`failure` (high)" in cell
     assert "`violations` (medium)" in cell
     assert "`under-used` (low), `idle` (medium)" in cell
+
+
+def test_given_a_done_plan_then_the_code_pages_with_the_planned_severity() -> None:
+    widgets = dashboard_widgets()
+    checked = 0
+    for family in REF.families.values():
+        plan = family.plan
+        now = today(SAGEMAKER_SOURCE, family.detail_type, ROUTERS, widgets)
+        if plan is None or plan.decision is not Decision.ALERT or now.decision is not plan.decision:
+            continue
+        sent = {severity(kind, resource_of(family.detail_type)) for kind in now.kinds}
+        assert plan.severity in sent, family.detail_type
+        checked += 1
+    assert checked >= 15  # HyperPod, refused calls, notebooks, images, ... tracking servers
+
+
+def test_given_the_samples_when_alerted_then_each_alert_has_its_documented_severity() -> None:
+    for _, event in _samples():
+        for route in alertable.routes:
+            if (route.source, route.detail_type) != (event["source"], event["detail-type"]):
+                continue
+            model = route.parse(event)
+            if route.accepts(model):
+                alert = route.handler(model, SETTINGS)
+                documented = severity(alert.kind, resource_of(route.detail_type))
+                assert alert.severity.value == documented, event["detail-type"]
 
 
 # ---- the data: AWS's list and the plans ----------------------------------------------------------

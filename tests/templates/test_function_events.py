@@ -38,6 +38,7 @@ def test_given_the_functions_events_then_sam_names_each_rule_function_and_event(
     assert set(events) == {
         "AlerterFunctionFailures",
         "AlerterFunctionUtilization",
+        "AlerterFunctionTrackingServers",
         "FleetFunctionHeartbeats",
         "FleetFunctionInventories",
         "FleetFunctionWatch",
@@ -68,7 +69,11 @@ def test_given_each_rule_that_invokes_a_function_then_one_permission_scoped_to_i
 
 
 def test_given_the_bus_rules_of_the_functions_then_they_retry_a_day_and_keep_dead_letters() -> None:
-    for rule in ("AlerterFunctionFailures", "AlerterFunctionUtilization"):
+    for rule in (
+        "AlerterFunctionFailures",
+        "AlerterFunctionUtilization",
+        "AlerterFunctionTrackingServers",
+    ):
         props = RESOURCES[rule]["Properties"]
         assert props["EventBusName"] == {"Ref": "EventBus"}
         (target,) = props["Targets"]

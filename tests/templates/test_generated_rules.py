@@ -132,6 +132,7 @@ def test_given_the_template_when_rules_listed_then_each_delivers_to_its_consumer
         "EnrichRule": ("EnrichmentQueue",),
         "AlerterFunctionFailures": ("AlerterFunction",),
         "AlerterFunctionUtilization": ("AlerterFunction",),
+        "AlerterFunctionTrackingServers": ("AlerterFunction",),
         "FleetFunctionHeartbeats": ("FleetFunction",),
         "FleetFunctionInventories": ("FleetFunction",),
     }
@@ -149,6 +150,7 @@ def test_given_each_rule_of_the_routes_then_its_pattern_is_written_where_the_gen
         "EnrichRule": ("EnrichRule", "Properties", "EventPattern"),
         "AlerterFunctionFailures": event("AlerterFunction", "Failures"),
         "AlerterFunctionUtilization": event("AlerterFunction", "Utilization"),
+        "AlerterFunctionTrackingServers": event("AlerterFunction", "TrackingServers"),
         "FleetFunctionHeartbeats": event("FleetFunction", "Heartbeats"),
         "FleetFunctionInventories": event("FleetFunction", "Inventories"),
     }

@@ -734,8 +734,15 @@ def test_given_sagewatch_report_when_parsed_as_sagemaker_event_then_kind_other(
 EXPECTED_KINDS = {
     "cloudtrail-": ResourceKind.API_CALL,
     "endpoint-": ResourceKind.ENDPOINT,
-    "heartbeat": ResourceKind.OTHER,
-    "hyperpod-": ResourceKind.HYPERPOD_CLUSTER,  # sagewatch's own events: archived, not SageMaker's
+    "heartbeat": ResourceKind.OTHER,  # sagewatch's own events: archived, not SageMaker's
+    "hyperpod-": ResourceKind.HYPERPOD_CLUSTER,
+    "notebook-instance-": ResourceKind.NOTEBOOK,
+    "feature-group-": ResourceKind.FEATURE_GROUP,
+    "image-version-": ResourceKind.IMAGE_VERSION,
+    "labeling-job-": ResourceKind.LABELING_JOB,
+    "human-loop-": ResourceKind.HUMAN_LOOP,
+    "monitoring-schedule-": ResourceKind.MONITORING_SCHEDULE,
+    "tracking-server-": ResourceKind.TRACKING_SERVER,
     "inventory-": ResourceKind.OTHER,
     "pipeline-execution-": ResourceKind.PIPELINE_EXECUTION,
     "pipeline-step-": ResourceKind.PIPELINE_STEP,

@@ -55,6 +55,28 @@ _SEVERITY = {
 }
 
 
+# Failures of what no job or endpoint waits on right away: someone's notebook, a feature group
+# or image being made, a labeling or review task, a monitoring schedule, experiment tracking.
+LOW_STAKES = frozenset(
+    {
+        ResourceKind.NOTEBOOK,
+        ResourceKind.FEATURE_GROUP,
+        ResourceKind.IMAGE,
+        ResourceKind.IMAGE_VERSION,
+        ResourceKind.LABELING_JOB,
+        ResourceKind.HUMAN_LOOP,
+        ResourceKind.MONITORING_SCHEDULE,
+        ResourceKind.TRACKING_SERVER,
+    }
+)
+
+
+def severity_of(kind: AlertKind, resource: ResourceKind) -> Severity:
+    if kind is AlertKind.FAILURE and resource in LOW_STAKES:
+        return Severity.LOW
+    return _SEVERITY[kind]
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     kind: AlertKind
@@ -106,7 +128,7 @@ class Alert:
 
     @property
     def severity(self) -> Severity:
-        return _SEVERITY[self.kind]
+        return severity_of(self.kind, self.resource)
 
 
 # Failures on AWS's side, not the job's: nothing to fix, retrying (elsewhere, for capacity) is
@@ -171,13 +193,20 @@ def incident_key(
 
 
 def _incident(event: SageMakerEvent, what: str) -> str:
-    # An endpoint can fail again later under the same name: its state's time is part of the key.
-    when = (
-        event.ended_at.isoformat() if event.kind is ResourceKind.ENDPOINT and event.ended_at else ""
-    )
+    # An endpoint (a notebook, an image...) can fail again later under the same name: its
+    # state's time is part of the key, or the UTC day where the event carries none.
+    when = ""
+    if event.kind.is_long_lived:
+        at = event.ended_at or event.created_at
+        when = at.isoformat() if at else day_of(event)
     return incident_key(
         event.account, event.region, event.kind, event.name, what, *filter(None, [when])
     )
+
+
+def day_of(event: SageMakerEvent) -> str:
+    # EventBridge always stamps `time`; an event without one (hostile) keeps a stable key.
+    return event.time.date().isoformat() if event.time else "undated"
 
 
 def _hardware(event: SageMakerEvent) -> tuple[str | None, int]:
@@ -271,7 +300,7 @@ def refused_call_alert(event: SageMakerEvent) -> Alert:
     call = one_line(event.api_event_name) or "call"
     code = one_line(event.status)
     caller = one_line(event.caller_arn) or "unknown caller"
-    day = event.time.date().isoformat() if event.time else "undated"
+    day = day_of(event)
     context = [("caller", caller)]  # the call and the code are the name and the status
     if code not in NAMING_REFUSALS:  # the parser did not read its message
         context.append(("message", "in CloudTrail only: it may quote the request's parameters"))
@@ -293,6 +322,9 @@ def refused_call_alert(event: SageMakerEvent) -> Alert:
 
 
 def _failure_word(event: SageMakerEvent) -> str:
+    if event.kind is ResourceKind.TRACKING_SERVER:  # its status is the operation that failed
+        operation = event.status.removesuffix(" Failed").lower()
+        return "failed its maintenance" if operation == "maintenance" else f"failed to {operation}"
     family = BY_KIND.get(event.kind)
     stopped = family.stopped_by_sagemaker if family else {}
     return stopped.get(event.secondary_status or "", "failed")

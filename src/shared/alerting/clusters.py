@@ -10,7 +10,14 @@ counted and listed in one summary when the window closes.
 
 from __future__ import annotations
 
-from shared.alerting.alerts import Alert, AlertKind, aws_side_step, incident_key, listing
+from shared.alerting.alerts import (
+    Alert,
+    AlertKind,
+    aws_side_step,
+    day_of,
+    incident_key,
+    listing,
+)
 from shared.domain.events import ClusterGroup, ClusterNews, SageMakerEvent
 from shared.domain.patterns import CLUSTER_ROLLING_BACK
 from shared.domain.text import one_line, sanitize
@@ -43,11 +50,6 @@ ERROR_STEP = (
 )
 # A node's HealthSummary.RepairAction when SageMaker repairs nothing by itself.
 NO_REPAIR = frozenset({"", "None"})
-
-
-def _day(event: SageMakerEvent) -> str:
-    # EventBridge always stamps `time`; an event without one (hostile) keeps a stable key.
-    return event.time.date().isoformat() if event.time else "undated"
 
 
 def _news(event: SageMakerEvent) -> ClusterNews:
@@ -112,7 +114,7 @@ def cluster_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
             event,
             team_tag_key,
             kind=AlertKind.FAILURE,
-            incident=incident_key(*key, "rolled-back", _day(event)),
+            incident=incident_key(*key, "rolled-back", day_of(event)),
             headline=f"HyperPod cluster {name} is rolling back its update: the previous "
             "configuration stays",
             context=context,
@@ -124,7 +126,7 @@ def cluster_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         event,
         team_tag_key,
         kind=AlertKind.UNHEALTHY,
-        incident=incident_key(*key, "short", *sorted(g.name for g in short), _day(event)),
+        incident=incident_key(*key, "short", *sorted(g.name for g in short), day_of(event)),
         headline=f"HyperPod cluster {name} runs short of instances: {shown}",
         context=context,
         storm=(event.name, f"instance groups short: {shown}"),
@@ -163,7 +165,7 @@ def node_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
             event.name,
             "unhealthy",
             node,
-            _day(event),
+            day_of(event),
         ),
         headline=headline,
         context=tuple(context),
@@ -180,7 +182,7 @@ def cluster_error_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
     what = news.description or f"an operation on {about} failed"
     context = [(label, value) for label, value in (
         ("instance group", news.instance_group), ("node", news.node)) if value]  # fmt: skip
-    when = event.ended_at.isoformat() if event.ended_at else _day(event)
+    when = event.ended_at.isoformat() if event.ended_at else day_of(event)
     return _alert(
         event,
         team_tag_key,

@@ -84,12 +84,17 @@ _CONSOLE_PATHS = {
     ResourceKind.TUNING: "hyper-tuning-jobs",
     ResourceKind.ENDPOINT: "endpoints",
     ResourceKind.HYPERPOD_CLUSTER: "cluster-management",  # by name, as AWS's HyperPod CLI links
+    ResourceKind.NOTEBOOK: "notebook-instances",
 }
+# Ground Truth has a console of its own (as AWS's SageMaker components for Kubeflow link it).
+_GROUND_TRUTH = "sagemaker/groundtruth?region={region}#/labeling-jobs/details/{name}"
 _LOG_GROUPS = {
     ResourceKind.TRAINING: "/aws/sagemaker/TrainingJobs",
     ResourceKind.PROCESSING: "/aws/sagemaker/ProcessingJobs",
     ResourceKind.TRANSFORM: "/aws/sagemaker/TransformJobs",
     ResourceKind.TUNING: "/aws/sagemaker/TrainingJobs",
+    ResourceKind.NOTEBOOK: "/aws/sagemaker/NotebookInstances",  # <name>/jupyter.log, ...
+    ResourceKind.LABELING_JOB: "/aws/sagemaker/LabelingJobs",
 }
 
 
@@ -131,6 +136,8 @@ def links(alert: Alert, dashboard_url: str | None = None) -> dict[str, str]:
             result["console"] = f"{base}/sagemaker/home?region={region}#/{path}/{quote(name)}"
         elif alert.resource is ResourceKind.PIPELINE_EXECUTION:
             result["console"] = f"{base}/sagemaker/home?region={region}#/pipelines"
+        elif alert.resource is ResourceKind.LABELING_JOB:
+            result["console"] = f"{base}/" + _GROUND_TRUTH.format(region=region, name=quote(name))
         elif alert.resource is ResourceKind.API_CALL:  # the refusal, and where quotas are raised
             result["events"] = (
                 f"{base}/cloudtrailv2/home?region={region}#/events?EventName={quote(name)}"
@@ -186,6 +193,23 @@ _ROLLBACK_STEP = (
 _FAILURE_NEXT_STEPS = {
     ResourceKind.ENDPOINT: "Check the endpoint's logs and health check, then update the endpoint.",
     ResourceKind.PIPELINE_EXECUTION: "Open the failed step's logs, fix, and retry the execution.",
+    ResourceKind.NOTEBOOK: "Read the reason and the notebook's logs (its lifecycle configuration "
+    "script, subnet and role), fix, then start the notebook instance again.",
+    ResourceKind.FEATURE_GROUP: "Check the feature group's role and offline store (the S3 bucket, "
+    "Glue and Lake Formation permissions), then create it again.",
+    ResourceKind.IMAGE: "Check the image's role and its ECR repository, then create or update "
+    "the image again.",
+    ResourceKind.IMAGE_VERSION: "Check that the container image exists in ECR and the image's "
+    "role may pull it, then create the version again.",
+    ResourceKind.LABELING_JOB: "The event carries no reason: open the labeling job (its input "
+    "manifest, role and workteam are the usual causes) and its logs.",
+    ResourceKind.HUMAN_LOOP: "Check the loop's input against its flow definition's task "
+    "template, then start the human loop again.",
+    ResourceKind.MONITORING_SCHEDULE: "Its endpoint is no longer monitored, so no violations "
+    "alert will come: check the schedule's role, baseline and the endpoint's data capture, then "
+    "recreate the schedule.",
+    ResourceKind.TRACKING_SERVER: "Check the tracking server's role and artifact store (S3), "
+    "then retry the operation from SageMaker Studio.",
 }
 # A refused call, by its error code (alert.status); the rest: read the refusal in CloudTrail.
 _REFUSED_CALL_STEPS = {

@@ -54,12 +54,21 @@ from shared.domain.patterns import (
 from shared.domain.utilization import WASTEFUL
 from shared.domain.vocabulary import (
     ENDPOINT,
+    FEATURE_GROUP,
+    HUMAN_LOOP,
     HYPERPOD_CLUSTER,
     HYPERPOD_EVENT,
     HYPERPOD_NODE_HEALTH,
+    IMAGE,
+    IMAGE_VERSION,
+    LABELING_JOB,
+    MONITORING_SCHEDULE,
+    NOTEBOOK,
     PIPELINE_EXECUTION,
     PIPELINE_STEP,
     PROCESSING,
+    SAGEMAKER_SOURCE,
+    TRACKING_SERVER_FAILURES,
     TRAINING,
     TRANSFORM,
     TUNING,
@@ -79,6 +88,10 @@ from shared.ports import AlertChannel, DeadLetters, OnceStore, StormLedger, Summ
 SUMMARY_RETENTION_SECONDS = 14 * 86_400
 
 alertable: Router[AlerterSettings, Alert] = Router("alerter", parse_event)
+# Their failures alert as failures of low severity (`alerts.LOW_STAKES`).
+LOW_STAKES_FAMILIES = (
+    NOTEBOOK, FEATURE_GROUP, IMAGE, IMAGE_VERSION, LABELING_JOB, HUMAN_LOOP, MONITORING_SCHEDULE
+)  # fmt: skip
 FAILURES = "AlerterFunctionFailures"
 
 
@@ -86,8 +99,17 @@ FAILURES = "AlerterFunctionFailures"
 # alerts once for all of them.
 @alertable.route(failed(TRAINING), rule=FAILURES, when=lambda e: not e.is_tuning_child)
 @alertable.route(failed(TRANSFORM, TUNING, PIPELINE_EXECUTION, PIPELINE_STEP), rule=FAILURES)
+@alertable.route(failed(*LOW_STAKES_FAMILIES), rule=FAILURES)
 def failure(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
     return failure_alert(event, settings.team_tag_key)
+
+
+@alertable.route(
+    Match(SAGEMAKER_SOURCE, TRACKING_SERVER_FAILURES), rule="AlerterFunctionTrackingServers"
+)
+def tracking_server(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
+    """An MLflow tracking server operation failed: the detail-type itself says so."""
+    return failure(event, settings)
 
 
 @alertable.route(failed(ENDPOINT).also(RollingBack()), rule=FAILURES)

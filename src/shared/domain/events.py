@@ -70,6 +70,7 @@ class SageMakerEvent:
     outcome: Outcome
     time: datetime | None = None
     arn: str | None = None
+    resources: tuple[str, ...] = ()  # the envelope's ARNs (a labeling job's name is only there)
     secondary_status: str | None = None
     failure_reason: str | None = None
     created_at: datetime | None = None

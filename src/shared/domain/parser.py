@@ -18,15 +18,23 @@ from shared.domain.vocabulary import (
     BY_KIND,
     ENDPOINT,
     ERROR_LEVEL,
+    FEATURE_GROUP,
     HEALTHY,
+    HUMAN_LOOP,
     HYPERPOD_CLUSTER,
     HYPERPOD_EVENT,
     HYPERPOD_NODE_HEALTH,
+    IMAGE,
+    IMAGE_VERSION,
+    LABELING_JOB,
+    MONITORING_SCHEDULE,
     NAMING_REFUSALS,
+    NOTEBOOK,
     PIPELINE_EXECUTION,
     PIPELINE_STEP,
     PROCESSING,
     SAGEMAKER_SOURCE,
+    TRACKING_SERVER_FAILURES,
     TRAINING,
     TRANSFORM,
     TUNING,
@@ -178,7 +186,17 @@ def envelope(raw: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(region, str) or not region:
         raise InvalidEvent("envelope field 'region' is missing or not a string")
     fields.update(account=account, region=region, time=parse_time(raw.get("time")))
+    resources = raw.get("resources")
+    fields["resources"] = tuple(
+        arn
+        for arn in (resources if isinstance(resources, list) else ())[:MAX_RESOURCES]
+        if isinstance(arn, str) and 0 < len(arn) <= MAX_ARN_LENGTH
+    )
     return fields
+
+
+MAX_RESOURCES = 10  # SageMaker's events name one
+MAX_ARN_LENGTH = 2_048
 
 
 MAX_EVENT_ID_LENGTH = 256  # EventBridge ids are UUIDs (36 characters)
@@ -435,6 +453,45 @@ def _api_call(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEve
     )
 
 
+def _resource(family: Family) -> Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent]:
+    """A family read from its table alone: its name (or its ARN's, or the envelope's resource),
+    its status, its failure reason and its times."""
+
+    def parse(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+        status, outcome = _status(family, detail)
+        arn = _text(detail.get(family.arn_key)) if family.arn_key else None
+        arn = arn or next(iter(common["resources"]), None)
+        name = _name(_text(detail.get(family.name_key))) if family.name_key else None
+        name = name or _arn_name(arn)
+        if not name:
+            raise InvalidEvent(
+                f"detail.{family.name_key or family.arn_key or 'resources'} is missing: "
+                f"no {family.kind.label} name"
+            )
+        reason = _text(detail.get(family.reason_key))
+        return SageMakerEvent(
+            **common,
+            kind=family.kind,
+            name=name,
+            arn=arn,
+            status=status,
+            outcome=outcome,
+            failure_reason=reason if outcome is Outcome.FAILED else None,
+            created_at=parse_time(detail.get("CreationTime", detail.get("creationTime"))),
+            ended_at=parse_time(detail.get("LastModifiedTime")),
+            tags=parse_tags(detail.get("Tags")),
+        )
+
+    return parse
+
+
+def _arn_name(arn: str | None) -> str | None:
+    """What follows the resource type in an ARN: `labeling-job/<name>` gives the name,
+    `image-version/<image>/<version>` the image and its version."""
+    resource = (arn or "").split(":", 5)[-1]
+    return _name(resource.partition("/")[2] or None)
+
+
 def _cluster_state(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
     status, outcome = _status(HYPERPOD_CLUSTER, detail)
     groups = detail.get("InstanceGroups")
@@ -530,12 +587,36 @@ def _cluster_event(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMak
     )
 
 
+def _tracking_server(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
+    """A failed MLflow tracking server operation: the detail-type says which and that it failed
+    ("SageMaker Tracking Server Create Failed"); AWS documents no detail fields, so the name is
+    read from TrackingServerName or the server's ARN, and nothing else is."""
+    arn = _text(detail.get("TrackingServerArn")) or next(iter(common["resources"]), None)
+    name = _name(_text(detail.get("TrackingServerName"))) or _arn_name(arn)
+    if not name:
+        raise InvalidEvent("detail.TrackingServerName is missing: no tracking server name")
+    operation = common["detail_type"].removeprefix("SageMaker Tracking Server ")
+    return SageMakerEvent(
+        **common,
+        kind=ResourceKind.TRACKING_SERVER,
+        name=name,
+        arn=arn,
+        status=operation,
+        outcome=Outcome.FAILED,
+        ended_at=parse_time(detail.get("LastModifiedTime")),
+        tags=parse_tags(detail.get("Tags")),
+    )
+
+
 def _other(detail: Mapping[str, Any], common: dict[str, Any]) -> SageMakerEvent:
     return SageMakerEvent(
         **common, kind=ResourceKind.OTHER, name="", status="", outcome=Outcome.UNKNOWN
     )
 
 
+_READ_FROM_TABLE = (
+    NOTEBOOK, FEATURE_GROUP, IMAGE, IMAGE_VERSION, LABELING_JOB, HUMAN_LOOP, MONITORING_SCHEDULE
+)  # fmt: skip
 # By detail-type (of source aws.sagemaker); any other is OTHER.
 _PARSERS: dict[str, Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent]] = {
     TRAINING.detail_type: _job(
@@ -555,6 +636,8 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], dict[str, Any]], SageMakerEvent
     PIPELINE_STEP.detail_type: _pipeline_step,
     ENDPOINT.detail_type: _endpoint,
     HYPERPOD_CLUSTER.detail_type: _cluster_state,
+    **{family.detail_type: _resource(family) for family in _READ_FROM_TABLE},
+    **dict.fromkeys(TRACKING_SERVER_FAILURES, _tracking_server),
     HYPERPOD_NODE_HEALTH: _node_health,
     HYPERPOD_EVENT: _cluster_event,
     API_CALL_DETAIL_TYPE: _api_call,

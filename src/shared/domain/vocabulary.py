@@ -23,6 +23,14 @@ class ResourceKind(StrEnum):
     PIPELINE_STEP = "pipeline-step"
     ENDPOINT = "endpoint"
     HYPERPOD_CLUSTER = "hyperpod-cluster"  # its nodes and instance groups are in the event's facts
+    NOTEBOOK = "notebook-instance"
+    FEATURE_GROUP = "feature-group"
+    IMAGE = "image"
+    IMAGE_VERSION = "image-version"
+    LABELING_JOB = "labeling-job"
+    HUMAN_LOOP = "human-loop"
+    MONITORING_SCHEDULE = "monitoring-schedule"
+    TRACKING_SERVER = "mlflow-tracking-server"
     ACCOUNT = "account"  # a workload account (operations alerts)
     API_CALL = "api-call"
     OTHER = "other"
@@ -40,12 +48,29 @@ class ResourceKind(StrEnum):
     def label(self) -> str:
         return _LABELS[self]
 
+    @property
+    def is_long_lived(self) -> bool:
+        """Kinds whose name outlives one failure (fixed and failing again, or deleted and made
+        again): an incident's key holds the state's time, not the name alone."""
+        return self in _LONG_LIVED_KINDS
+
 
 _JOB_KINDS = frozenset(
     {ResourceKind.TRAINING, ResourceKind.PROCESSING, ResourceKind.TRANSFORM, ResourceKind.TUNING}
 )
 _HOST_METRIC_KINDS = frozenset(
     {ResourceKind.TRAINING, ResourceKind.PROCESSING, ResourceKind.TRANSFORM}
+)
+_LONG_LIVED_KINDS = frozenset(
+    {
+        ResourceKind.ENDPOINT,
+        ResourceKind.NOTEBOOK,
+        ResourceKind.FEATURE_GROUP,
+        ResourceKind.IMAGE,
+        ResourceKind.IMAGE_VERSION,
+        ResourceKind.MONITORING_SCHEDULE,
+        ResourceKind.TRACKING_SERVER,
+    }
 )
 _LABELS = {
     ResourceKind.TRAINING: "training job",
@@ -56,6 +81,14 @@ _LABELS = {
     ResourceKind.PIPELINE_STEP: "pipeline step",
     ResourceKind.ENDPOINT: "endpoint",
     ResourceKind.HYPERPOD_CLUSTER: "HyperPod cluster",
+    ResourceKind.NOTEBOOK: "notebook instance",
+    ResourceKind.FEATURE_GROUP: "feature group",
+    ResourceKind.IMAGE: "image",
+    ResourceKind.IMAGE_VERSION: "image version",
+    ResourceKind.LABELING_JOB: "labeling job",
+    ResourceKind.HUMAN_LOOP: "human loop",
+    ResourceKind.MONITORING_SCHEDULE: "monitoring schedule",
+    ResourceKind.TRACKING_SERVER: "MLflow tracking server",
     ResourceKind.ACCOUNT: "account",
     ResourceKind.API_CALL: "API call",
     ResourceKind.OTHER: "resource",
@@ -96,6 +129,10 @@ class Family:
     status_key: str  # the detail field holding the status
     name_key: str | None  # the detail field holding the resource's name (None: from an ARN)
     outcomes: Mapping[str, Outcome]  # statuses as the events spell them; others are UNKNOWN
+    # Where the families read generically (`parser._resource`) keep their ARN (None: the
+    # envelope's first resource) and failure reason.
+    arn_key: str | None = None
+    reason_key: str = "FailureReason"
     # Endpoint statuses come as `IN_SERVICE` in events and `InService` from the API (and in
     # events some producers re-emit): both spellings are matched, the event one is kept.
     api_spelling: bool = False
@@ -216,6 +253,105 @@ ENDPOINT = Family(
     api_spelling=True,
 )
 
+_NOTEBOOK = {
+    "Pending": Outcome.IN_PROGRESS,
+    "Updating": Outcome.IN_PROGRESS,
+    "Stopping": Outcome.IN_PROGRESS,
+    "Deleting": Outcome.IN_PROGRESS,
+    "InService": Outcome.SUCCEEDED,
+    "Stopped": Outcome.STOPPED,
+    "Failed": Outcome.FAILED,
+}
+_CREATED = {  # feature groups; images and image versions (in the API's upper-case spelling)
+    "Creating": Outcome.IN_PROGRESS,
+    "Updating": Outcome.IN_PROGRESS,
+    "Deleting": Outcome.IN_PROGRESS,
+    "Created": Outcome.SUCCEEDED,
+    "CreateFailed": Outcome.FAILED,
+    "UpdateFailed": Outcome.FAILED,
+    "DeleteFailed": Outcome.FAILED,
+}
+_UPPER_CREATED = {_CAMEL_BOUNDARY.sub("_", k).upper(): v for k, v in _CREATED.items()}
+_LABELING = {
+    "Initializing": Outcome.IN_PROGRESS,
+    "InProgress": Outcome.IN_PROGRESS,
+    "Stopping": Outcome.IN_PROGRESS,
+    "Completed": Outcome.SUCCEEDED,
+    "Failed": Outcome.FAILED,
+    "Stopped": Outcome.STOPPED,
+}
+_SCHEDULE = {
+    "Pending": Outcome.IN_PROGRESS,
+    "Scheduled": Outcome.SUCCEEDED,
+    "Stopped": Outcome.STOPPED,
+    "Failed": Outcome.FAILED,
+}
+
+NOTEBOOK = Family(
+    "SageMaker Notebook Instance State Change",
+    ResourceKind.NOTEBOOK,
+    "NotebookInstanceStatus",
+    "NotebookInstanceName",  # the ARN's is lower-cased
+    _NOTEBOOK,
+    arn_key="NotebookInstanceArn",
+)
+FEATURE_GROUP = Family(
+    "SageMaker Feature Group State Change",
+    ResourceKind.FEATURE_GROUP,
+    "FeatureGroupStatus",
+    "FeatureGroupName",
+    _CREATED,
+    arn_key="FeatureGroupArn",
+)
+IMAGE = Family(
+    "SageMaker Image State Change",
+    ResourceKind.IMAGE,
+    "ImageStatus",
+    "ImageName",
+    _UPPER_CREATED,
+    api_spelling=True,  # the API says CREATE_FAILED, AWS's example event "Creating"
+    arn_key="ImageArn",
+)
+IMAGE_VERSION = Family(
+    "SageMaker Image Version State Change",
+    ResourceKind.IMAGE_VERSION,
+    "ImageVersionStatus",
+    None,  # from its ARN: image-version/<image>/<version>
+    {k: v for k, v in _UPPER_CREATED.items() if not k.startswith("UPDAT")},
+    api_spelling=True,
+    arn_key="ImageVersionArn",
+)
+LABELING_JOB = Family(
+    "SageMaker Ground Truth Labeling Job State Change",
+    ResourceKind.LABELING_JOB,
+    "LabelingJobStatus",
+    None,  # the event holds its status only: the name is in the envelope's resources
+    _LABELING,
+)
+HUMAN_LOOP = Family(
+    "SageMaker A2I HumanLoop Status Change",
+    ResourceKind.HUMAN_LOOP,
+    "humanLoopStatus",  # camelCase, unlike SageMaker's other events
+    "humanLoopName",
+    {k: v for k, v in _LABELING.items() if k not in ("Initializing",)},
+    arn_key="humanLoopArn",
+    reason_key="failureReason",
+)
+MONITORING_SCHEDULE = Family(
+    "SageMaker Monitoring Schedule State Change",
+    ResourceKind.MONITORING_SCHEDULE,
+    "MonitoringScheduleStatus",
+    "MonitoringScheduleName",
+    _SCHEDULE,
+    arn_key="MonitoringScheduleArn",
+)
+# Each failed MLflow tracking server operation is a detail-type of its own ("... Create Failed"):
+# the detail-type is the status. AWS documents the names only, not the detail.
+TRACKING_SERVER_FAILURES = tuple(
+    f"SageMaker Tracking Server {operation} Failed"
+    for operation in ("Create", "Update", "Delete", "Start", "Stop", "Maintenance")
+)
+
 _CLUSTER = {
     "Creating": Outcome.IN_PROGRESS,
     "Updating": Outcome.IN_PROGRESS,
@@ -249,6 +385,13 @@ FAMILIES: tuple[Family, ...] = (
     PIPELINE_STEP,
     ENDPOINT,
     HYPERPOD_CLUSTER,
+    NOTEBOOK,
+    FEATURE_GROUP,
+    IMAGE,
+    IMAGE_VERSION,
+    LABELING_JOB,
+    HUMAN_LOOP,
+    MONITORING_SCHEDULE,
 )
 BY_DETAIL_TYPE: Mapping[str, Family] = {family.detail_type: family for family in FAMILIES}
 BY_KIND: Mapping[ResourceKind, Family] = {family.kind: family for family in FAMILIES}
