@@ -741,6 +741,7 @@ EXPECTED_KINDS = {
     "image-version-": ResourceKind.IMAGE_VERSION,
     "labeling-job-": ResourceKind.LABELING_JOB,
     "human-loop-": ResourceKind.HUMAN_LOOP,
+    "model-package-": ResourceKind.OTHER,  # dashboard data: archived and charted, not parsed
     "monitoring-schedule-": ResourceKind.MONITORING_SCHEDULE,
     "tracking-server-": ResourceKind.TRACKING_SERVER,
     "inventory-": ResourceKind.OTHER,
