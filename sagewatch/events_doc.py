@@ -54,7 +54,7 @@ ALERT_KINDS: Mapping[str, tuple[AlertKind, ...]] = {
     "node": (AlertKind.UNHEALTHY,),
     "cluster_error": (AlertKind.UNHEALTHY,),
     "tracking_server": (AlertKind.FAILURE,),
-    "wasted": (AlertKind.UNDER_USED, AlertKind.IDLE),
+    "wasted": (AlertKind.UNDER_USED, AlertKind.IDLE, AlertKind.FAILURE),
 }
 
 

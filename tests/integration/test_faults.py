@@ -31,7 +31,11 @@ def _clock() -> FixedClock:
 
 
 def _incidents(result: dict[str, Any]) -> list[str]:
-    return [alert["json"]["incident"] for alert in result["alerts"]]
+    """Each alert's incident; an update of one (a failed job's waste) as `<incident>|update`."""
+    return [
+        alert["json"]["incident"] + ("|update" if alert["json"]["update"] else "")
+        for alert in result["alerts"]
+    ]
 
 
 def _produced_reports(result: dict[str, Any]) -> list[str]:
@@ -68,7 +72,7 @@ def _depends_on(incident: str, sources: dict[str, set[str]]) -> set[str]:
         _, account, region, _, scope, _ = incident.split("|")
         return sources.get(f"storm:{account}|{region}|{scope}", set())
     *_, name, what = incident.split("|")[:5]
-    if what in ("under-used", "idle"):  # the job's events and its report
+    if what in ("under-used", "idle") or incident.endswith("|update"):  # its events and report
         return sources.get(f"job:{name}", set())
     return sources.get(incident, set())
 
@@ -163,7 +167,7 @@ def test_given_alerts_parked_when_fixed_and_redriven_then_each_alert_sent_once(
         assert redriver.redrive(letters) == {"moved": len(letters), "kept": 0}
         aws.run()
 
-        assert sorted(a["json"]["incident"] for a in aws.alerts()) == sorted(_incidents(clean))
+        assert sorted(_incidents({"alerts": aws.alerts()})) == sorted(_incidents(clean))
         assert redriver.letters() == []
 
 

@@ -206,11 +206,14 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
     idle["detail"]["verdict"] = "idle"
     refused = json.loads(json.dumps(by_name["cloudtrail-create-training-job"]))
     refused["detail"].update(errorCode="ResourceLimitExceeded", errorMessage="quota")
+    hung = json.loads(json.dumps(idle))  # a failed job's waste: an update of its failure
+    hung["detail"]["job"].update(status="Stopped", secondary_status="MaxRuntimeExceeded")
     failed = json.loads(json.dumps(by_name["hyperpod-cluster-short"]))
     failed["detail"].update(ClusterStatus="Failed", FailureMessage="lifecycle script failed")
     return [
         *samples,
         ("report:idle", idle),
+        ("report:hung", hung),
         ("cloudtrail:refused", refused),
         ("hyperpod:failed", failed),
     ]

@@ -114,14 +114,14 @@ def test_full_batches() -> None:
 
 def test_a_storm_is_summarized() -> None:
     """Five failures of one account in one window: three alerts, one summary after the summary
-    queue's delay (sent twice, published once), each on three topics. (The alerter also gets
-    the failed jobs' wasteful utilization reports, and declines them.)"""
+    queue's delay (sent twice, published once), each on three topics; and the two failed jobs
+    whose reports found their hardware wasted, as updates of their incidents."""
     fleet = _finishing_at(_training(5, failure_rate=1.0), [0, 10, 20, 30, 40])
     usage = _day(fleet)
     assert usage.functions["AlerterFunction"].requests >= 5
     assert usage.functions["SummarizerFunction"].requests >= 1
-    assert usage.calls["sns.Publish"] == (3 + 1) * 3
-    assert usage.units["sns.deliveries.email"] == 3 + 1
+    assert usage.calls["sns.Publish"] == (3 + 1 + 2) * 3
+    assert usage.units["sns.deliveries.email"] == 3 + 1 + 2
     assert sum(f.errors for f in usage.functions.values()) == 0
 
 

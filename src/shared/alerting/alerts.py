@@ -103,6 +103,7 @@ class Alert:
     # scope's window is sent, the rest are counted and listed in one summary when it closes.
     storm: tuple[str, str] | None = None
     step: str | None = None  # the next step, where its builder knows it best
+    follows: str | None = None  # the incident this alert updates (same thread; not a new page)
 
     def __post_init__(self) -> None:
         # The one guarantee every rendering relies on, however the alert was built: its text is
@@ -387,6 +388,37 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
         ended_at=job.ended_at,
         utilization=tuple(report.utilization.items()),
         waste=report.waste,
+    )
+
+
+HUNG_STEP = (
+    "The job hung: its hardware sat idle until SageMaker stopped it. Read the last lines of its "
+    "logs (a stuck data loader, a deadlock, a wait on a missing input) before re-running: as it "
+    "is, a re-run burns the same again."
+)
+WASTED_FAILURE_STEP = (
+    "Fix the failure before re-running, and check the job's input and instance type: its "
+    "hardware did little while it ran."
+)
+
+
+def waste_follow_up(report: UtilizationReport, team_tag_key: str) -> Alert:
+    """A failed job's utilization report, as an update of its failure's incident (same thread,
+    same incident in the JSON): what its hardware did and what that cost, not a second page."""
+    job = report.job
+    failure = failure_alert(job, team_tag_key)
+    verdict = report.verdict.value
+    usd = report.waste.estimated_usd if report.waste else None
+    costly = f": about ${usd:,.0f} wasted" if usd is not None else ""
+    hung = verdict == "idle" and job.secondary_status in BY_KIND[job.kind].stopped_by_sagemaker
+    return replace(
+        utilization_alert(report, team_tag_key),
+        kind=AlertKind.FAILURE,
+        incident=f"{failure.incident}|{verdict}",
+        status=failure.status,
+        headline=f"{failure.headline} with its hardware {verdict}{costly}",
+        follows=failure.incident,
+        step=HUNG_STEP if hung else WASTED_FAILURE_STEP,
     )
 
 

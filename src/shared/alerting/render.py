@@ -314,7 +314,8 @@ def waste_sentence(alert: Alert) -> str:
 def subject(alert: Alert) -> str:
     """ASCII, one line, under 100 characters; the name is shortened, never the facts around it."""
     what, name = alert.subject_of or (alert.resource.label, alert.name)
-    prefix = f"[sagewatch] {_TAGS[alert.kind]} {what} "
+    update = " update:" if alert.follows else ""
+    prefix = f"[sagewatch] {_TAGS[alert.kind]}{update} {what} "
     suffix = f" ({alert.account} {alert.region})"
     name = _ascii(name)
     room = SUBJECT_LIMIT - len(prefix) - len(suffix)
@@ -405,7 +406,7 @@ def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
             "threadId": parts.thread,
             "summary": parts.subject,
             "eventType": f"sagewatch.{alert.kind.value}",
-            "additionalContext": parts.attributes | {"incident": alert.incident},
+            "additionalContext": parts.attributes | {"incident": alert.follows or alert.incident},
         },
     }
     result: dict[str, Any] = _no_mentions_anywhere(notification)
@@ -449,7 +450,8 @@ def document(alert: Alert, dashboard_url: str | None) -> dict[str, Any]:
 def _document(alert: Alert, parts: _Parts, text: str) -> dict[str, Any]:
     document: AlertDocument = {
         "schema": ALERT_SCHEMA,
-        "incident": alert.incident,
+        "incident": alert.follows or alert.incident,
+        "update": alert.follows is not None,
         "thread_id": parts.thread,
         "kind": alert.kind.value,
         "severity": alert.severity.value,

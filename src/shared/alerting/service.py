@@ -29,6 +29,7 @@ from shared.alerting.alerts import (
     rollback_alert,
     utilization_alert,
     violations_alert,
+    waste_follow_up,
 )
 from shared.alerting.clusters import cluster_alert, cluster_error_alert, node_alert, troubled
 from shared.alerting.delivery import AlertOutcome, Delivery
@@ -165,10 +166,12 @@ def cluster_error(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
     ),
     rule="AlerterFunctionUtilization",
     parse=UtilizationReport.parse,
-    # A failed job already alerted as a failure; its idle hardware is not a second incident.
-    when=lambda r: not r.job.is_tuning_child and not r.job.is_failure,
+    when=lambda r: not r.job.is_tuning_child,
 )
 def wasted(report: UtilizationReport, settings: AlerterSettings) -> Alert:
+    """A failed job already alerted: its waste is an update of that incident, not a new one."""
+    if report.job.is_failure:
+        return waste_follow_up(report, settings.team_tag_key)
     return utilization_alert(report, settings.team_tag_key)
 
 
@@ -217,6 +220,13 @@ class Alerter:
         if not self.settings.burst_threshold:
             return AlertOutcome.ALERTED
         start = int(self.clock()) // seconds * seconds
+        kept = max(self.settings.dedup_seconds, SUMMARY_RETENTION_SECONDS)
+        if alert.follows:  # updates of failures, bounded like them, without a summary of their own
+            bucket = f"updates|{alert.account}|{alert.region}|{alert.resource.value}|{start}"
+            count, _ = self.ledger.add(bucket, alert.incident, alert.name, start + seconds + kept)
+            if count > self.settings.burst_threshold:
+                return AlertOutcome.SUPPRESSED  # the dashboard's waste table still lists it
+            return AlertOutcome.ALERTED
         scope, listed = alert.storm or ("", alert.name)
         if not scope and alert.kind is not AlertKind.FAILURE:
             return AlertOutcome.ALERTED
@@ -224,7 +234,6 @@ class Alerter:
             alert.account, alert.region, alert.resource, start, seconds, scope, alert.kind
         )
         threshold = _sent_alone(window, self.settings)
-        kept = max(self.settings.dedup_seconds, SUMMARY_RETENTION_SECONDS)
         expires = window.window_start + 2 * window.window_seconds + kept
         count, summarized = self.ledger.add(window.bucket, alert.incident, listed, expires)
         if count > threshold and not summarized:

@@ -12,6 +12,7 @@ class AlertDocument(TypedDict):
 
     schema: str
     incident: str
+    update: bool  # an update of an incident already alerted (same incident, same thread)
     thread_id: str
     kind: str
     severity: str
