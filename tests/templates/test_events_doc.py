@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ from sagewatch.events_doc import (
 )
 from sagewatch.generate import GENERATED, ROUTERS
 from sagewatch.template import EVENTS
-from shared.alerting.alerts import AlertKind, Severity
+from shared.alerting.alerts import Alert, AlertKind, Severity
 from shared.alerting.service import alertable
 from shared.config import AlerterSettings
 from shared.contracts.report import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
@@ -38,7 +38,7 @@ from shared.domain.parser import parse_event
 from shared.domain.vocabulary import FAMILIES, SAGEMAKER_SOURCE
 from shared.enrichment.service import enrichable
 from shared.platform.matching import Match
-from shared.platform.router import Router
+from shared.platform.router import Route, Router
 
 REF = reference()
 OWN = "sagewatch's own events"
@@ -219,17 +219,22 @@ def _samples() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def _sent() -> dict[str, set[AlertKind]]:
-    """handler → the alert kinds it sent for the samples its route takes."""
-    sent: dict[str, set[AlertKind]] = {}
+def _alerted() -> Iterator[tuple[Route[Any, Any], Alert]]:
+    """Each sample's route and the alert it makes, for the samples a route takes."""
     for _, event in _samples():
         for route in alertable.routes:
             if (route.source, route.detail_type) != (event["source"], event["detail-type"]):
                 continue
             model = route.parse(event)
             if route.accepts(model):
-                alert = route.handler(model, SETTINGS)
-                sent.setdefault(route.handler.__name__, set()).add(alert.kind)
+                yield route, route.handler(model, SETTINGS)
+
+
+def _sent() -> dict[str, set[AlertKind]]:
+    """handler → the alert kinds it sent for the samples its route takes."""
+    sent: dict[str, set[AlertKind]] = {}
+    for route, alert in _alerted():
+        sent.setdefault(route.handler.__name__, set()).add(alert.kind)
     return sent
 
 
@@ -278,15 +283,9 @@ def test_given_a_done_plan_then_the_code_pages_with_the_planned_severity() -> No
 
 
 def test_given_the_samples_when_alerted_then_each_alert_has_its_documented_severity() -> None:
-    for _, event in _samples():
-        for route in alertable.routes:
-            if (route.source, route.detail_type) != (event["source"], event["detail-type"]):
-                continue
-            model = route.parse(event)
-            if route.accepts(model):
-                alert = route.handler(model, SETTINGS)
-                documented = severity(alert.kind, resource_of(route.detail_type))
-                assert alert.severity.value == documented, event["detail-type"]
+    for route, alert in _alerted():
+        documented = severity(alert.kind, resource_of(route.detail_type))
+        assert alert.severity.value == documented, route.detail_type
 
 
 # ---- the data: AWS's list and the plans ----------------------------------------------------------

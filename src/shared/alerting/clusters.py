@@ -91,20 +91,25 @@ def troubled(event: SageMakerEvent) -> bool:
     return event.is_failure or CLUSTER_ROLLING_BACK(event) or bool(_news(event).short_groups)
 
 
+def _incident(event: SageMakerEvent, *what: str) -> str:
+    return incident_key(
+        event.account, event.region, ResourceKind.HYPERPOD_CLUSTER, event.name, *what
+    )
+
+
 def cluster_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
     """A cluster's state change: the cluster failed, an update rolls back (failures), or an
     instance group runs short of instances (unhealthy)."""
     name = one_line(event.name)
     groups = _news(event).groups
     context = (("instance groups", listing([_group(g) for g in groups])),) if groups else ()
-    key = (event.account, event.region, ResourceKind.HYPERPOD_CLUSTER, event.name)
     if event.is_failure:  # a failed cluster is deleted; its name can come back as a new one
         created = event.created_at.isoformat() if event.created_at else ""
         return _alert(
             event,
             team_tag_key,
             kind=AlertKind.FAILURE,
-            incident=incident_key(*key, "failed", *filter(None, [created])),
+            incident=_incident(event, "failed", *filter(None, [created])),
             headline=f"HyperPod cluster {name} failed",
             context=context,
             step=aws_side_step(event.failure_reason) or FAILED_STEP,
@@ -114,7 +119,7 @@ def cluster_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
             event,
             team_tag_key,
             kind=AlertKind.FAILURE,
-            incident=incident_key(*key, "rolled-back", day_of(event)),
+            incident=_incident(event, "rolled-back", day_of(event)),
             headline=f"HyperPod cluster {name} is rolling back its update: the previous "
             "configuration stays",
             context=context,
@@ -126,7 +131,7 @@ def cluster_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         event,
         team_tag_key,
         kind=AlertKind.UNHEALTHY,
-        incident=incident_key(*key, "short", *sorted(g.name for g in short), day_of(event)),
+        incident=_incident(event, "short", *sorted(g.name for g in short), day_of(event)),
         headline=f"HyperPod cluster {name} runs short of instances: {shown}",
         context=context,
         storm=(event.name, f"instance groups short: {shown}"),
@@ -158,15 +163,7 @@ def node_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         event,
         team_tag_key,
         kind=AlertKind.UNHEALTHY,
-        incident=incident_key(
-            event.account,
-            event.region,
-            ResourceKind.HYPERPOD_CLUSTER,
-            event.name,
-            "unhealthy",
-            node,
-            day_of(event),
-        ),
+        incident=_incident(event, "unhealthy", node, day_of(event)),
         headline=headline,
         context=tuple(context),
         storm=(event.name, f"node {node} {event.status or 'unhealthy'}"),
@@ -187,14 +184,7 @@ def cluster_error_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         event,
         team_tag_key,
         kind=AlertKind.UNHEALTHY,
-        incident=incident_key(
-            event.account,
-            event.region,
-            ResourceKind.HYPERPOD_CLUSTER,
-            event.name,
-            "error",
-            news.event_id or f"{about}|{when}",
-        ),
+        incident=_incident(event, "error", news.event_id or f"{about}|{when}"),
         headline=f"HyperPod cluster {name}: {one_line(what)}",
         context=tuple(context),
         storm=(event.name, f"{about}: {what}"),
