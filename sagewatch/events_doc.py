@@ -255,7 +255,9 @@ def today(
             lines.append(line)
             decision = max(decision, Decision.DASHBOARD, key=lambda d: d.rank)
         else:
-            lines.append(f"{router.name} (`{route.rule}`): {conditions(route)}")
+            said = (route.handler.__doc__ or "").strip().split("\n\n")[0]
+            what = f": {said[:1].lower()}{' '.join(said[1:].split())}" if said else ""
+            lines.append(f"{router.name} (`{route.rule}`) {conditions(route)}{what}")
     if titles := widgets.get(detail_type):
         lines.append("dashboard: " + ", ".join(f"*{title}*" for title in titles))
         decision = max(decision, Decision.DASHBOARD, key=lambda d: d.rank)

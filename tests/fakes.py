@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sagewatch.embedded.memory import MemoryOnce as MemoryOnce  # the do-once store: one for all
+from sagewatch.embedded.memory import RunningJobsInMemory
 from shared.adapters.dynamodb import BurstLedger
 from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call
@@ -171,7 +172,7 @@ class NoInvocations(InvocationSource):
         return dict.fromkeys(endpoints, 0.0)
 
 
-class MemoryFleetTable(FleetStore):
+class MemoryFleetTable(RunningJobsInMemory, FleetStore):
     """FleetTable semantics in a dict: later heartbeats and snapshots win; records read back
     as the DynamoDB adapter returns them."""
 

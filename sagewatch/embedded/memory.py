@@ -698,13 +698,70 @@ class MemoryLedger(StormLedger):
         return len(window["incidents"]) + window["unlisted"], sorted(window["names"])
 
 
-class MemoryFleetTable(FleetStore):
+class RunningJobsInMemory:
+    """`FleetTable`'s running jobs over a dict of items (values as DynamoDB gives them back:
+    numbers as text). For the in-memory stack and the tests' fake alike: `_count` notes a
+    request, `_items` reads the whole table (a Scan)."""
+
+    items: dict[str, dict[str, Any]]
+
+    def _count(self, api: str) -> None: ...
+
+    def _items(self) -> list[tuple[str, dict[str, Any]]]:
+        return list(self.items.items())
+
+    def put_running(self, key: str, job: str, at: float, expires: int) -> None:
+        self._count("dynamodb.UpdateItem")
+        item = self.items.get(key, {})
+        if "ended_at" in item or ("at" in item and not float(item["at"]) < at):
+            return  # ended, or a later state change is already kept
+        self.items[key] = item | {"id": key, "job": job, "at": str(at), "expiration": str(expires)}
+
+    def end_running(self, key: str, at: float, status: str, expires: int) -> dict[str, Any]:
+        self._count("dynamodb.UpdateItem")
+        item = self.items.setdefault(key, {"id": key})
+        item.setdefault("ended_at", str(at))
+        item.setdefault("ended_status", status)
+        item["expiration"] = str(expires)
+        return dict(item)
+
+    def running_jobs(self) -> list[dict[str, Any]]:
+        return [
+            dict(item)
+            for key, item in self._items()
+            if key.startswith("running|") and "ended_at" not in item
+        ]
+
+    def open_episode(self, key: str, since: float, percent: float) -> int | None:
+        self._count("dynamodb.UpdateItem")
+        item = self.items.get(key)
+        if item is None or "job" not in item or "ended_at" in item or "idle_since" in item:
+            return None
+        episode = int(item.get("episode", "0")) + 1
+        item.update(idle_since=str(since), idle_percent=str(percent), episode=str(episode))
+        return episode
+
+    def close_episode(self, key: str) -> None:
+        self._count("dynamodb.UpdateItem")
+        item = self.items.get(key)
+        if item is not None and "job" in item:
+            item.pop("idle_since", None)
+            item.pop("idle_percent", None)
+
+
+class MemoryFleetTable(RunningJobsInMemory, FleetStore):
     """`FleetTable` in memory, item by item as DynamoDB keeps them (in the order written, as
     a Scan reads them), read back as the adapter returns them."""
 
     def __init__(self, calls: Counter[str]) -> None:
         self.calls = calls
         self.items: dict[str, dict[str, Any]] = {}
+
+    def _count(self, api: str) -> None:
+        self.calls[api] += 1
+
+    def _items(self) -> list[tuple[str, dict[str, Any]]]:
+        return self._scan()
 
     def put_heartbeat(
         self, account: str, region: str, at: float, interval: int, labels: Mapping[str, str]
@@ -879,6 +936,7 @@ def build_services(
             publishers=publishers(fleet.topics),
             records=records,
             clock=clock,
+            metrics=MetricsReader(aws.cloudwatch),
         ),
     }
 

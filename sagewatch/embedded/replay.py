@@ -12,7 +12,10 @@ from typing import Any, Literal
 from sagewatch.embedded.inputs import replay_clock
 from sagewatch.embedded.memory import MemoryAws
 from sagewatch.embedded.stack import EmbeddedAws
-from shared.platform.clock import Clock
+from shared.domain.parser import parse_time
+from shared.platform.clock import Clock, FixedClock
+
+IN_FLIGHT = {"action": "in-flight"}  # what the template's InFlight schedule sends
 
 
 def replay(
@@ -41,18 +44,57 @@ def replay(
         if stack == "memory"
         else EmbeddedAws(parameters, faults, clock)
     )
+    every = int(aws.parameters["InFlightCheckMinutes"]) * 60
+    schedule = _Schedule(aws, clock, every) if every and isinstance(clock, FixedClock) else None
     with aws:
         if metrics:
             aws.seed_metrics(metrics)
+        if schedule:  # the schedule's ticks fall between the events: they come in time order
+            events = sorted(events, key=_time_of)
         for index, event in enumerate(events, 1):
+            if schedule:
+                schedule.until(_time_of(event))
             for copy in range(duplicates):
                 aws.deliver(_redelivered(event, copy))
             if progress:
                 progress(index)
             if run_every and index % run_every == 0:
                 aws.run()
+        if schedule:
+            schedule.until(schedule.end)
         aws.run()
         return aws.summary() | {"faults_injected": dict(aws.injector.injected)}
+
+
+class _Schedule:
+    """The in-flight check's schedule, played at its own times between the events: the running
+    jobs it sees are those whose events came before. Everything else runs on the replay's time
+    (just after the last event)."""
+
+    def __init__(self, aws: MemoryAws | EmbeddedAws, clock: FixedClock, every: int) -> None:
+        self.aws, self.clock, self.every = aws, clock, every
+        self.end = clock.now
+        self.next: float | None = None
+
+    def until(self, at: float) -> None:
+        """Every tick up to `at` (an event's time), each after the functions caught up."""
+        if self.next is None:
+            self.next = (at // self.every + 1) * self.every if at > 0 else None
+            return
+        while self.next <= min(at, self.end):
+            self.aws.run()
+            self.clock.now = self.next
+            try:
+                self.aws.invoke("fleet", IN_FLIGHT)
+            finally:
+                self.clock.now = self.end
+            self.next += self.every
+
+
+def _time_of(event: Any) -> float:
+    """An event's time (events without one first, as they would reach the bus right away)."""
+    when = parse_time(event.get("time")) if isinstance(event, dict) else None
+    return when.timestamp() if when else 0.0
 
 
 def _redelivered(event: Any, copy: int) -> Any:

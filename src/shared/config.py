@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.domain.utilization import Thresholds
 from shared.platform.errors import ConfigError
@@ -144,6 +144,8 @@ class FleetSettings:
     team_tag_key: str = "team"
     never_heard_grace_seconds: int = 86_400  # to onboard a configured account before it pages
     idle_alerts_per_account: int = 3  # past this, one alert names an account's idle endpoints
+    thresholds: Thresholds = field(default_factory=Thresholds)  # the enricher's: running jobs too
+    in_flight_idle_seconds: int = 1_800  # a running job idle this long alerts
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FleetSettings:
@@ -170,4 +172,6 @@ class FleetSettings:
                 _number(env, "NEVER_HEARD_GRACE_HOURS", 24, 0, 720) * 3600
             ),
             idle_alerts_per_account=int(_number(env, "BURST_THRESHOLD", 3, 0, 1000)),
+            thresholds=thresholds_from(env),
+            in_flight_idle_seconds=int(_number(env, "IN_FLIGHT_IDLE_MINUTES", 30, 10, 720) * 60),
         )

@@ -116,6 +116,27 @@ class FleetStore(Protocol):
 
     def inventories(self) -> list[dict[str, Any]]: ...
 
+    def put_running(self, key: str, job: str, at: float, expires: int) -> None:
+        """A running job's latest state change (`RunningJob.job_text()`): a later one wins, and
+        none once the job has ended (deliveries come out of order)."""
+        ...
+
+    def end_running(self, key: str, at: float, status: str, expires: int) -> dict[str, Any]:
+        """The job ended (the first end wins); its record as it is now, kept until `expires`
+        for its end's follow-up (a record of the end alone if it was never seen running)."""
+        ...
+
+    def running_jobs(self) -> list[dict[str, Any]]:
+        """The records of every job not ended (read with `RunningJob.from_record`)."""
+        ...
+
+    def open_episode(self, key: str, since: float, percent: float) -> int | None:
+        """Start an idle episode if none is open and the job has not ended: its number, or
+        None if one was open or the job ended meanwhile."""
+        ...
+
+    def close_episode(self, key: str) -> None: ...
+
 
 class InvocationSource(Protocol):
     """Endpoint traffic in linked accounts (`adapters.cloudwatch.EndpointActivity`: CloudWatch)."""

@@ -274,17 +274,85 @@ class FleetTable(Adapter):
         item = self.api.get_item(
             TableName=self.table, Key={"id": {"S": f"inventory|{account}|{region}"}}
         ).get("Item")
-        return None if not item else {k: next(iter(v.values())) for k, v in item.items()}
+        return None if not item else _plain(item)
 
     def inventories(self) -> list[dict[str, Any]]:
+        return [_plain(item) for item in self._scan() if item["id"]["S"].startswith("inventory|")]
+
+    def put_running(self, key: str, job: str, at: float, expires: int) -> None:
+        """Later state changes win; none after the job's end (deliveries come out of order)."""
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET job = :j, #at = :t, expiration = :e",
+                ConditionExpression="attribute_not_exists(ended_at) "
+                "AND (attribute_not_exists(#at) OR #at < :t)",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={
+                    ":j": {"S": job},
+                    ":t": {"N": str(at)},
+                    ":e": {"N": str(expires)},
+                },
+            )
+
+    def end_running(self, key: str, at: float, status: str, expires: int) -> dict[str, Any]:
+        response = self.api.update_item(
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            UpdateExpression="SET ended_at = if_not_exists(ended_at, :t), "
+            "ended_status = if_not_exists(ended_status, :s), expiration = :e",
+            ExpressionAttributeValues={
+                ":t": {"N": str(at)},
+                ":s": {"S": status},
+                ":e": {"N": str(expires)},
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return _plain(response.get("Attributes", {}))
+
+    def running_jobs(self) -> list[dict[str, Any]]:
         return [
-            {k: next(iter(v.values())) for k, v in item.items()}
+            _plain(item)
             for item in self._scan()
-            if item["id"]["S"].startswith("inventory|")
+            if item["id"]["S"].startswith("running|") and "ended_at" not in item
         ]
+
+    def open_episode(self, key: str, since: float, percent: float) -> int | None:
+        try:
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET idle_since = :s, idle_percent = :p ADD episode :one",
+                ConditionExpression="attribute_exists(job) AND attribute_not_exists(ended_at) "
+                "AND attribute_not_exists(idle_since)",
+                ExpressionAttributeValues={
+                    ":s": {"N": str(since)},
+                    ":p": {"N": str(percent)},
+                    ":one": {"N": "1"},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except self.api.exceptions.ConditionalCheckFailedException:
+            return None
+        return int(response["Attributes"]["episode"]["N"])
+
+    def close_episode(self, key: str) -> None:
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.update_item(  # gone (expired) is closed too
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression="REMOVE idle_since, idle_percent",
+                ConditionExpression="attribute_exists(job)",
+            )
 
     def _scan(self) -> Iterable[dict[str, Any]]:
         for page in self.api.get_paginator("scan").paginate(
             TableName=self.table, ConsistentRead=True
         ):
             yield from page.get("Items", [])
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's values without their DynamoDB types (numbers stay text)."""
+    return {name: next(iter(value.values())) for name, value in item.items()}

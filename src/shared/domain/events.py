@@ -77,6 +77,7 @@ class SageMakerEvent:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     instance_groups: tuple[InstanceGroup, ...] = ()
+    max_runtime_seconds: int | None = None  # a job's StoppingCondition: SageMaker stops it then
     tags: tuple[tuple[str, str], ...] = ()
     tuning_job_arn: str | None = None
     pipeline_name: str | None = None

@@ -300,6 +300,7 @@ def _job(
             started_at=parse_time(detail.get(start_key)),
             ended_at=parse_time(detail.get(end_key)),
             instance_groups=_instance_groups(resources(detail)),
+            max_runtime_seconds=_int(_nested("StoppingCondition", "MaxRuntimeInSeconds")(detail)),
             tags=parse_tags(detail.get("Tags")),
             tuning_job_arn=_text(detail.get("TuningJobArn")),
             exit_message=_text(detail.get("ExitMessage")),

@@ -187,6 +187,12 @@ def finished(*families: Family) -> Match:
     return _sagemaker(families, [Status(f, ended) for f in families])
 
 
+def running(*families: Family) -> Match:
+    """A job's life: in progress (which hosts it runs on, since when) and its end."""
+    lived = frozenset({Outcome.IN_PROGRESS, Outcome.SUCCEEDED, Outcome.FAILED, Outcome.STOPPED})
+    return _sagemaker(families, [Status(f, lived) for f in families])
+
+
 def failed(*families: Family) -> Match:
     """Failures as on-call sees them: failed, or stopped by SageMaker because out of time."""
     clauses: list[Clause] = []

@@ -1,14 +1,16 @@
-"""The fleet function's logic: record heartbeats and inventory snapshots, alert on silent
-workload accounts and idle endpoints, and ask the workload accounts for fresh inventories."""
+"""The fleet function's logic: record heartbeats, inventory snapshots and running jobs; alert on
+silent workload accounts, idle endpoints and running jobs whose hardware idles; and ask the
+workload accounts for fresh inventories."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.adapters.cloudwatch import EndpointActivity
+from shared.adapters.cloudwatch import EndpointActivity, MetricsReader
 from shared.adapters.dynamodb import FleetTable
 from shared.adapters.eventbridge import RefreshRequester
 from shared.alerting.alerts import Alert
@@ -29,12 +31,32 @@ from shared.contracts.inventory import (
     parse_heartbeat,
     parse_snapshot,
 )
-from shared.domain.parser import check_depth
+from shared.domain.events import SageMakerEvent
+from shared.domain.parser import check_depth, parse_event
+from shared.domain.patterns import running
+from shared.domain.utilization import (
+    JobKey,
+    Observed,
+    Verdict,
+    assess,
+    normalize,
+    observe,
+    plan,
+)
+from shared.domain.vocabulary import PROCESSING, TRAINING
 from shared.fleet.alerts import (
     dead_letters_alert,
     idle_endpoint_alert,
     idle_endpoints_alert,
     silence_alert,
+)
+from shared.fleet.inflight import (
+    DEFAULT_MAX_RUNTIME_SECONDS,
+    ENDED_KEPT_SECONDS,
+    RunningJob,
+    ended_alert,
+    in_flight_alert,
+    recovered_alert,
 )
 from shared.fleet.silence import Expected, Source, silence_changes
 from shared.metrics import emit_alert
@@ -48,6 +70,7 @@ from shared.ports import (
     AlertChannel,
     FleetStore,
     InvocationSource,
+    MetricsSource,
     OnceStore,
     RefreshRequests,
 )
@@ -76,6 +99,18 @@ def snapshot(inventory: Snapshot, fleet: Fleet) -> dict[str, Any]:
     return fleet.record_snapshot(inventory)
 
 
+@fleet_events.route(
+    running(TRAINING, PROCESSING),
+    rule="FleetFunctionRunningJobs",
+    parse=parse_event,
+    when=lambda job: not job.is_tuning_child,  # its tuning job speaks for it, as after it ends
+)
+def job_state(event: SageMakerEvent, fleet: Fleet) -> dict[str, Any]:
+    """Which jobs run, on what, since when: a scheduled check alerts `idle` (medium) on a running
+    job whose hardware idles, with its recovery or its end as a follow-up."""
+    return fleet.record_job(event)
+
+
 class Fleet:
     def __init__(
         self,
@@ -86,10 +121,12 @@ class Fleet:
         publishers: Mapping[str, AlertChannel] | None = None,
         records: OnceStore | None = None,
         clock: Clock = system_clock,
+        metrics: MetricsSource | None = None,
     ) -> None:
         self.settings = settings
         self.table: FleetStore = table or FleetTable(settings.table)
         self.activity: InvocationSource = activity or EndpointActivity()
+        self.metrics: MetricsSource = metrics or MetricsReader()
         self.refresher: RefreshRequests = refresher or RefreshRequester(
             settings.event_bus_name, settings.refresh_role_arn, settings.refresh_rule_prefix
         )
@@ -100,6 +137,7 @@ class Fleet:
             "refresh": self.refresh,
             "idle-endpoints": self.idle_endpoints,
             "hourly": self.hourly,
+            "in-flight": self.in_flight,
         }
 
     def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
@@ -141,6 +179,26 @@ class Fleet:
                 extra={"account": inventory.account, "errors": inventory.errors},
             )
         return {"outcome": "recorded", "account": inventory.account, "kpis": len(inventory.counts)}
+
+    def record_job(self, event: SageMakerEvent) -> dict[str, Any]:
+        """A running job is kept (its latest state); an ended one is marked so, and if its
+        hardware was still idle, its idle incident gets the end as a follow-up."""
+        job = RunningJob.of(event, self.settings.team_tag_key)
+        if not event.is_terminal:
+            self.table.put_running(job.key, job.job_text(), job.at, job.expires_at)
+            return {"outcome": "running", "job": job.name}
+        ended = event.ended_at or event.time or datetime.fromtimestamp(self.clock(), UTC)
+        record = self.table.end_running(
+            job.key, ended.timestamp(), job.status, int(ended.timestamp()) + ENDED_KEPT_SECONDS
+        )
+        if "job" in record and record.get("idle_since") is not None:
+            try:
+                kept = RunningJob.from_record(record)
+            except InvalidEvent as error:
+                logger.error("running job unreadable", extra={"reason": str(error)})
+            else:
+                self._alert(ended_alert(kept, self.settings.team_tag_key))
+        return {"outcome": "ended", "job": job.name}
 
     def _stored(self, account: str, region: str) -> StoredInventory | None:
         record = self.table.inventory(account, region)
@@ -285,10 +343,87 @@ class Fleet:
         if unsent:
             raise RetryableError(f"idle alerts unsent: {', '.join(unsent)}")
 
+    def in_flight(self) -> dict[str, Any]:
+        """Running jobs whose hardware idled for the whole last window (a parameter, 30 minutes
+        by default), judged as the enricher judges a finished job, in one planned GetMetricData
+        round per account (each account on its own, as for idle endpoints)."""
+        now = self.clock()
+        span = self.settings.in_flight_idle_seconds
+        by_account: dict[str, list[RunningJob]] = {}
+        for record in self.table.running_jobs():
+            try:
+                job = RunningJob.from_record(record)
+            except InvalidEvent as error:
+                logger.error("running job unreadable", extra={"reason": str(error)})
+                continue
+            if _judgeable(job, self.settings.region, now, span):
+                by_account.setdefault(job.account, []).append(job)
+        idle, busy, failed = [], [], []
+        for account, jobs in sorted(by_account.items()):
+            try:
+                for job, verdict in self._judge(jobs, now, span):
+                    if verdict is Verdict.IDLE:
+                        idle.append(job.name)
+                    elif verdict in (Verdict.OK, Verdict.UNDER_USED):
+                        busy.append(job.name)
+            except RETRYABLE as error:  # this account's metrics or alerts: the others go on
+                logger.warning(
+                    "running jobs unchecked", extra={"account": account, "reason": str(error)[:300]}
+                )
+                failed.append(account)
+        if failed:
+            raise RetryableError(f"running jobs unchecked for accounts {', '.join(failed)}")
+        checked = sum(map(len, by_account.values()))
+        return {"running_jobs_checked": checked, "idle_running_jobs": idle, "busy": busy}
+
+    def _judge(
+        self, jobs: list[RunningJob], now: float, span: int
+    ) -> list[tuple[RunningJob, Verdict]]:
+        """One account's running jobs over [now - span, now): each verdict, acted upon."""
+        team = self.settings.team_tag_key
+        # The window is the job's judged span: no minimum run time beyond it.
+        thresholds = replace(self.settings.thresholds, min_duration_seconds=0)
+        probes = {job.key: job.probe(now - span, now, team) for job in jobs}
+        the_plan = plan(probes.values(), thresholds, datetime.fromtimestamp(now, UTC))
+        fetched = self.metrics.fetch(the_plan.calls)
+        observed = observe(fetched.series)
+        verdicts = []
+        for job in jobs:
+            probe = probes[job.key]
+            key = JobKey.of(probe)
+            if key in fetched.forbidden or any(skip.job == key for skip in the_plan.skipped):
+                continue
+            assessment = assess(probe, normalize(probe, observed.get(key, Observed())), thresholds)
+            verdicts.append((job, assessment.verdict))
+            if assessment.verdict is Verdict.IDLE:
+                since = job.idle_since
+                if since is None:  # a new episode: opened first, so the job's end finds it
+                    since = now - span
+                    percent = assessment.deciding_percent or 0.0
+                    episode = self.table.open_episode(job.key, since, percent)
+                    if episode is None:
+                        continue  # ended meanwhile, or another scan opened it
+                    job = replace(job, episode=episode, idle_since=since)
+                # Each scan while it idles: sent once (its incident), retried if it failed.
+                self._alert(in_flight_alert(job, assessment, since, now, thresholds, team))
+            elif job.idle_since is not None and assessment.verdict is not Verdict.INSUFFICIENT_DATA:
+                self._alert(recovered_alert(job, assessment, now, span, team))
+                self.table.close_episode(job.key)
+        return verdicts
+
     def _alert(self, alert: Alert) -> None:
         if self.deliver(alert).outcome is AlertOutcome.ALERTED:
             emit_alert(alert)
             logger.info("fleet alert", extra={"incident": alert.incident})
+
+
+def _judgeable(job: RunningJob, region: str, now: float, span: int) -> bool:
+    """Its metrics are readable here (this Region), its algorithm has run for the whole
+    window, and it may still run (past its maximum runtime SageMaker has stopped it)."""
+    if job.region != region or job.started_at is None or job.started_at > now - span:
+        return False
+    runtime = job.max_runtime_seconds or DEFAULT_MAX_RUNTIME_SECONDS
+    return now <= job.started_at + runtime + 3600
 
 
 def _on_hardware(variant: Variant) -> bool:
