@@ -738,15 +738,23 @@ class RunningJobsInMemory:
         if item is None or "job" not in item or "ended_at" in item or "idle_since" in item:
             return None
         episode = int(item.get("episode", "0")) + 1
-        item.update(idle_since=str(since), idle_percent=str(percent), episode=str(episode))
+        item.update(
+            idle_since=str(since), idle_percent=str(percent), episode=str(episode), alerted=False
+        )
         return episode
+
+    def episode_alerted(self, key: str) -> None:
+        self._count("dynamodb.UpdateItem")
+        item = self.items.get(key)
+        if item is not None and "idle_since" in item:
+            item["alerted"] = True
 
     def close_episode(self, key: str) -> None:
         self._count("dynamodb.UpdateItem")
         item = self.items.get(key)
         if item is not None and "job" in item:
-            item.pop("idle_since", None)
-            item.pop("idle_percent", None)
+            for name in ("idle_since", "idle_percent", "alerted"):
+                item.pop(name, None)
 
 
 class MemoryFleetTable(RunningJobsInMemory, FleetStore):
@@ -1065,6 +1073,11 @@ class MemoryAws:
         LambdaPoller(queues, self.limits.async_attempts, self.invoke, self.clock).run()
         if self._stray:
             raise RuntimeError(f"the in-memory stack called AWS: {sorted(set(self._stray))}")
+
+    def schedule(self, function: str, event: Any) -> None:
+        """A schedule's invocation: asynchronous, as EventBridge invokes the function (Lambda's
+        retries, then its on-failure destination), on the next `run`."""
+        MemoryQueues(self.queues, self.clock).send(invocations_queue(function), json.dumps(event))
 
     def invoke(self, function: str, event: Any) -> Any:
         """One invocation, in the function's environment (as on moto)."""

@@ -85,7 +85,8 @@ class _Schedule:
             self.aws.run()
             self.clock.now = self.next
             try:
-                self.aws.invoke("fleet", IN_FLIGHT)
+                self.aws.schedule("fleet", IN_FLIGHT)
+                self.aws.run()
             finally:
                 self.clock.now = self.end
             self.next += self.every

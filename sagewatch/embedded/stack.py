@@ -10,6 +10,7 @@ life (enter, reset, leave), its clients and the environment; the parts are in `p
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from sagewatch.embedded.provision import (
     MOTO_CREDENTIALS,
     MOTO_ENVIRONMENT,
     Resources,
+    invocations_queue,
     provision,
     sdk_client,
 )
@@ -153,6 +155,12 @@ class EmbeddedAws:
         """Invoke functions until no queue has work left (summaries last, when all is idle)."""
         queues = SqsQueues(self.client("sqs"), self._resources.queues)
         LambdaPoller(queues, self._resources.async_attempts, self.invoke, self.clock).run()
+
+    def schedule(self, function: str, event: Any) -> None:
+        """A schedule's invocation: asynchronous, as EventBridge invokes the function (Lambda's
+        retries, then its on-failure destination), on the next `run`."""
+        queues = SqsQueues(self.client("sqs"), self._resources.queues)
+        queues.send(invocations_queue(function), json.dumps(event))
 
     def invoke(self, function: str, event: Any) -> Any:
         """One invocation, in the function's environment. The poller's invocations come through

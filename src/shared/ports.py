@@ -135,6 +135,10 @@ class FleetStore(Protocol):
         None if one was open or the job ended meanwhile."""
         ...
 
+    def episode_alerted(self, key: str) -> None:
+        """Its alert was delivered: later scans send nothing more for the episode."""
+        ...
+
     def close_episode(self, key: str) -> None: ...
 
 

@@ -28,7 +28,8 @@ def test_given_events_when_replay_json_then_stdout_is_exactly_one_json_object() 
     document = json.loads(result.stdout)
     assert document["events"] == 1
     assert [a["attributes"]["kind"] for a in document["alerts"]] == ["failure"]
-    assert document["invocations"] == {"alerter": 1, "enricher": 1}
+    # The fleet function: the job's state change, and the in-flight check's tick before the end.
+    assert document["invocations"] == {"alerter": 1, "enricher": 1, "fleet": 2}
 
 
 def test_given_missing_path_when_replay_then_exit_2_with_one_line_reason(tmp_path: Path) -> None:

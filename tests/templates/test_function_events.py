@@ -41,8 +41,10 @@ def test_given_the_functions_events_then_sam_names_each_rule_function_and_event(
         "AlerterFunctionTrackingServers",
         "FleetFunctionHeartbeats",
         "FleetFunctionInventories",
+        "FleetFunctionRunningJobs",
         "FleetFunctionWatch",
         "FleetFunctionHourly",
+        "FleetFunctionInFlight",
     }
     raw = load()["Resources"]
     assert not [k for k, v in raw.items() if v["Type"] == "AWS::Lambda::Permission"]

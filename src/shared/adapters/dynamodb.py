@@ -323,12 +323,14 @@ class FleetTable(Adapter):
             response = self.api.update_item(
                 TableName=self.table,
                 Key={"id": {"S": key}},
-                UpdateExpression="SET idle_since = :s, idle_percent = :p ADD episode :one",
+                UpdateExpression="SET idle_since = :s, idle_percent = :p, alerted = :no "
+                "ADD episode :one",
                 ConditionExpression="attribute_exists(job) AND attribute_not_exists(ended_at) "
                 "AND attribute_not_exists(idle_since)",
                 ExpressionAttributeValues={
                     ":s": {"N": str(since)},
                     ":p": {"N": str(percent)},
+                    ":no": {"BOOL": False},
                     ":one": {"N": "1"},
                 },
                 ReturnValues="UPDATED_NEW",
@@ -337,12 +339,22 @@ class FleetTable(Adapter):
             return None
         return int(response["Attributes"]["episode"]["N"])
 
+    def episode_alerted(self, key: str) -> None:
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.update_item(  # closed or gone meanwhile: nothing to mark
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET alerted = :yes",
+                ConditionExpression="attribute_exists(idle_since)",
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+            )
+
     def close_episode(self, key: str) -> None:
         with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
             self.api.update_item(  # gone (expired) is closed too
                 TableName=self.table,
                 Key={"id": {"S": key}},
-                UpdateExpression="REMOVE idle_since, idle_percent",
+                UpdateExpression="REMOVE idle_since, idle_percent, alerted",
                 ConditionExpression="attribute_exists(job)",
             )
 

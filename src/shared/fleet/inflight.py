@@ -62,6 +62,7 @@ class RunningJob:
     episode: int = 0  # idle episodes so far
     idle_since: float | None = None  # the open episode's start (None: not idle)
     idle_percent: float | None = None  # the utilization that opened it
+    alerted: bool = False  # its alert was delivered
 
     @classmethod
     def of(cls, event: SageMakerEvent, team_tag_key: str) -> RunningJob:
@@ -133,6 +134,7 @@ class RunningJob:
                 episode=_whole(record.get("episode")) or 0,
                 idle_since=_number(record.get("idle_since")),
                 idle_percent=_number(record.get("idle_percent")),
+                alerted=record.get("alerted") is True,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidEvent(f"running job record unreadable: {error!r}"[:300]) from None

@@ -404,8 +404,9 @@ class Fleet:
                     if episode is None:
                         continue  # ended meanwhile, or another scan opened it
                     job = replace(job, episode=episode, idle_since=since)
-                # Each scan while it idles: sent once (its incident), retried if it failed.
-                self._alert(in_flight_alert(job, assessment, since, now, thresholds, team))
+                if not job.alerted:  # a delivery that failed is retried by the next scan
+                    self._alert(in_flight_alert(job, assessment, since, now, thresholds, team))
+                    self.table.episode_alerted(job.key)
             elif job.idle_since is not None and assessment.verdict is not Verdict.INSUFFICIENT_DATA:
                 self._alert(recovered_alert(job, assessment, now, span, team))
                 self.table.close_episode(job.key)
