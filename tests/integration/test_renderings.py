@@ -157,7 +157,9 @@ def test_given_docs_sample_alerts_when_compared_then_each_is_what_the_replay_sen
 ) -> None:
     samples = re.findall(r"```text\n(.*?)\n```", (ROOT / doc).read_text(), flags=re.DOTALL)
     bodies = {alert["email"]["body"] for alert in alerts}
-    assert len(samples) == 6  # failure, violations, under-used, idle, a refused call, unhealthy
+    # failure, violations, under-used, idle (after the end, while running, its end), a refused
+    # call, unhealthy
+    assert len(samples) == 8
     for sample in samples:
         assert sample in bodies, sample.splitlines()[0]
 

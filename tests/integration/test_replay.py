@@ -98,6 +98,10 @@ def test_given_events_folder_when_replayed_then_one_alert_per_failure_incident(
         # it hit its maximum runtime with its GPUs idle: its waste (about $304) is an update of
         # that failure's incident, on its thread, not a second incident
         ("vision-vit-huge-pretrain-20261120-0200", "failure"),
+        # and while it ran, the in-flight check caught its idle GPUs: one alert, and its end as
+        # an update of that incident
+        ("vision-vit-huge-pretrain-20261120-0200", "idle"),
+        ("vision-vit-huge-pretrain-20261120-0200", "idle"),
         ("vision-yolo-train-20261120-0330", "under-used"),  # the report sample itself
     ]
 
