@@ -217,6 +217,11 @@ def cost_all_in(init: Mapping[str, float]) -> list[dict[str, Any]]:
                     "spec": vars(spec),
                 },
                 "sagewatch": costing.summary(lines, fleet.jobs) | {"counts": counts(ours)},
+                # Within the above: what the in-flight check adds (issue 14).
+                "in_flight_check": costing.summary(
+                    costing.share(ours.part["in-flight"]), fleet.jobs
+                )
+                | {"counts": counts(ours.part["in-flight"])},
                 "reference": costing.summary(
                     costing.reference(theirs, reference.DASHBOARDS), fleet.jobs
                 )
@@ -460,6 +465,17 @@ def _print(results: dict[str, Any]) -> None:
             top = list(entry[design]["breakdown"].items())[:6]
             shown = ", ".join(f"{name} {line['per_month_usd']:,.2f}" for name, line in top)
             print(f"  {design:10} {shown}")
+    print("\nthe in-flight check's share (within the above): USD a month; GetMetricData requests, "
+          "metrics; fleet invocations")  # fmt: skip
+    for entry in results["cost_all_in"]:
+        fleet, share = entry["fleet"], entry["in_flight_check"]
+        requests, units = share["counts"]["api_requests"], share["counts"]["billing_units"]
+        print(
+            f"{fleet['jobs_per_day']:>8,} {fleet['accounts']:>9,}  {share['per_month_usd']:>10,.2f}"
+            f"  {requests.get('cloudwatch.GetMetricData', 0):>8,}"
+            f" {units.get('cloudwatch.metrics_requested', 0):>10,.0f}"
+            f" {share['counts']['invocations'].get('FleetFunction', 0):>8,}"
+        )
     print(f"\n{results['bench_cpu_seconds']} CPU seconds (this process); written to "
           f"{RESULTS.relative_to(ROOT)}")  # fmt: skip
 

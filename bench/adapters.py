@@ -291,6 +291,38 @@ class CountingFleetTable(MemoryFleetTable):
         self._scan()
         return super().inventories()
 
+    # Running jobs: each write an UpdateItem (conditional), the check's read a Scan.
+    def _updated(self, key: str, change: Callable[[], Any]) -> Any:
+        before = self._size(key)
+        result = change()
+        self._write("dynamodb.UpdateItem", key, before)
+        return result
+
+    def put_running(self, key: str, job: str, at: float, expires: int) -> None:
+        change = super().put_running
+        self._updated(key, lambda: change(key, job, at, expires))
+
+    def end_running(self, key: str, at: float, status: str, expires: int) -> dict[str, Any]:
+        change = super().end_running
+        return dict(self._updated(key, lambda: change(key, at, status, expires)))
+
+    def running_jobs(self) -> list[dict[str, Any]]:
+        self._scan()
+        return super().running_jobs()
+
+    def open_episode(self, key: str, since: float, percent: float) -> int | None:
+        change = super().open_episode
+        episode: int | None = self._updated(key, lambda: change(key, since, percent))
+        return episode
+
+    def episode_alerted(self, key: str) -> None:
+        change = super().episode_alerted
+        self._updated(key, lambda: change(key))
+
+    def close_episode(self, key: str) -> None:
+        change = super().close_episode
+        self._updated(key, lambda: change(key))
+
 
 # ---- CloudWatch --------------------------------------------------------------------------------
 

@@ -202,6 +202,21 @@ def sagewatch(usage: Usage, deployment: Any, workload: Any, accounts: int) -> di
     return lines
 
 
+def share(part: Usage) -> dict[str, Line]:
+    """A feature's share of the day (its invocations, requests, units, logs), priced as the
+    whole is."""
+    lines: dict[str, Line] = {}
+    common_lines(part, lines)
+    units = part.units
+    lines["sns.publishes"] = Line(
+        units["sns.publish_chunks"] * _price("sns_publish"), 0, units["sns.publish_chunks"],
+        "publishes (64 KB chunks)",
+    )  # fmt: skip
+    sqs = units["sqs.request_chunks"] + part.calls["sqs.DeleteMessageBatch"]
+    lines["sqs.requests"] = Line(sqs * _price("sqs_request"), 0, sqs, "requests")
+    return {name: line for name, line in lines.items() if line.quantity}
+
+
 def reference(usage: Usage, dashboards: int) -> dict[str, Line]:
     lines: dict[str, Line] = {}
     common_lines(usage, lines)

@@ -185,7 +185,7 @@ def read(template: Mapping[str, Any]) -> Deployment:
             if event["Type"] == "SQS":
                 queue = _target(event_props["Queue"])
                 sources[queue] = _queue_source(queue, logical_id, event_props, resources, resolve)
-            elif event["Type"] == "Schedule":
+            elif event["Type"] == "Schedule" and resolve(event_props.get("Enabled", True)):
                 schedules.append(
                     Schedule(
                         logical_id,

@@ -30,6 +30,7 @@ INIT is not held to the memory's CPU share). INIT is billed since 2025-08-01
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 import importlib
 import json
@@ -132,6 +133,12 @@ class Usage:
     metric_names: int = 0
     workload: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     outcomes: Counter[str] = field(default_factory=Counter)
+    part: dict[str, Usage] = field(default_factory=dict)  # what a feature used, within the above
+
+
+# The in-flight check's work: its schedule's invocations, and the running jobs' queue (sending,
+# polling, the fleet function's batches); a share of the day's usage, priced on its own.
+IN_FLIGHT, RUNNING_JOBS_QUEUE = {"action": "in-flight"}, "RunningJobsQueue"
 
 
 @dataclass
@@ -202,6 +209,7 @@ class Simulation:
             "EnrichmentDeadLetterQueue": "EnrichmentDeadLetterQueue",
             "SummaryQueue": "SummaryQueue",
             "SummaryDeadLetterQueue": "SummaryDeadLetterQueue",
+            "RunningJobsDeadLetterQueue": "RunningJobsDeadLetterQueue",
         }  # fmt: skip
         refs = cfn.parameter_defaults() | cfn.pseudo_parameters(ACCOUNT, REGION) | names
         return cfn.function_environment(logical_id, refs) | {"AWS_REGION": REGION}
@@ -215,6 +223,7 @@ class Simulation:
         meter = self.meter
         owners = {run.name: run.account for run in self.fleet.runs}
         records, ledger = CountingOnce(meter), CountingLedger(meter)
+        metrics = FleetMetrics(meter, self.fleet.series, owners)  # the enricher's and the fleet's
         topics = {"email": "EmailTopic", "json": "JsonTopic", "chat": "ChatTopic"}
         channels: dict[str, Any] = {
             channel: CountingChannel(meter, topic, SUBSCRIPTIONS[topic])
@@ -227,7 +236,7 @@ class Simulation:
         return {
             "EnricherFunction": Enricher(
                 EnricherSettings.from_env(self._environment("EnricherFunction")),
-                metrics=FleetMetrics(meter, self.fleet.series, owners),
+                metrics=metrics,
                 publisher=CountingSink(meter, lambda event: self.later(0, self.bus, event, "own")),
                 dead_letters=CountingQueue(meter, "EnrichmentDeadLetterQueue"),
                 records=records, clock=self.clock,
@@ -246,6 +255,7 @@ class Simulation:
                 table=CountingFleetTable(meter), activity=CountingActivity(meter),
                 refresher=CountingRefresher(meter, self._refresh), publishers=channels,
                 records=records, clock=self.clock,
+                metrics=metrics, dead_letters=CountingQueue(meter, "RunningJobsDeadLetterQueue"),
             ),
         }  # fmt: skip
 
@@ -370,8 +380,36 @@ class Simulation:
 
     # ---- SQS and Lambda's poller -----------------------------------------------------------
     def _send(self, queue: str, body: str) -> None:
-        self.meter.call("sqs.SendMessage", {"sqs.request_chunks": chunks(len(body))}, kms=queue)
+        with self._share("in-flight", queue == RUNNING_JOBS_QUEUE):
+            self.meter.call("sqs.SendMessage", {"sqs.request_chunks": chunks(len(body))}, kms=queue)
         self._arrive(queue, body)
+
+    @contextlib.contextmanager
+    def _share(self, name: str, counted: bool) -> Iterator[None]:
+        """What the code does within is also counted as `name`'s share of the day."""
+        if not counted:
+            yield
+            return
+        calls, units = Counter(self.meter.calls), dict(self.meter.units)
+        before = {n: dataclasses.replace(f) for n, f in self.usage.functions.items()}
+        logged = Counter(self.usage.log_bytes)
+        try:
+            yield
+        finally:
+            part = self.usage.part.setdefault(
+                name, Usage(log_retention=dict(self.usage.log_retention))
+            )
+            part.calls.update(Counter(self.meter.calls) - calls)
+            for unit, value in self.meter.units.items():
+                part.units[unit] += value - units.get(unit, 0.0)
+            part.log_bytes.update(Counter(self.usage.log_bytes) - logged)
+            for n, now in self.usage.functions.items():
+                was = before[n]
+                mine = part.functions.setdefault(n, FunctionUsage(now.memory_mb, now.architecture))
+                mine.requests += now.requests - was.requests
+                mine.billed_ms += now.billed_ms - was.billed_ms
+                mine.init_ms += now.init_ms - was.init_ms
+                mine.cold_starts += now.cold_starts - was.cold_starts
 
     def _arrive(self, queue: str, body: str) -> None:
         source = self.deployment.queue_sources.get(queue)
@@ -391,6 +429,10 @@ class Simulation:
             self.later(source.window_seconds, self._flush, queue, poller.generation)
 
     def _flush(self, queue: str, generation: int) -> None:
+        with self._share("in-flight", queue == RUNNING_JOBS_QUEUE):
+            self._poll(queue, generation)
+
+    def _poll(self, queue: str, generation: int) -> None:
         source, poller = self.deployment.queue_sources[queue], self.pollers[queue]
         if generation != poller.generation or not poller.waiting:
             return
@@ -434,7 +476,8 @@ class Simulation:
 
     # ---- Lambda ----------------------------------------------------------------------------
     def _invoke_async(self, function: str, event: Any) -> None:
-        self._invoke(function, event)
+        with self._share("in-flight", event == IN_FLIGHT):
+            self._invoke(function, event)
 
     def _invoke(self, function: str, event: Any) -> Any:
         spec, usage = self.deployment.functions[function], self.usage.functions[function]

@@ -35,6 +35,8 @@ _QUEUES = {  # logical id -> the embedded stack's queue name
     "SummaryQueue": "summary",
     "SummaryDeadLetterQueue": "summary-dlq",
     "TargetDeadLetterQueue": "target-dlq",
+    "RunningJobsQueue": "running-jobs",
+    "RunningJobsDeadLetterQueue": "running-jobs-dlq",
 }
 
 

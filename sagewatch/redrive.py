@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ = "enrichment-dlq", "summary-dlq", "target-dlq"
+RUNNING_JOBS_DLQ = "running-jobs-dlq"
+DEAD_LETTER_QUEUES = (ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, RUNNING_JOBS_DLQ)
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class DeadLetter:
     receipt_handle: str
     event_id: str | None
     reason: str
-    destination: str  # "enrichment", "summary", "function:<arn>", or "" when it cannot move
+    # "enrichment", "summary", "running-jobs", "function:<arn>", or "" when it cannot move
+    destination: str
     body: str  # what is sent back
 
     def summary(self) -> dict[str, Any]:
@@ -51,8 +54,14 @@ def _json(text: str) -> Any:
         return None
 
 
-def describe(queue: str, message: Mapping[str, Any], max_receives: int) -> DeadLetter:
-    """What a dead-letter message is, why it failed, and where it would go back to."""
+def describe(
+    queue: str,
+    message: Mapping[str, Any],
+    max_receives: int,
+    destinations: Mapping[str, str] | None = None,
+) -> DeadLetter:
+    """What a dead-letter message is, why it failed, and where it would go back to
+    (`destinations`: the queues a rule delivers to, by kind → URL)."""
     body, parsed = str(message["Body"]), _json(str(message["Body"]))
     common = {
         "queue": queue,
@@ -75,6 +84,14 @@ def describe(queue: str, message: Mapping[str, Any], max_receives: int) -> DeadL
         return DeadLetter(
             **common, event_id=bucket, reason=reason, destination="summary", body=body
         )
+    if queue == RUNNING_JOBS_DLQ:
+        reason = _attribute(message, "reason") or (
+            "no reason recorded: moved by SQS after repeated deliveries (the fleet function "
+            "failed each time)"
+        )
+        return DeadLetter(
+            **common, event_id=event_id, reason=reason, destination="running-jobs", body=body
+        )
     if isinstance(parsed, dict) and "requestPayload" in parsed:  # Lambda on-failure record
         context, response = parsed.get("requestContext", {}), parsed.get("responsePayload") or {}
         request = parsed["requestPayload"]
@@ -91,10 +108,21 @@ def describe(queue: str, message: Mapping[str, Any], max_receives: int) -> DeadL
     code = _attribute(message, "ERROR_CODE") or "undeliverable"
     reason = f"{code}: {_attribute(message, 'ERROR_MESSAGE') or ''}"
     service = target.split(":")[2] if target.count(":") >= 5 else ""
-    destination = {"sqs": "enrichment", "lambda": f"function:{target}"}.get(service, "")
+    destination = {"sqs": _queue_of(target, destinations or {}), "lambda": f"function:{target}"}
     return DeadLetter(
-        **common, event_id=event_id, reason=reason.strip(), destination=destination, body=body
+        **common,
+        event_id=event_id,
+        reason=reason.strip(),
+        destination=destination.get(service, ""),
+        body=body,
     )
+
+
+def _queue_of(arn: str, destinations: Mapping[str, str]) -> str:
+    """The kind of the queue a rule could not deliver to (its URL ends with the ARN's name)."""
+    name = arn.rsplit(":", 1)[-1]
+    found = (kind for kind, url in destinations.items() if url.endswith(f"/{name}"))
+    return next(found, "enrichment")
 
 
 class Redriver:
@@ -108,7 +136,7 @@ class Redriver:
     ) -> None:
         self.sqs = sqs
         self.dead_letter_queues = dead_letter_queues  # kind → URL
-        self.destination_queues = destination_queues  # "enrichment"/"summary" → URL
+        self.destination_queues = destination_queues  # "enrichment", "summary"... → URL
         self.invoke_async = invoke_async  # (function ARN, payload JSON)
         self.max_receives = max_receives
 
@@ -117,7 +145,9 @@ class Redriver:
         found = []
         for kind, url in self.dead_letter_queues.items():
             messages = self.receive_all(url)
-            found += [describe(kind, m, self.max_receives) for m in messages]
+            found += [
+                describe(kind, m, self.max_receives, self.destination_queues) for m in messages
+            ]
             self.release(url, messages)
         return found
 
@@ -187,8 +217,13 @@ def from_stack(stack: str, region: str | None = None) -> Redriver:
             ENRICHMENT_DLQ: outputs["EnrichmentDeadLetterQueueUrl"],
             SUMMARY_DLQ: outputs["SummaryDeadLetterQueueUrl"],
             TARGET_DLQ: outputs["TargetDeadLetterQueueUrl"],
+            RUNNING_JOBS_DLQ: outputs["RunningJobsDeadLetterQueueUrl"],
         },
-        {"enrichment": outputs["EnrichmentQueueUrl"], "summary": outputs["SummaryQueueUrl"]},
+        {
+            "enrichment": outputs["EnrichmentQueueUrl"],
+            "summary": outputs["SummaryQueueUrl"],
+            "running-jobs": outputs["RunningJobsQueueUrl"],
+        },
         lambda arn, body: lambda_client.invoke(
             FunctionName=arn, InvocationType="Event", Payload=body.encode()
         ),

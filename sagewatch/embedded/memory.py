@@ -55,6 +55,7 @@ from sagewatch.embedded.provision import (
     FUNCTIONS,
     MOTO_ENVIRONMENT,
     REDRIVEN,
+    REDRIVEN_QUEUES,
     REGION,
     TARGET_QUEUES,
     event_bus_arn,
@@ -74,7 +75,7 @@ from sagewatch.embedded.runtime import (
 )
 from sagewatch.faults import FaultInjector
 from sagewatch.moto_patches import metric_data
-from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, DeadLetter, describe
+from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, describe
 from shared.platform.clock import Clock, system_clock
 from shared.ports import FleetStore, OnceStore, Progress, StormLedger
 
@@ -945,6 +946,7 @@ def build_services(
             records=records,
             clock=clock,
             metrics=MetricsReader(aws.cloudwatch),
+            dead_letters=DeadLetterQueue(fleet.dead_letter_queue_url, aws.sqs),
         ),
     }
 
@@ -1097,8 +1099,9 @@ class MemoryAws:
                     "MessageAttributes": m.attributes,
                 },
                 max_receives,
+                {queue: queue_url(queue) for queue in REDRIVEN_QUEUES},
             )
-            for kind in (ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ)
+            for kind in DEAD_LETTER_QUEUES
             for m in self.queues[kind].messages.values()
         ]
 

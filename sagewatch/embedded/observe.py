@@ -18,11 +18,12 @@ from botocore.client import BaseClient
 from sagewatch.embedded.provision import (
     ARCHIVE_LOG_GROUP,
     CHANNELS,
+    REDRIVEN_QUEUES,
     Resources,
     capture_queue,
     invocations_queue,
 )
-from sagewatch.redrive import ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ, DeadLetter, Redriver
+from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, Redriver
 from shared.contracts.report import REPORT_DETAIL_TYPE, SAGEWATCH_SOURCE
 
 
@@ -141,8 +142,8 @@ class Outcome:
         sqs, queues = self.client("sqs"), self.resources.queues
         return Redriver(
             sqs,
-            {kind: queues[kind] for kind in (ENRICHMENT_DLQ, SUMMARY_DLQ, TARGET_DLQ)},
-            {"enrichment": queues["enrichment"], "summary": queues["summary"]},
+            {kind: queues[kind] for kind in DEAD_LETTER_QUEUES},
+            {kind: queues[kind] for kind in REDRIVEN_QUEUES},
             lambda arn, body: sqs.send_message(
                 QueueUrl=queues[
                     invocations_queue(arn.rsplit(":", 1)[-1].removeprefix("sagewatch-"))

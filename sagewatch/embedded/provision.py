@@ -90,12 +90,15 @@ def event_bus_arn(name: str) -> str:
 # The queue each rule target delivers to (functions: their stand-in queue); the archive aside.
 TARGET_QUEUES = {
     "EnrichmentQueue": "enrichment",
+    "RunningJobsQueue": "running-jobs",
     **{FUNCTIONS[f]: invocations_queue(f) for f in ASYNC_FUNCTIONS},
 }
 REDRIVEN = (  # queue, its logical id, its dead-letter queue
     ("enrichment", "EnrichmentQueue", "enrichment-dlq"),
     ("summary", "SummaryQueue", "summary-dlq"),
+    ("running-jobs", "RunningJobsQueue", "running-jobs-dlq"),
 )
+REDRIVEN_QUEUES = tuple(queue for queue, _, _ in REDRIVEN)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ def function_environments(
         "EnrichmentDeadLetterQueue": queues["enrichment-dlq"],
         "SummaryQueue": queues["summary"],
         "SummaryDeadLetterQueue": queues["summary-dlq"],
+        "RunningJobsDeadLetterQueue": queues["running-jobs-dlq"],
     }
     return {
         name: cfn.function_environment(logical_id, refs) for name, logical_id in FUNCTIONS.items()
@@ -190,7 +194,7 @@ def provision(client: Callable[[str], Any], parameters: Mapping[str, str]) -> Re
     queues = {
         name: sqs.create_queue(QueueName=name)["QueueUrl"]
         for name in (
-            "enrichment-dlq", "summary-dlq", "target-dlq",
+            *(dlq for _, _, dlq in REDRIVEN), "target-dlq",
             *map(invocations_queue, ASYNC_FUNCTIONS),
             *map(capture_queue, CHANNELS),
         )

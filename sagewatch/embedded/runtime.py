@@ -37,6 +37,7 @@ from shared.domain.parser import parse_time
 from shared.platform.clock import Clock
 
 ENRICHER_BATCH_SIZE = 100
+FLEET_BATCH_SIZE = 100  # the running jobs' queue
 SUMMARIZER_BATCH_SIZE = 10
 MAX_ROUNDS = 10_000  # a safety stop: each round moves at least one message
 
@@ -212,8 +213,10 @@ class LambdaPoller:
         """Invoke functions until no queue has work left. Summaries of burst windows run when
         everything else is idle: that is when the (not waited for) window has passed."""
         for _ in range(MAX_ROUNDS):
-            if sum(map(self._drain_async, ASYNC_FUNCTIONS)) + self._drain_batches(
-                "enrichment", "enricher", ENRICHER_BATCH_SIZE
+            if (
+                sum(map(self._drain_async, ASYNC_FUNCTIONS))
+                + self._drain_batches("running-jobs", "fleet", FLEET_BATCH_SIZE)
+                + self._drain_batches("enrichment", "enricher", ENRICHER_BATCH_SIZE)
             ):
                 continue
             if not self._drain_batches("summary", "summarizer", SUMMARIZER_BATCH_SIZE):

@@ -146,6 +146,7 @@ class FleetSettings:
     idle_alerts_per_account: int = 3  # past this, one alert names an account's idle endpoints
     thresholds: Thresholds = field(default_factory=Thresholds)  # the enricher's: running jobs too
     in_flight_idle_seconds: int = 1_800  # a running job idle this long alerts
+    dead_letter_queue_url: str = ""  # where unreadable job state changes are parked
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FleetSettings:
@@ -174,4 +175,5 @@ class FleetSettings:
             idle_alerts_per_account=int(_number(env, "BURST_THRESHOLD", 3, 0, 1000)),
             thresholds=thresholds_from(env),
             in_flight_idle_seconds=int(_number(env, "IN_FLIGHT_IDLE_MINUTES", 30, 10, 720) * 60),
+            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
         )

@@ -21,6 +21,8 @@ QUEUES = {
     "EnrichmentDlq": "EnrichmentDeadLetterQueueUrl",
     "SummaryDlq": "SummaryDeadLetterQueueUrl",
     "TargetDlq": "TargetDeadLetterQueueUrl",
+    "RunningJobsQueue": "RunningJobsQueueUrl",
+    "RunningJobsDlq": "RunningJobsDeadLetterQueueUrl",
 }
 
 

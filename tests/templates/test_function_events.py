@@ -41,7 +41,6 @@ def test_given_the_functions_events_then_sam_names_each_rule_function_and_event(
         "AlerterFunctionTrackingServers",
         "FleetFunctionHeartbeats",
         "FleetFunctionInventories",
-        "FleetFunctionRunningJobs",
         "FleetFunctionWatch",
         "FleetFunctionHourly",
         "FleetFunctionInFlight",

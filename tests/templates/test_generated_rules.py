@@ -135,7 +135,7 @@ def test_given_the_template_when_rules_listed_then_each_delivers_to_its_consumer
         "AlerterFunctionTrackingServers": ("AlerterFunction",),
         "FleetFunctionHeartbeats": ("FleetFunction",),
         "FleetFunctionInventories": ("FleetFunction",),
-        "FleetFunctionRunningJobs": ("FleetFunction",),
+        "RunningJobsRule": ("RunningJobsQueue",),
     }
 
 
@@ -154,7 +154,7 @@ def test_given_each_rule_of_the_routes_then_its_pattern_is_written_where_the_gen
         "AlerterFunctionTrackingServers": event("AlerterFunction", "TrackingServers"),
         "FleetFunctionHeartbeats": event("FleetFunction", "Heartbeats"),
         "FleetFunctionInventories": event("FleetFunction", "Inventories"),
-        "FleetFunctionRunningJobs": event("FleetFunction", "RunningJobs"),
+        "RunningJobsRule": ("RunningJobsRule", "Properties", "EventPattern"),
     }
     for rule, path in ((r, pattern_path(r, template)) for r in GENERATED):
         written = template["Resources"]

@@ -251,7 +251,7 @@ def test_given_template_yaml_then_every_encrypted_resource_and_grant_names_the_s
                     uses[f"{name} {statement['Sid']}"] = statement["Resource"]
 
     assert {json.dumps(v) for v in uses.values()} == {json.dumps(key)}
-    assert len(uses) == 24  # 5 queues, 4 topics, 5 log groups, 2 tables, 4 functions, 4 roles
+    assert len(uses) == 26  # 7 queues, 4 topics, 5 log groups, 2 tables, 4 functions, 4 roles
 
 
 def test_given_the_template_as_deployed_when_linted_then_no_invariant_is_broken() -> None:

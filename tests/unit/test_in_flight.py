@@ -981,3 +981,84 @@ def test_given_the_dynamodb_fleet_table_then_running_jobs_kept_as_in_memory(
         (False, 800.0),
         [],
     ]
+
+
+# ---- the running jobs' queue: the fleet function's SQS batches ----------------------------------
+
+
+def _record(body: Any, message_id: str) -> dict[str, Any]:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return {"messageId": message_id, "body": text, "eventSource": "aws:sqs"}
+
+
+class _ThrottledTable(MemoryFleetTable):
+    """DynamoDB throttling the writes of one job."""
+
+    def __init__(self, failing_name: str) -> None:
+        super().__init__()
+        self.failing_name = failing_name
+
+    def put_running(self, key: str, job: str, at: float, expires: int) -> None:
+        if key.endswith(f"|{self.failing_name}"):
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}
+            raise ClientError(error, "UpdateItem")  # type: ignore[arg-type]
+        super().put_running(key, job, at, expires)
+
+
+def _batch_world(table: MemoryFleetTable, parked: Recorder | None) -> Fleet:
+    return Fleet(
+        FleetSettings.from_env(ENV), table=table, activity=NoInvocations(), refresher=Recorder(),
+        publishers={c: Recorder() for c in CHANNELS}, records=MemoryOnce(),
+        clock=FixedClock(SCAN), metrics=HostMetrics(), dead_letters=parked,
+    )  # fmt: skip
+
+
+def test_given_a_batch_with_an_unreadable_record_then_it_is_parked_with_its_reason_alone() -> None:
+    table, parked = MemoryFleetTable(), Recorder()
+    fleet = _batch_world(table, parked)
+    unnamed = _event(name="other-job", TrainingJobName=None)  # a job event without its name
+
+    result = fleet.handle(
+        {
+            "Records": [
+                _record(_event(), "m1"),
+                _record("{not json", "m2"),
+                _record(unnamed, "m3"),
+                _record(_event(name="second-job"), "m4"),
+            ]
+        }
+    )
+
+    assert result == {"batchItemFailures": []}
+    assert [item["reason"][:14] for item in parked.items] == ["invalid event:"] * 2
+    assert "TrainingJobName" in parked.items[1]["reason"]
+    assert {RunningJob.from_record(r).name for r in table.running_jobs()} == {JOB, "second-job"}
+
+
+def test_given_a_batch_when_the_store_throttles_one_job_then_only_that_record_is_retried() -> None:
+    table = _ThrottledTable("second-job")
+    fleet = _batch_world(table, Recorder())
+
+    result = fleet.handle(
+        {"Records": [_record(_event(name="second-job"), "m1"), _record(_event(), "m2")]}
+    )
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert [RunningJob.from_record(r).name for r in table.running_jobs()] == [JOB]
+
+
+def test_given_no_dead_letter_queue_when_a_record_is_unreadable_then_it_is_retried() -> None:
+    fleet = _batch_world(MemoryFleetTable(), None)  # the queue's redrive policy parks it
+
+    result = fleet.handle({"Records": [_record("[]", "m1")]})
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def test_given_a_batch_with_a_job_and_its_end_out_of_order_then_it_is_not_running() -> None:
+    table = MemoryFleetTable()
+    fleet = _batch_world(table, Recorder())
+
+    fleet.handle({"Records": [_record(_ended(), "m1"), _record(_event(), "m2")]})
+
+    assert table.running_jobs() == []

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from shared.adapters.boto import Adapter
 from shared.contracts.storm_window import StormWindow
+from shared.platform.idempotency import RETRYABLE
+
+if TYPE_CHECKING:
+    from shared.ports import DeadLetters
 
 
 class DeadLetterQueue(Adapter):
@@ -53,3 +58,22 @@ class SummaryQueue(Adapter):
 
     def schedule(self, window: StormWindow) -> None:
         self.api.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(window.message()))
+
+
+def park(
+    dead_letters: DeadLetters | None,
+    record: Mapping[str, Any],
+    reason: str,
+    error: Exception,
+    event_id: str | None = None,
+) -> bool:
+    """An SQS record that cannot be processed as it is, parked with its reason; False when
+    there is no dead-letter queue or it could not be reached (the queue's redrive policy is then
+    the backstop)."""
+    if dead_letters is None:
+        return False
+    try:
+        dead_letters.send(str(record.get("body")), reason, event_id, type(error).__name__)
+    except RETRYABLE:
+        return False
+    return True

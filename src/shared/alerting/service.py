@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from shared.adapters.dynamodb import BurstLedger
-from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
+from shared.adapters.sqs import DeadLetterQueue, SummaryQueue, park
 from shared.alerting.alerts import (
     LIST_LIMIT,
     Alert,
@@ -291,13 +291,7 @@ class Summarizer:
             "summary message dead-lettered",
             extra={"message_id": record.get("messageId"), "reason": reason},
         )
-        if self.dead_letters is None:
-            return False
-        try:
-            self.dead_letters.send(str(record.get("body")), reason, None, type(error).__name__)
-        except RETRYABLE:
-            return False
-        return True
+        return park(self.dead_letters, record, reason, error)
 
     def _summarize(self, window: StormWindow) -> None:
         # Read and marked in one write: failures counted later alert one by one. The summary,

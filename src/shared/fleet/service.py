@@ -13,6 +13,7 @@ from typing import Any
 from shared.adapters.cloudwatch import EndpointActivity, MetricsReader
 from shared.adapters.dynamodb import FleetTable
 from shared.adapters.eventbridge import RefreshRequester
+from shared.adapters.sqs import DeadLetterQueue, park
 from shared.alerting.alerts import Alert
 from shared.alerting.delivery import AlertOutcome, Delivery
 from shared.config import FleetSettings
@@ -32,7 +33,7 @@ from shared.contracts.inventory import (
     parse_snapshot,
 )
 from shared.domain.events import SageMakerEvent
-from shared.domain.parser import check_depth, parse_event
+from shared.domain.parser import check_depth, event_id_of, load_body, parse_event
 from shared.domain.patterns import running
 from shared.domain.utilization import (
     JobKey,
@@ -68,6 +69,7 @@ from shared.platform.observability import logger
 from shared.platform.router import Disposition, Router
 from shared.ports import (
     AlertChannel,
+    DeadLetters,
     FleetStore,
     InvocationSource,
     MetricsSource,
@@ -101,7 +103,7 @@ def snapshot(inventory: Snapshot, fleet: Fleet) -> dict[str, Any]:
 
 @fleet_events.route(
     running(TRAINING, PROCESSING),
-    rule="FleetFunctionRunningJobs",
+    rule="RunningJobsRule",
     parse=parse_event,
     when=lambda job: not job.is_tuning_child,  # its tuning job speaks for it, as after it ends
 )
@@ -122,11 +124,14 @@ class Fleet:
         records: OnceStore | None = None,
         clock: Clock = system_clock,
         metrics: MetricsSource | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.settings = settings
         self.table: FleetStore = table or FleetTable(settings.table)
         self.activity: InvocationSource = activity or EndpointActivity()
         self.metrics: MetricsSource = metrics or MetricsReader()
+        url = settings.dead_letter_queue_url  # none (tests): the queue's redrive policy parks
+        self.dead_letters = dead_letters or (DeadLetterQueue(url) if url else None)
         self.refresher: RefreshRequests = refresher or RefreshRequester(
             settings.event_bus_name, settings.refresh_role_arn, settings.refresh_rule_prefix
         )
@@ -141,9 +146,12 @@ class Fleet:
         }
 
     def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
-        """A scheduled action ({"action": ...}) or a forwarded heartbeat or snapshot."""
+        """A scheduled action ({"action": ...}), a forwarded heartbeat or snapshot, or a batch of
+        jobs' state changes from their queue (SQS)."""
         self.deliver.once.bind(lambda_context)
         check_depth(raw)  # anything nested past the limit is refused before it is read
+        if isinstance(raw, Mapping) and "Records" in raw:
+            return self.record_jobs(raw["Records"] if isinstance(raw["Records"], list) else [])
         if isinstance(raw, Mapping) and "action" in raw:
             name = raw["action"]
             action = self.actions.get(name) if isinstance(name, str) else None
@@ -179,6 +187,29 @@ class Fleet:
                 extra={"account": inventory.account, "errors": inventory.errors},
             )
         return {"outcome": "recorded", "account": inventory.account, "kpis": len(inventory.counts)}
+
+    def record_jobs(self, records: list[Any]) -> dict[str, Any]:
+        """An SQS batch (partial batch response): each state change recorded, parked with its
+        reason if it cannot be read, or retried if a dependency failed; one record's fate is
+        its own."""
+        retried = []
+        for record in records:
+            record = record if isinstance(record, Mapping) else {}
+            raw: Any = None
+            try:
+                raw = load_body(record.get("body"))
+                fleet_events.dispatch(raw, self)
+            except InvalidEvent as error:
+                reason, event_id = f"invalid event: {error}", event_id_of(raw)
+                logger.error(
+                    "state change dead-lettered", extra={"event_id": event_id, "reason": reason}
+                )
+                if not park(self.dead_letters, record, reason, error, event_id):
+                    retried.append(str(record.get("messageId")))
+            except RETRYABLE as error:
+                logger.warning("state change retried", extra={"reason": str(error)[:300]})
+                retried.append(str(record.get("messageId")))
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in retried]}
 
     def record_job(self, event: SageMakerEvent) -> dict[str, Any]:
         """A running job is kept (its latest state); an ended one is marked so, and if its
