@@ -219,7 +219,9 @@ def cost_all_in(init: Mapping[str, float]) -> list[dict[str, Any]]:
                 "sagewatch": costing.summary(lines, fleet.jobs) | {"counts": counts(ours)},
                 # Within the above: what the in-flight check adds (issue 14).
                 "in_flight_check": costing.summary(
-                    costing.share(ours.part["in-flight"]), fleet.jobs
+                    # its queue, and its dead-letter queue's metric in the alarm
+                    costing.share(ours.part["in-flight"], queues=1, alarm_metrics=1),
+                    fleet.jobs,
                 )
                 | {"counts": counts(ours.part["in-flight"])},
                 "reference": costing.summary(

@@ -315,13 +315,14 @@ class CountingFleetTable(MemoryFleetTable):
         episode: int | None = self._updated(key, lambda: change(key, since, percent))
         return episode
 
-    def episode_alerted(self, key: str) -> None:
+    def episode_alerted(self, key: str, episode: int) -> dict[str, Any] | None:
         change = super().episode_alerted
-        self._updated(key, lambda: change(key))
+        record: dict[str, Any] | None = self._updated(key, lambda: change(key, episode))
+        return record
 
-    def close_episode(self, key: str) -> None:
+    def close_episode(self, key: str, episode: int) -> bool:
         change = super().close_episode
-        self._updated(key, lambda: change(key))
+        return bool(self._updated(key, lambda: change(key, episode)))
 
 
 # ---- CloudWatch --------------------------------------------------------------------------------

@@ -123,21 +123,7 @@ def sagewatch(usage: Usage, deployment: Any, workload: Any, accounts: int) -> di
         held * _price("eventbridge_archive_storage_gb_month") / DAYS_PER_MONTH, 0, held,
         "GB held (steady state)",
     )  # fmt: skip
-    units = usage.units
-    lines["sns.publishes"] = Line(
-        units["sns.publish_chunks"] * _price("sns_publish"), 0, units["sns.publish_chunks"],
-        "publishes (64 KB chunks)",
-    )  # fmt: skip
-    for protocol, price in (("email", "sns_email_delivery"), ("https", "sns_https_delivery"),
-                            ("sqs", "sns_sqs_delivery")):  # fmt: skip
-        count = units[f"sns.deliveries.{protocol}"]
-        lines[f"sns.deliveries.{protocol}"] = Line(
-            count * _price(price), 0, count, f"{protocol} deliveries"
-        )
-    sqs = units["sqs.request_chunks"] + usage.calls["sqs.DeleteMessageBatch"]
-    lines["sqs.requests"] = Line(
-        sqs * _price("sqs_request"), 0, sqs, "send, receive, delete requests (64 KB chunks)"
-    )
+    queue_lines(usage, lines)
     scheduled = sum(86_400 // s.every_seconds for s in deployment.schedules)
     lines["eventbridge.schedules"] = Line(
         0, 0, scheduled, "scheduled-rule invocations (aws.events events: not charged, assumed)"
@@ -202,18 +188,37 @@ def sagewatch(usage: Usage, deployment: Any, workload: Any, accounts: int) -> di
     return lines
 
 
-def share(part: Usage) -> dict[str, Line]:
-    """A feature's share of the day (its invocations, requests, units, logs), priced as the
-    whole is."""
-    lines: dict[str, Line] = {}
-    common_lines(part, lines)
-    units = part.units
+def queue_lines(usage: Usage, lines: dict[str, Line]) -> None:
+    """SNS publishes and deliveries, SQS requests."""
+    units = usage.units
     lines["sns.publishes"] = Line(
         units["sns.publish_chunks"] * _price("sns_publish"), 0, units["sns.publish_chunks"],
         "publishes (64 KB chunks)",
     )  # fmt: skip
-    sqs = units["sqs.request_chunks"] + part.calls["sqs.DeleteMessageBatch"]
-    lines["sqs.requests"] = Line(sqs * _price("sqs_request"), 0, sqs, "requests")
+    for protocol, price in (("email", "sns_email_delivery"), ("https", "sns_https_delivery"),
+                            ("sqs", "sns_sqs_delivery")):  # fmt: skip
+        count = units[f"sns.deliveries.{protocol}"]
+        lines[f"sns.deliveries.{protocol}"] = Line(
+            count * _price(price), 0, count, f"{protocol} deliveries"
+        )
+    sqs = units["sqs.request_chunks"] + usage.calls["sqs.DeleteMessageBatch"]
+    lines["sqs.requests"] = Line(
+        sqs * _price("sqs_request"), 0, sqs, "send, receive, delete requests (64 KB chunks)"
+    )
+
+
+def share(part: Usage, queues: int = 0, alarm_metrics: int = 0) -> dict[str, Line]:
+    """A feature's share of the day (its invocations, requests, units, logs), priced as the
+    whole is, with the monthly charges of its own `queues` (idle polling) and alarm metrics.
+    KMS data keys are not split by feature (a few cents a month in all)."""
+    lines: dict[str, Line] = {}
+    common_lines(part, lines)
+    queue_lines(part, lines)
+    polls = queues * IDLE_POLLERS * 730 * 3600 / LONG_POLL_SECONDS
+    lines["sqs.idle_polling"] = Line(0, polls * _price("sqs_request"), polls, "empty long polls")
+    lines["cloudwatch.alarms"] = Line(
+        0, alarm_metrics * _price("cw_alarm_metric_month"), alarm_metrics, "alarm metrics"
+    )
     return {name: line for name, line in lines.items() if line.quantity}
 
 

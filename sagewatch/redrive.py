@@ -119,10 +119,10 @@ def describe(
 
 
 def _queue_of(arn: str, destinations: Mapping[str, str]) -> str:
-    """The kind of the queue a rule could not deliver to (its URL ends with the ARN's name)."""
+    """The kind of the queue a rule could not deliver to (its URL ends with the ARN's name);
+    "" (not redriven) for a queue this stack does not know."""
     name = arn.rsplit(":", 1)[-1]
-    found = (kind for kind, url in destinations.items() if url.endswith(f"/{name}"))
-    return next(found, "enrichment")
+    return next((kind for kind, url in destinations.items() if url.endswith(f"/{name}")), "")
 
 
 class Redriver:

@@ -744,18 +744,29 @@ class RunningJobsInMemory:
         )
         return episode
 
-    def episode_alerted(self, key: str) -> None:
+    def episode_alerted(self, key: str, episode: int) -> dict[str, Any] | None:
         self._count("dynamodb.UpdateItem")
-        item = self.items.get(key)
-        if item is not None and "idle_since" in item:
-            item["alerted"] = True
+        item = self._open(key, episode)
+        if item is None:
+            return None
+        item["alerted"] = True
+        return dict(item)
 
-    def close_episode(self, key: str) -> None:
+    def close_episode(self, key: str, episode: int) -> bool:
         self._count("dynamodb.UpdateItem")
+        item = self._open(key, episode)
+        if item is None or "ended_at" in item:
+            return False
+        for name in ("idle_since", "idle_percent", "alerted"):
+            item.pop(name, None)
+        return True
+
+    def _open(self, key: str, episode: int) -> dict[str, Any] | None:
+        """The job's item if episode `episode` is its open one."""
         item = self.items.get(key)
-        if item is not None and "job" in item:
-            for name in ("idle_since", "idle_percent", "alerted"):
-                item.pop(name, None)
+        if item is None or "idle_since" not in item or item.get("episode") != str(episode):
+            return None
+        return item
 
 
 class MemoryFleetTable(RunningJobsInMemory, FleetStore):

@@ -135,11 +135,14 @@ class FleetStore(Protocol):
         None if one was open or the job ended meanwhile."""
         ...
 
-    def episode_alerted(self, key: str) -> None:
-        """Its alert was delivered: later scans send nothing more for the episode."""
+    def episode_alerted(self, key: str, episode: int) -> dict[str, Any] | None:
+        """Episode `episode`'s alert was delivered (later scans send nothing more for it): the
+        record as it is now, None if that episode is no longer open."""
         ...
 
-    def close_episode(self, key: str) -> None: ...
+    def close_episode(self, key: str, episode: int) -> bool:
+        """Close episode `episode` of a job still running; False if it was not open."""
+        ...
 
 
 class InvocationSource(Protocol):

@@ -34,7 +34,7 @@ from shared.fleet.inflight import (
 )
 from shared.fleet.service import Fleet
 from shared.platform.clock import FixedClock
-from shared.platform.errors import ConfigError, RetryableError
+from shared.platform.errors import ConfigError
 from shared.ports import Fetched, FleetStore, MetricsSource
 from tests.fakes import FailingMetrics, MemoryFleetTable, MemoryOnce, NoInvocations, Recorder
 from tests.unit.conftest import read_event
@@ -46,6 +46,7 @@ JOB = "vision-vit-huge-pretrain-20261120-0200"  # the samples' p4d.24xlarge x 2 
 IN_PROGRESS = "training-in-progress-idle-gpus"
 MAX_RUNTIME = "training-stopped-max-runtime"
 STARTED = 1_795_140_571.202  # its TrainingStartTime, 2026-11-20T02:09:31Z
+TRAINING = 1_795_140_759.202  # its Training phase's start (after downloading), 02:12:39
 RUNTIME = 21_600  # its MaxRuntimeInSeconds
 SPAN = 1_800  # IN_FLIGHT_IDLE_MINUTES' default, in seconds
 HOUR = 3_600
@@ -268,6 +269,7 @@ def test_given_an_event_with_secrets_when_kept_then_no_hyperparameter_environmen
         "name",
         "status",
         "started_at",
+        "working_since",
         "groups",
         "max_runtime_seconds",
         "team",
@@ -348,7 +350,12 @@ def test_given_an_idle_running_job_when_scanned_then_one_alert_per_rendering(
 
     outcome = world.scan()
 
-    assert outcome == {"running_jobs_checked": 1, "idle_running_jobs": [JOB], "busy": []}
+    assert outcome == {
+        "running_jobs_checked": 1,
+        "idle_running_jobs": [JOB],
+        "busy": [],
+        "unchecked_accounts": [],
+    }
     assert {c: len(r.items) for c, r in world.channels.items()} == dict.fromkeys(CHANNELS, 1)
     job = world.job()
     assert job.episode == 1
@@ -460,11 +467,11 @@ def test_given_an_idle_running_processing_job_then_its_cpus_are_judged(world: Wo
 
 
 def test_given_a_job_started_less_than_the_window_ago_then_not_queried() -> None:
-    world = _world(now=STARTED + SPAN - 60)
+    world = _world(now=TRAINING + SPAN - 60)
     world.handle(_event())
 
     outcome = world.scan()
-    world.clock.now = STARTED + SPAN  # its whole window: judged
+    world.clock.now = TRAINING + SPAN  # its whole window in its Training phase: judged
     later = world.scan()
 
     assert outcome["running_jobs_checked"] == 0
@@ -555,7 +562,12 @@ def test_given_no_datapoints_then_no_alert_and_no_episode() -> None:
 
     outcome = world.scan()
 
-    assert outcome == {"running_jobs_checked": 1, "idle_running_jobs": [], "busy": []}
+    assert outcome == {
+        "running_jobs_checked": 1,
+        "idle_running_jobs": [],
+        "busy": [],
+        "unchecked_accounts": [],
+    }
     assert world.publishes == 0
     assert (world.job().episode, world.job().idle_since) == (0, None)
 
@@ -734,35 +746,32 @@ def test_given_two_accounts_with_the_same_job_name_then_two_records_two_incident
     )  # one round per account
 
 
-def test_given_one_accounts_metrics_throttled_then_the_other_alerts_and_the_scan_is_retried(
+def test_given_one_accounts_metrics_throttled_then_the_other_alerts_and_the_next_tick_retries(
     world: World,
 ) -> None:
     world.handle(_event())
     world.handle(_event(account=OTHER_ACCOUNT, name="other-job"))
     world.host_metrics.failing.add(ACCOUNT)
 
-    with pytest.raises(RetryableError, match=ACCOUNT) as raised:
-        world.scan()
+    outcome = world.scan()  # not raised: a Lambda retry would read every account again
 
-    assert OTHER_ACCOUNT not in str(raised.value)
+    assert outcome["unchecked_accounts"] == [ACCOUNT]
     assert [d["name"] for d in world.docs()] == ["other-job"]
     assert world.job().idle_since is None  # nothing opened for the account unread
     world.host_metrics.failing.clear()
-    world.clock.advance(60)  # the retry
+    world.clock.advance(15 * 60)  # the next tick
     retried = world.scan()
     assert retried["idle_running_jobs"] == [JOB, "other-job"]
     assert [d["name"] for d in world.docs()] == ["other-job", JOB]  # the other not sent twice
     assert world.publishes == 2 * len(CHANNELS)
 
 
-def test_given_every_call_throttled_then_retryable_and_nothing_opened() -> None:
+def test_given_every_call_throttled_then_unchecked_and_nothing_opened() -> None:
     failing = FailingMetrics("ThrottlingException")
     world = _world(failing)
     world.handle(_event())
 
-    with pytest.raises(RetryableError, match=f"running jobs unchecked for accounts {ACCOUNT}"):
-        world.scan()
-
+    assert world.scan()["unchecked_accounts"] == [ACCOUNT]
     assert failing.calls == 1
     assert world.publishes == 0
     assert world.job().episode == 0
@@ -913,11 +922,15 @@ def _running_life(store: FleetStore) -> list[Any]:
     seen.append(store.open_episode(key, 310.0, 0.7))  # already open
     store.put_running(key, "job-at-400", 400.0, 10_000)  # keeps the episode
     seen.append(running())
-    store.close_episode(key)
+    seen.append(store.episode_alerted(key, 2) is None)  # not the open episode: nothing
+    alerted = store.episode_alerted(key, 1)
+    seen.append(None if alerted is None else alerted["alerted"])
+    seen.append(store.close_episode(key, 2))  # not the open episode: kept open
+    seen.append(store.close_episode(key, 1))
     seen.append(running())
     seen.append(store.open_episode(key, 500.0, 1.0))  # the second episode
     seen.append(store.open_episode(never_started, 500.0, 1.0))  # no such job
-    store.close_episode(never_started)  # no such job: nothing made
+    seen.append(store.close_episode(never_started, 1))  # no such job: nothing made
     seen.append(running())
     ended = store.end_running(key, 600.0, "Stopped", 20_000)
     seen.append(
@@ -969,9 +982,14 @@ def test_given_the_dynamodb_fleet_table_then_running_jobs_kept_as_in_memory(
         1,
         None,
         [(key, "job-at-400", 400.0, 300.0, 1)],
+        True,
+        True,
+        False,
+        True,
         [(key, "job-at-400", 400.0, None, 1)],
         2,
         None,
+        False,
         [(key, "job-at-400", 400.0, 500.0, 2)],
         ("job-at-400", 600.0, "Stopped", 500.0, 2),
         (600.0, "Stopped", 30_000.0),
@@ -1062,3 +1080,146 @@ def test_given_a_batch_with_a_job_and_its_end_out_of_order_then_it_is_not_runnin
     fleet.handle({"Records": [_record(_ended(), "m1"), _record(_event(), "m2")]})
 
     assert table.running_jobs() == []
+
+
+def test_given_an_unexpected_error_for_one_record_then_only_it_is_retried() -> None:
+    class Broken(MemoryFleetTable):
+        def end_running(self, key: str, at: float, status: str, expires: int) -> dict[str, Any]:
+            raise KeyError("a bug")
+
+    table = Broken()
+    fleet = _batch_world(table, Recorder())
+
+    result = fleet.handle({"Records": [_record(_ended(), "m1"), _record(_event(), "m2")]})
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert len(table.running_jobs()) == 1
+
+
+# ---- what a workload account's events can cost, and which phase is judged -----------------------
+
+
+def _groups(count: int, instances: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "InstanceGroupName": f"g{n}",
+            "InstanceType": "ml.p4d.24xlarge",
+            "InstanceCount": instances,
+        }
+        for n in range(count)
+    ]
+
+
+def test_given_a_job_claiming_more_hosts_than_a_tick_reads_then_it_is_not_queried() -> None:
+    world = _world()
+    huge = {"InstanceGroups": _groups(5, 10_000), "InstanceType": None, "InstanceCount": None}
+    world.handle(_event(ResourceConfig=huge))
+
+    outcome = world.scan()
+
+    assert outcome["running_jobs_checked"] == 0
+    assert world.host_metrics.calls == []
+
+
+def test_given_an_account_claiming_many_jobs_then_a_tick_reads_its_budget_most_costly_first() -> (
+    None
+):
+    world = _world()
+    for n in range(30):  # 30 jobs x 95 p4d hosts: 2,850 hosts, over the 2,000 budget
+        big = {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 95}
+        world.handle(_event(name=f"claimed-{n:02d}", ResourceConfig=big))
+    world.handle(_event(name="small", ResourceConfig={"InstanceType": "ml.g5.xlarge",
+                                                       "InstanceCount": 1}))  # fmt: skip
+
+    world.scan()
+
+    hosts = {(q.job.name, q.host) for call in world.host_metrics.calls for q in call.queries}
+    assert len(hosts) <= service.MAX_HOSTS_PER_ACCOUNT
+    # 21 x 95 hosts fit (1,995), a 22nd would not; the small job still does
+    assert {name for name, _ in hosts} == {f"claimed-{n:02d}" for n in range(21)} | {"small"}
+
+
+def test_given_a_claimed_maximum_runtime_past_sagemakers_then_it_is_held_to_28_days() -> None:
+    world = _world()
+    world.handle(_event(StoppingCondition={"MaxRuntimeInSeconds": 10**40}))
+
+    job = world.job()
+
+    assert job.max_runtime_seconds == 28 * 86_400
+    assert job.expires_at == int(STARTED + 28 * 86_400 + 2 * 86_400)
+
+
+def test_given_a_training_job_still_downloading_then_its_idle_gpus_are_not_judged() -> None:
+    world = _world()
+    world.handle(_event(SecondaryStatus="Downloading",
+                        SecondaryStatusTransitions=[{"Status": "Downloading",
+                                                     "StartTime": STARTED}]))  # fmt: skip
+
+    outcome = world.scan()
+
+    assert outcome["running_jobs_checked"] == 0
+    assert world.job().working_since is None
+
+
+def test_given_a_gpu_job_then_only_gpu_utilization_is_queried(world: World) -> None:
+    world.handle(_event())
+
+    world.scan()
+
+    assert {q.metric for call in world.host_metrics.calls for q in call.queries} == {Metric.GPU}
+
+
+def test_given_a_state_change_older_than_its_ends_record_then_it_is_not_kept() -> None:
+    world = _world(now=SCAN + 3 * 86_400)  # redelivered three days late
+
+    world.handle(_event(StoppingCondition={"MaxRuntimeInSeconds": 10 * 86_400}))
+
+    assert world.table.running_jobs() == []
+
+
+def test_given_many_idle_jobs_in_one_account_then_a_tick_opens_a_few_episodes() -> None:
+    world = _world(BURST_THRESHOLD="3")
+    for n in range(5):
+        world.handle(_event(name=f"idle-{n}"))
+
+    world.scan()
+    first = len(world.docs())
+    world.clock.advance(15 * 60)
+    world.scan()
+
+    assert (first, len(world.docs())) == (3, 5)
+
+
+class _EndsWhileAlerted(MemoryFleetTable):
+    """The job's end lands between the scan's alert and its record of it."""
+
+    def episode_alerted(self, key: str, episode: int) -> dict[str, Any] | None:
+        self.end_running(key, SCAN, "Completed", int(SCAN) + 86_400)
+        return super().episode_alerted(key, episode)
+
+
+def test_given_the_job_ends_while_its_alert_is_sent_then_the_end_follows_the_alert() -> None:
+    channels = {c: Recorder() for c in CHANNELS}
+    table = _EndsWhileAlerted()
+    fleet = Fleet(
+        FleetSettings.from_env(ENV), table=table, activity=NoInvocations(), refresher=Recorder(),
+        publishers=channels, records=MemoryOnce(), clock=FixedClock(SCAN), metrics=HostMetrics(),
+    )  # fmt: skip
+    fleet.handle(_event())
+
+    fleet.handle({"action": "in-flight"})
+
+    docs = [json.loads(m["message"]) for m in channels["json"].items]
+    assert [d["update"] for d in docs] == [False, True]
+    assert "ended" in docs[1]["headline"]
+
+
+def test_given_an_episode_whose_alert_failed_when_the_job_ends_then_no_update_of_it() -> None:
+    world = _world()
+    world.handle(_event())
+    key = key_of(ACCOUNT, REGION, ResourceKind.TRAINING, JOB)
+    world.table.open_episode(key, SCAN - SPAN, 0.1)  # opened; its alert never went out
+
+    world.handle(_ended())
+
+    assert world.publishes == 0

@@ -339,24 +339,33 @@ class FleetTable(Adapter):
             return None
         return int(response["Attributes"]["episode"]["N"])
 
-    def episode_alerted(self, key: str) -> None:
-        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
-            self.api.update_item(  # closed or gone meanwhile: nothing to mark
+    def episode_alerted(self, key: str, episode: int) -> dict[str, Any] | None:
+        try:
+            response = self.api.update_item(
                 TableName=self.table,
                 Key={"id": {"S": key}},
                 UpdateExpression="SET alerted = :yes",
-                ConditionExpression="attribute_exists(idle_since)",
-                ExpressionAttributeValues={":yes": {"BOOL": True}},
+                ConditionExpression="attribute_exists(idle_since) AND episode = :n",
+                ExpressionAttributeValues={":yes": {"BOOL": True}, ":n": {"N": str(episode)}},
+                ReturnValues="ALL_NEW",
             )
+        except self.api.exceptions.ConditionalCheckFailedException:
+            return None  # closed, or another episode by now
+        return _plain(response.get("Attributes", {}))
 
-    def close_episode(self, key: str) -> None:
-        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
-            self.api.update_item(  # gone (expired) is closed too
+    def close_episode(self, key: str, episode: int) -> bool:
+        try:
+            self.api.update_item(
                 TableName=self.table,
                 Key={"id": {"S": key}},
                 UpdateExpression="REMOVE idle_since, idle_percent, alerted",
-                ConditionExpression="attribute_exists(job)",
+                ConditionExpression="attribute_exists(idle_since) AND episode = :n "
+                "AND attribute_not_exists(ended_at)",
+                ExpressionAttributeValues={":n": {"N": str(episode)}},
             )
+        except self.api.exceptions.ConditionalCheckFailedException:
+            return False  # ended (its end closes it), closed already, or gone
+        return True
 
     def _scan(self) -> Iterable[dict[str, Any]]:
         for page in self.api.get_paginator("scan").paginate(

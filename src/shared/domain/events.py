@@ -72,6 +72,7 @@ class SageMakerEvent:
     arn: str | None = None
     resources: tuple[str, ...] = ()  # the envelope's ARNs (a labeling job's name is only there)
     secondary_status: str | None = None
+    secondary_since: datetime | None = None  # when the secondary status began (its transition)
     failure_reason: str | None = None
     created_at: datetime | None = None
     started_at: datetime | None = None

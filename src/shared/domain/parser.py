@@ -295,6 +295,7 @@ def _job(
             status=status,
             outcome=outcome,
             secondary_status=_text(detail.get("SecondaryStatus")),
+            secondary_since=_transition(detail),
             failure_reason=reason if outcome is not Outcome.SUCCEEDED else None,
             created_at=parse_time(detail.get("CreationTime")),
             started_at=parse_time(detail.get(start_key)),
@@ -309,6 +310,18 @@ def _job(
         )
 
     return parse
+
+
+def _transition(detail: Mapping[str, Any]) -> datetime | None:
+    """When the secondary status began: the start of the last transition, if it is to that
+    status (a training job's `SecondaryStatusTransitions`, as DescribeTrainingJob lists them)."""
+    transitions = detail.get("SecondaryStatusTransitions")
+    if not isinstance(transitions, list) or not transitions:
+        return None
+    last = transitions[-1]
+    if not isinstance(last, Mapping) or last.get("Status") != detail.get("SecondaryStatus"):
+        return None
+    return parse_time(last.get("StartTime"))
 
 
 def _monitoring(detail: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -185,6 +185,11 @@ def deciding_metrics(job: SageMakerEvent) -> tuple[Metric, ...]:
     return tuple(m for m in metrics_for(job) or () if m in (Metric.GPU, Metric.CPU))
 
 
+def judged_metric(job: SageMakerEvent) -> Metric:
+    """The one metric a verdict is decided on: GPU utilization on GPU hosts, CPU otherwise."""
+    return Metric.GPU if Metric.GPU in (metrics_for(job) or ()) else Metric.CPU
+
+
 def supporting_metrics(job: SageMakerEvent) -> tuple[Metric, ...]:
     """The rest of what the hosts emit: context for a wasteful job's alert, never its verdict."""
     return tuple(m for m in metrics_for(job) or () if m not in deciding_metrics(job))
@@ -353,8 +358,7 @@ def normalize(job: SageMakerEvent, observed: Observed) -> Usage:
 
 def assess(job: SageMakerEvent, usage: Usage, thresholds: Thresholds) -> Assessment:
     """GPU hosts are judged by GPU utilization, CPU hosts by CPU; one rule for both."""
-    metrics = metrics_for(job) or ()
-    primary = Metric.GPU if Metric.GPU in metrics else Metric.CPU
+    primary = judged_metric(job)
     value = usage.percent.get(primary)
     label = "GPU" if primary is Metric.GPU else "CPU"
     if value is None:

@@ -28,10 +28,9 @@ from shared.alerting.alerts import (
 )
 from shared.contracts.report import USAGE_KEYS, UtilizationReport
 from shared.domain.events import InstanceGroup, SageMakerEvent
-from shared.domain.instances import instance_spec
 from shared.domain.prices import cost_estimate
 from shared.domain.text import one_line
-from shared.domain.utilization import Assessment, Metric, Thresholds
+from shared.domain.utilization import Assessment, Metric, Thresholds, judged_metric
 from shared.domain.vocabulary import BY_KIND, Outcome, ResourceKind
 from shared.platform.errors import InvalidEvent
 
@@ -39,8 +38,11 @@ KEY_PREFIX = "running|"
 # Kept this long after the job's end: its end's follow-up, and a late state change that must
 # not bring it back to life, need the record.
 ENDED_KEPT_SECONDS = 2 * 86_400
-# SageMaker's default maximum runtime (a day): a job whose events name none is kept this long.
+# SageMaker's default maximum runtime (a day), and its longest (28 days): what a job's events
+# claim is held to it, so no event keeps a record (and its queries) alive longer.
 DEFAULT_MAX_RUNTIME_SECONDS = 86_400
+LONGEST_RUNTIME_SECONDS = 28 * 86_400
+WORKING = "Training"  # the training phase whose hardware is judged (not downloading, uploading)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,11 @@ class RunningJob:
     name: str
     status: str  # as alerts show it: "InProgress (Training)"
     at: float  # the state change's time: a later one replaces it, an earlier one changes nothing
-    started_at: float | None  # the algorithm's start: hosts report from then
+    started_at: float | None  # the algorithm's start
+    # Since when it does the work its hardware is judged on: a training job from its Training
+    # phase (downloading its data or uploading its model keeps GPUs idle by design), a
+    # processing job from its start; None while it does not.
+    working_since: float | None
     instance_groups: tuple[InstanceGroup, ...]
     max_runtime_seconds: int | None = None
     team: str | None = None
@@ -66,6 +72,15 @@ class RunningJob:
 
     @classmethod
     def of(cls, event: SageMakerEvent, team_tag_key: str) -> RunningJob:
+        at = event.time.timestamp() if event.time else 0.0
+        started = min(event.started_at.timestamp(), at) if event.started_at else None
+        working: float | None = None
+        if event.status == "InProgress":
+            if event.kind is not ResourceKind.TRAINING:
+                working = started
+            elif event.secondary_status == WORKING:
+                since = event.secondary_since or event.time
+                working = min(since.timestamp(), at) if since else None
         runtime = event.max_runtime_seconds
         return cls(
             account=event.account,
@@ -73,10 +88,13 @@ class RunningJob:
             kind=event.kind,
             name=event.name,
             status=_status(event),
-            at=event.time.timestamp() if event.time else 0.0,
-            started_at=event.started_at.timestamp() if event.started_at else None,
+            at=at,
+            started_at=started,
+            working_since=working,
             instance_groups=event.instance_groups,
-            max_runtime_seconds=runtime if runtime and runtime > 0 else None,
+            max_runtime_seconds=min(runtime, LONGEST_RUNTIME_SECONDS)
+            if runtime and runtime > 0
+            else None,
             team=event.tag(team_tag_key),
         )
 
@@ -85,13 +103,25 @@ class RunningJob:
         return key_of(self.account, self.region, self.kind, self.name)
 
     @property
+    def stops_at(self) -> float:
+        """When SageMaker stops it at the latest (its maximum runtime), heard or not."""
+        runtime = self.max_runtime_seconds or DEFAULT_MAX_RUNTIME_SECONDS
+        return (self.started_at or self.at) + runtime
+
+    @property
     def expires_at(self) -> int:
-        """Past its maximum runtime SageMaker has stopped it, whether or not its end was heard."""
-        begun = self.started_at or self.at
         if self.ended_at is not None:
             return int(self.ended_at + ENDED_KEPT_SECONDS)
-        runtime = self.max_runtime_seconds or DEFAULT_MAX_RUNTIME_SECONDS
-        return int(begun + runtime + ENDED_KEPT_SECONDS)
+        return int(self.stops_at + ENDED_KEPT_SECONDS)
+
+    @property
+    def hosts(self) -> int:
+        return sum(group.count for group in self.instance_groups)
+
+    @property
+    def judged(self) -> Metric:
+        """What its verdict is decided on (GPU on GPU hosts, else CPU)."""
+        return judged_metric(self.probe(self.at, self.at, ""))
 
     def job_text(self) -> str:
         """What the table keeps of the job itself (the episode has attributes of its own)."""
@@ -103,6 +133,7 @@ class RunningJob:
                 "name": self.name,
                 "status": self.status,
                 "started_at": self.started_at,
+                "working_since": self.working_since,
                 "groups": [[g.instance_type, g.count, g.name] for g in self.instance_groups],
                 "max_runtime_seconds": self.max_runtime_seconds,
                 "team": self.team,
@@ -123,6 +154,7 @@ class RunningJob:
                 status=str(job["status"]),
                 at=float(record["at"]),
                 started_at=_number(job.get("started_at")),
+                working_since=_number(job.get("working_since")),
                 instance_groups=tuple(
                     InstanceGroup(str(t), int(n), None if g is None else str(g))
                     for t, n, g in job["groups"]
@@ -204,13 +236,7 @@ def _span(seconds: float) -> str:
 
 
 def _device(job: RunningJob) -> str:
-    return "GPUs" if _deciding(job) is Metric.GPU else "CPUs"
-
-
-def _deciding(job: RunningJob) -> Metric:
-    """What its verdict is decided on: GPU utilization on GPU hosts, CPU otherwise."""
-    gpus = any((s := instance_spec(g.instance_type)) and s.gpus for g in job.instance_groups)
-    return Metric.GPU if gpus else Metric.CPU
+    return "GPUs" if job.judged is Metric.GPU else "CPUs"
 
 
 def hourly_cost(job: RunningJob) -> float | None:
@@ -326,7 +352,7 @@ def _follow_up(
         instance_type=" + ".join(groups) or None,
         instance_count=sum(g.count for g in job.instance_groups),
         # What opened the episode (the GPU's or CPU's), not this moment's.
-        utilization=((USAGE_KEYS[_deciding(job)], job.idle_percent),),
+        utilization=((USAGE_KEYS[job.judged], job.idle_percent),),
         step=step,
         follows=job.incident,
     )

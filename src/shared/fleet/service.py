@@ -40,6 +40,7 @@ from shared.domain.utilization import (
     Observed,
     Verdict,
     assess,
+    judged_metric,
     normalize,
     observe,
     plan,
@@ -52,10 +53,10 @@ from shared.fleet.alerts import (
     silence_alert,
 )
 from shared.fleet.inflight import (
-    DEFAULT_MAX_RUNTIME_SECONDS,
     ENDED_KEPT_SECONDS,
     RunningJob,
     ended_alert,
+    hourly_cost,
     in_flight_alert,
     recovered_alert,
 )
@@ -206,7 +207,8 @@ class Fleet:
                 )
                 if not park(self.dead_letters, record, reason, error, event_id):
                     retried.append(str(record.get("messageId")))
-            except RETRYABLE as error:
+            except Exception as error:  # one record's failure is its own
+                # Retried; after the queue's receives, parked by its redrive policy.
                 logger.warning("state change retried", extra={"reason": str(error)[:300]})
                 retried.append(str(record.get("messageId")))
         return {"batchItemFailures": [{"itemIdentifier": m} for m in retried]}
@@ -216,20 +218,31 @@ class Fleet:
         hardware was still idle, its idle incident gets the end as a follow-up."""
         job = RunningJob.of(event, self.settings.team_tag_key)
         if not event.is_terminal:
+            now = self.clock()
+            if job.stops_at + 3600 < now or job.at < now - ENDED_KEPT_SECONDS:
+                # Redelivered late (its end's record may have expired): it cannot still run.
+                return {"outcome": "stale", "job": job.name}
             self.table.put_running(job.key, job.job_text(), job.at, job.expires_at)
             return {"outcome": "running", "job": job.name}
         ended = event.ended_at or event.time or datetime.fromtimestamp(self.clock(), UTC)
         record = self.table.end_running(
             job.key, ended.timestamp(), job.status, int(ended.timestamp()) + ENDED_KEPT_SECONDS
         )
-        if "job" in record and record.get("idle_since") is not None:
-            try:
-                kept = RunningJob.from_record(record)
-            except InvalidEvent as error:
-                logger.error("running job unreadable", extra={"reason": str(error)})
-            else:
-                self._alert(ended_alert(kept, self.settings.team_tag_key))
+        self._ended_while_idle(record)
         return {"outcome": "ended", "job": job.name}
+
+    def _ended_while_idle(self, record: Mapping[str, Any]) -> None:
+        """The end's follow-up, for a job ended in an idle episode whose alert went out (the
+        job's end and the scan that alerted may come in either order: both call this)."""
+        if "job" not in record or record.get("idle_since") is None or not record.get("alerted"):
+            return
+        try:
+            kept = RunningJob.from_record(record)
+        except InvalidEvent as error:
+            logger.error("running job unreadable", extra={"reason": str(error)})
+            return
+        if kept.ended_at is not None:
+            self._alert(ended_alert(kept, self.settings.team_tag_key))
 
     def _stored(self, account: str, region: str) -> StoredInventory | None:
         record = self.table.inventory(account, region)
@@ -377,7 +390,8 @@ class Fleet:
     def in_flight(self) -> dict[str, Any]:
         """Running jobs whose hardware idled for the whole last window (a parameter, 30 minutes
         by default), judged as the enricher judges a finished job, in one planned GetMetricData
-        round per account (each account on its own, as for idle endpoints)."""
+        round per account. Each account on its own; one that fails is logged and checked again
+        at the next tick (a retry now would read every account's metrics again)."""
         now = self.clock()
         span = self.settings.in_flight_idle_seconds
         by_account: dict[str, list[RunningJob]] = {}
@@ -389,10 +403,10 @@ class Fleet:
                 continue
             if _judgeable(job, self.settings.region, now, span):
                 by_account.setdefault(job.account, []).append(job)
-        idle, busy, failed = [], [], []
+        idle, busy, unchecked = [], [], []
         for account, jobs in sorted(by_account.items()):
             try:
-                for job, verdict in self._judge(jobs, now, span):
+                for job, verdict in self._judge(_within_budget(account, jobs), now, span):
                     if verdict is Verdict.IDLE:
                         idle.append(job.name)
                     elif verdict in (Verdict.OK, Verdict.UNDER_USED):
@@ -401,46 +415,62 @@ class Fleet:
                 logger.warning(
                     "running jobs unchecked", extra={"account": account, "reason": str(error)[:300]}
                 )
-                failed.append(account)
-        if failed:
-            raise RetryableError(f"running jobs unchecked for accounts {', '.join(failed)}")
+                unchecked.append(account)
         checked = sum(map(len, by_account.values()))
-        return {"running_jobs_checked": checked, "idle_running_jobs": idle, "busy": busy}
+        return {
+            "running_jobs_checked": checked,
+            "idle_running_jobs": idle,
+            "busy": busy,
+            "unchecked_accounts": unchecked,
+        }
 
     def _judge(
         self, jobs: list[RunningJob], now: float, span: int
     ) -> list[tuple[RunningJob, Verdict]]:
-        """One account's running jobs over [now - span, now): each verdict, acted upon."""
+        """One account's running jobs over [now - span, now): each verdict, acted upon. At most
+        `idle_alerts_per_account` episodes open per tick (the rest wait for the next ones), so
+        one account's idle fleet pages its few first, not all at once."""
         team = self.settings.team_tag_key
         # The window is the job's judged span: no minimum run time beyond it.
         thresholds = replace(self.settings.thresholds, min_duration_seconds=0)
         probes = {job.key: job.probe(now - span, now, team) for job in jobs}
-        the_plan = plan(probes.values(), thresholds, datetime.fromtimestamp(now, UTC))
+        # Only the metric a verdict is decided on: every metric asked for is billed.
+        the_plan = plan(
+            probes.values(), thresholds, datetime.fromtimestamp(now, UTC), None,
+            lambda probe: (judged_metric(probe),),
+        )  # fmt: skip
         fetched = self.metrics.fetch(the_plan.calls)
         observed = observe(fetched.series)
+        skipped = fetched.forbidden | {skip.job for skip in the_plan.skipped}
+        openings = self.settings.idle_alerts_per_account or len(jobs)
         verdicts = []
         for job in jobs:
             probe = probes[job.key]
-            key = JobKey.of(probe)
-            if key in fetched.forbidden or any(skip.job == key for skip in the_plan.skipped):
+            if JobKey.of(probe) in skipped:
                 continue
-            assessment = assess(probe, normalize(probe, observed.get(key, Observed())), thresholds)
+            seen = observed.get(JobKey.of(probe), Observed())
+            assessment = assess(probe, normalize(probe, seen), thresholds)
             verdicts.append((job, assessment.verdict))
             if assessment.verdict is Verdict.IDLE:
-                since = job.idle_since
-                if since is None:  # a new episode: opened first, so the job's end finds it
-                    since = now - span
-                    percent = assessment.deciding_percent or 0.0
+                if job.idle_since is None:  # a new episode: recorded first, so its end finds it
+                    if openings <= 0:
+                        continue
+                    since, percent = now - span, assessment.deciding_percent or 0.0
                     episode = self.table.open_episode(job.key, since, percent)
                     if episode is None:
                         continue  # ended meanwhile, or another scan opened it
-                    job = replace(job, episode=episode, idle_since=since)
-                if not job.alerted:  # a delivery that failed is retried by the next scan
+                    openings -= 1
+                    job = replace(job, episode=episode, idle_since=since, idle_percent=percent)
+                if not job.alerted:  # a delivery that failed is retried by the next tick
+                    since = job.idle_since or now - span
                     self._alert(in_flight_alert(job, assessment, since, now, thresholds, team))
-                    self.table.episode_alerted(job.key)
+                    record = self.table.episode_alerted(job.key, job.episode)
+                    if record is not None:
+                        self._ended_while_idle(record)  # it ended while being alerted
             elif job.idle_since is not None and assessment.verdict is not Verdict.INSUFFICIENT_DATA:
-                self._alert(recovered_alert(job, assessment, now, span, team))
-                self.table.close_episode(job.key)
+                if job.alerted:
+                    self._alert(recovered_alert(job, assessment, now, span, team))
+                self.table.close_episode(job.key, job.episode)
         return verdicts
 
     def _alert(self, alert: Alert) -> None:
@@ -449,13 +479,34 @@ class Fleet:
             logger.info("fleet alert", extra={"incident": alert.incident})
 
 
+# What one tick reads at most: a job's hosts, and an account's (the most expensive jobs first).
+# A workload account's events claim the hosts: these bound what its claims can cost.
+MAX_HOSTS_PER_JOB = 500
+MAX_HOSTS_PER_ACCOUNT = 2_000
+
+
 def _judgeable(job: RunningJob, region: str, now: float, span: int) -> bool:
-    """Its metrics are readable here (this Region), its algorithm has run for the whole
-    window, and it may still run (past its maximum runtime SageMaker has stopped it)."""
-    if job.region != region or job.started_at is None or job.started_at > now - span:
+    """Its metrics are readable here (this Region), it has done its work for the whole window
+    (a training job: its Training phase), and it may still run (past its maximum runtime
+    SageMaker has stopped it)."""
+    if job.region != region or job.working_since is None or job.working_since > now - span:
         return False
-    runtime = job.max_runtime_seconds or DEFAULT_MAX_RUNTIME_SECONDS
-    return now <= job.started_at + runtime + 3600
+    if job.hosts > MAX_HOSTS_PER_JOB:
+        logger.warning("running job too large to judge", extra={"job": job.name[:200]})
+        return False
+    return now <= job.stops_at + 3600
+
+
+def _within_budget(account: str, jobs: list[RunningJob]) -> list[RunningJob]:
+    """The account's jobs whose hosts fit in one tick's budget, the most expensive first."""
+    chosen, hosts = [], 0
+    for job in sorted(jobs, key=lambda j: -(hourly_cost(j) or 0.0)):
+        if hosts + job.hosts > MAX_HOSTS_PER_ACCOUNT:
+            logger.warning("running job over the account's budget", extra={"account": account})
+            continue
+        chosen.append(job)
+        hosts += job.hosts
+    return chosen
 
 
 def _on_hardware(variant: Variant) -> bool:
