@@ -218,9 +218,8 @@ class Fleet:
         hardware was still idle, its idle incident gets the end as a follow-up."""
         job = RunningJob.of(event, self.settings.team_tag_key)
         if not event.is_terminal:
-            now = self.clock()
-            if job.stops_at + 3600 < now or job.at < now - ENDED_KEPT_SECONDS:
-                # Redelivered late (its end's record may have expired): it cannot still run.
+            if job.at < self.clock() - ENDED_KEPT_SECONDS:
+                # Redelivered this late, its end's record may have expired: it would come back.
                 return {"outcome": "stale", "job": job.name}
             self.table.put_running(job.key, job.job_text(), job.at, job.expires_at)
             return {"outcome": "running", "job": job.name}
