@@ -136,6 +136,7 @@ def function_environments(
         "FleetTable": FLEET_TABLE,
         "RefreshRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/sagewatch-refresh",
         "AWS::StackName": STACK,
+        "AWS::AccountId": ACCOUNT,
         "EnrichmentDeadLetterQueue": queues["enrichment-dlq"],
         "SummaryQueue": queues["summary"],
         "SummaryDeadLetterQueue": queues["summary-dlq"],

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from shared.alerting.portal import Portal
 from shared.domain.utilization import Thresholds
 from shared.platform.errors import ConfigError
 
@@ -42,6 +43,14 @@ def thresholds_from(env: Mapping[str, str]) -> Thresholds:
 
 def _team_tag_key(env: Mapping[str, str]) -> str:
     return env.get("TEAM_TAG_KEY", "").strip() or "team"
+
+
+def _portal(env: Mapping[str, str]) -> Portal | None:
+    return Portal.of(
+        env.get("ACCESS_PORTAL_URL", ""),
+        env.get("ACCESS_ROLE_NAME", ""),
+        env.get("MONITORING_ACCOUNT_ID", "").strip(),
+    )
 
 
 def _dedup_seconds(env: Mapping[str, str]) -> int:
@@ -95,6 +104,7 @@ class AlerterSettings:
     region: str = ""
     dashboard_name: str = ""  # the dashboard every alert links to ("" for none)
     dead_letter_queue_url: str = ""  # the summarizer's: where a malformed window is parked
+    portal: Portal | None = None  # links through the access portal, when one is configured
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlerterSettings:
@@ -114,6 +124,7 @@ class AlerterSettings:
             region=_required(env, "AWS_REGION"),
             dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
+            portal=_portal(env),
         )
 
 
@@ -147,6 +158,7 @@ class FleetSettings:
     thresholds: Thresholds = field(default_factory=Thresholds)  # the enricher's: running jobs too
     in_flight_idle_seconds: int = 1_800  # a running job idle this long alerts
     dead_letter_queue_url: str = ""  # where unreadable job state changes are parked
+    portal: Portal | None = None  # links through the access portal, when one is configured
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FleetSettings:
@@ -176,4 +188,5 @@ class FleetSettings:
             thresholds=thresholds_from(env),
             in_flight_idle_seconds=int(_number(env, "IN_FLIGHT_IDLE_MINUTES", 30, 10, 720) * 60),
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
+            portal=_portal(env),
         )

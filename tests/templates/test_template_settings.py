@@ -38,6 +38,7 @@ def test_given_each_function_environment_when_parsed_then_settings_load_with_def
         "EventBus": "sagewatch", "EmailTopic": "arn:aws:sns:us-east-1:123456789012:e",
         "JsonTopic": "arn:aws:sns:us-east-1:123456789012:j",
         "ChatTopic": "arn:aws:sns:us-east-1:123456789012:c", "AWS::StackName": "sagewatch",
+        "AWS::AccountId": "123456789012",
         "IdempotencyTable": "t", "EnrichmentDeadLetterQueue": "https://q/dlq",
         "SummaryQueue": "https://q/summary", "SummaryDeadLetterQueue": "https://q/summary-dlq",
     }  # fmt: skip

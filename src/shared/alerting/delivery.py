@@ -10,6 +10,7 @@ from typing import Protocol
 from shared.adapters.dynamodb import OnceTable
 from shared.adapters.sns import AlertPublisher
 from shared.alerting.alerts import Alert
+from shared.alerting.portal import Portal
 from shared.alerting.render import Rendered, dashboard_link, render
 from shared.platform.clock import Clock, system_clock
 from shared.platform.idempotency import Once
@@ -43,6 +44,8 @@ class DeliverySettings(Protocol):
     def region(self) -> str: ...
     @property
     def dashboard_name(self) -> str: ...
+    @property
+    def portal(self) -> Portal | None: ...
 
 
 class Delivery:
@@ -65,6 +68,7 @@ class Delivery:
             if settings.dashboard_name
             else None
         )
+        self.portal = settings.portal
         self.publishers: dict[str, AlertChannel] = dict(publishers or {}) or {
             channel: AlertPublisher(arn) for channel, arn in settings.topics.items()
         }
@@ -89,7 +93,7 @@ class Delivery:
                 return Delivered(AlertOutcome(progress.outcome), {})
             missing = [channel for channel in self.publishers if channel not in progress.sent]
             if missing:
-                rendered = render(alert, self.dashboard_url)
+                rendered = render(alert, self.dashboard_url, self.portal)
                 for channel in missing:
                     progress.sent[channel] = self.publishers[channel].publish(
                         rendered.subject, _message(rendered, channel), rendered.attributes

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from shared.alerting.alerts import Alert, AlertKind, aws_side_step
 from shared.alerting.formats import chat_plain, for_email, for_markdown, no_mentions
+from shared.alerting.portal import Portal
 from shared.contracts.alert_document import AlertDocument
 from shared.domain.patterns import ROLLING_BACK
 from shared.domain.vocabulary import ENDPOINT, ResourceKind
@@ -53,14 +54,34 @@ class _Parts:
     subject: str
     attributes: dict[str, str]
     thread: str
+    signed_in: bool = False  # the links sign in to their account (the access portal's)
+
+    def labelled(self, alert: Alert, labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
+        """Each link's label; without the portal, the account it must be opened in beside
+        every link into the workload account (the dashboard is this account's)."""
+        found = []
+        for key, url in self.links.items():
+            label = labels[key] if labels else key.capitalize()
+            if not self.signed_in and key != "dashboard":
+                label += f" (account {alert.account})"
+            found.append((label, url))
+        return found
 
 
-def _parts(alert: Alert, dashboard_url: str | None) -> _Parts:
-    return _Parts(links(alert, dashboard_url), subject(alert), attributes(alert), thread_id(alert))
+def _parts(alert: Alert, dashboard_url: str | None, portal: Portal | None = None) -> _Parts:
+    return _Parts(
+        links(alert, dashboard_url, portal),
+        subject(alert),
+        attributes(alert),
+        thread_id(alert),
+        signed_in=portal is not None,
+    )
 
 
-def render(alert: Alert, dashboard_url: str | None = None) -> Rendered:
-    parts = _parts(alert, dashboard_url)
+def render(
+    alert: Alert, dashboard_url: str | None = None, portal: Portal | None = None
+) -> Rendered:
+    parts = _parts(alert, dashboard_url, portal)
     text = text_body(alert, dashboard_url, parts)
     chat, chat_message = _fitted(_chat(alert, parts))
     machine, document_message = _fitted(_document(alert, parts, text))
@@ -121,8 +142,12 @@ def _twice(text: str) -> str:
     return quote(quote(text, safe=""), safe="").replace("%", "$")
 
 
-def links(alert: Alert, dashboard_url: str | None = None) -> dict[str, str]:
-    """The job in the SageMaker console, its logs (in the workload account) and the dashboard."""
+def links(
+    alert: Alert, dashboard_url: str | None = None, portal: Portal | None = None
+) -> dict[str, str]:
+    """The job in the SageMaker console, its logs (in the workload account) and the dashboard;
+    through the access portal's shortcut links when there is one (each opens its own
+    account)."""
     base, region, name = console(alert.region), alert.region, alert.name
     result: dict[str, str] = {}
     path = _CONSOLE_PATHS.get(alert.resource)
@@ -148,7 +173,11 @@ def links(alert: Alert, dashboard_url: str | None = None) -> dict[str, str]:
             result["logs"] = _logs_url(base, region, f"/aws/sagemaker/Endpoints/{name}")
         elif group := _LOG_GROUPS.get(alert.resource):
             result["logs"] = _logs_url(base, region, group, name)
+    if portal:
+        result = {label: portal.link(url, alert.account) for label, url in result.items()}
     if dashboard_url:
+        if portal and portal.monitoring_account:
+            dashboard_url = portal.link(dashboard_url, portal.monitoring_account)
         result["dashboard"] = dashboard_url
     return result
 
@@ -335,8 +364,8 @@ def text_body(alert: Alert, dashboard_url: str | None = None, parts: _Parts | No
     if alert.reason:
         lines += ["", "Why:", *("  " + line for line in for_email(alert.reason).splitlines())]
     lines += ["", f"Next: {next_step(alert)}"]
-    found = parts.links if parts else links(alert, dashboard_url)
-    lines += [f"{label.capitalize()}: {url}" for label, url in found.items()]
+    parts = parts or _parts(alert, dashboard_url)
+    lines += [f"{label}: {url}" for label, url in parts.labelled(alert)]
     return _fit_text("\n".join(lines))
 
 
@@ -388,7 +417,7 @@ def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
             break
         reason = reason[: len(reason) - overflow - 1].rstrip() + "…" if len(reason) > 20 else ""
     steps = [next_step(alert)]
-    steps += [f"[{_LINK_LABELS[label]}]({url})" for label, url in parts.links.items()]
+    steps += [f"[{label}]({url})" for label, url in parts.labelled(alert, _LINK_LABELS)]
     headline = chat_plain(alert.headline)
     title = f"{_EMOJI[alert.kind]} {headline[:1].upper()}{headline[1:]}"
     notification = {
