@@ -25,6 +25,7 @@ from bench.deployment import ACCOUNT, KMS_DEFAULT_DATA_KEY_REUSE_SECONDS, REGION
 from sagewatch.embedded.memory import MemoryOnce
 from shared.adapters.cloudwatch import EndpointActivity
 from shared.adapters.eventbridge import PUT_EVENTS_MAX_ENTRIES, RefreshRequester
+from shared.alerting.labels import Labels
 from shared.contracts.storm_window import StormWindow
 from shared.domain.parser import parse_time
 from shared.domain.utilization import NAMESPACES, Call, Query
@@ -290,6 +291,13 @@ class CountingFleetTable(MemoryFleetTable):
     def inventories(self) -> list[dict[str, Any]]:
         self._scan()
         return super().inventories()
+
+    def labels(self, account: str, region: str) -> Labels | None:
+        size = self._size(f"source|{account}|{region}")
+        self.meter.call(
+            "dynamodb.GetItem", {"dynamodb.read_units": read_units(size, False)}, kms=self.table
+        )
+        return super().labels(account, region)
 
     # Running jobs: each write an UpdateItem (conditional), the check's read a Scan.
     def _updated(self, key: str, change: Callable[[], Any]) -> Any:

@@ -224,6 +224,7 @@ class Simulation:
         owners = {run.name: run.account for run in self.fleet.runs}
         records, ledger = CountingOnce(meter), CountingLedger(meter)
         metrics = FleetMetrics(meter, self.fleet.series, owners)  # the enricher's and the fleet's
+        table = CountingFleetTable(meter)  # the fleet's, and the accounts' labels for every alert
         topics = {"email": "EmailTopic", "json": "JsonTopic", "chat": "ChatTopic"}
         channels: dict[str, Any] = {
             channel: CountingChannel(meter, topic, SUBSCRIPTIONS[topic])
@@ -243,16 +244,17 @@ class Simulation:
             ),
             "AlerterFunction": Alerter(
                 alerter_settings, publishers=channels, ledger=ledger, summaries=summaries,
-                clock=self.clock, records=records,
+                clock=self.clock, records=records, labels=table,
             ),
             "SummarizerFunction": Summarizer(
                 AlerterSettings.from_env(self._environment("SummarizerFunction")),
                 publishers=channels, ledger=ledger, records=records,
-                dead_letters=CountingQueue(meter, "SummaryDeadLetterQueue"),
+                dead_letters=CountingQueue(meter, "SummaryDeadLetterQueue"), labels=table,
+                clock=self.clock,
             ),
             "FleetFunction": FleetService(
                 FleetSettings.from_env(self._environment("FleetFunction")),
-                table=CountingFleetTable(meter), activity=CountingActivity(meter),
+                table=table, activity=CountingActivity(meter),
                 refresher=CountingRefresher(meter, self._refresh), publishers=channels,
                 records=records, clock=self.clock,
                 metrics=metrics, dead_letters=CountingQueue(meter, "RunningJobsDeadLetterQueue"),

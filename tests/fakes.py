@@ -16,8 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sagewatch.embedded.memory import FleetItemsInMemory
 from sagewatch.embedded.memory import MemoryOnce as MemoryOnce  # the do-once store: one for all
-from sagewatch.embedded.memory import RunningJobsInMemory
 from shared.adapters.dynamodb import BurstLedger
 from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call
@@ -172,7 +172,7 @@ class NoInvocations(InvocationSource):
         return dict.fromkeys(endpoints, 0.0)
 
 
-class MemoryFleetTable(RunningJobsInMemory, FleetStore):
+class MemoryFleetTable(FleetItemsInMemory, FleetStore):
     """FleetTable semantics in a dict: later heartbeats and snapshots win; records read back
     as the DynamoDB adapter returns them."""
 

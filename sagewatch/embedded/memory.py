@@ -76,6 +76,7 @@ from sagewatch.embedded.runtime import (
 from sagewatch.faults import FaultInjector
 from sagewatch.moto_patches import metric_data
 from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, describe
+from shared.alerting.labels import Labels
 from shared.platform.clock import Clock, system_clock
 from shared.ports import FleetStore, OnceStore, Progress, StormLedger
 
@@ -699,10 +700,10 @@ class MemoryLedger(StormLedger):
         return len(window["incidents"]) + window["unlisted"], sorted(window["names"])
 
 
-class RunningJobsInMemory:
-    """`FleetTable`'s running jobs over a dict of items (values as DynamoDB gives them back:
-    numbers as text). For the in-memory stack and the tests' fake alike: `_count` notes a
-    request, `_items` reads the whole table (a Scan)."""
+class FleetItemsInMemory:
+    """`FleetTable`'s running jobs and account labels over a dict of items (values as DynamoDB
+    gives them back: numbers as text). For the in-memory stack and the tests' fake alike:
+    `_count` notes a request, `_items` reads the whole table (a Scan)."""
 
     items: dict[str, dict[str, Any]]
 
@@ -710,6 +711,11 @@ class RunningJobsInMemory:
 
     def _items(self) -> list[tuple[str, dict[str, Any]]]:
         return list(self.items.items())
+
+    def labels(self, account: str, region: str) -> Labels | None:
+        self._count("dynamodb.GetItem")
+        item = self.items.get(f"source|{account}|{region}")
+        return None if item is None else Labels.of(item.get("project"), item.get("environment"))
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         self._count("dynamodb.UpdateItem")
@@ -769,7 +775,7 @@ class RunningJobsInMemory:
         return item
 
 
-class MemoryFleetTable(RunningJobsInMemory, FleetStore):
+class MemoryFleetTable(FleetItemsInMemory, FleetStore):
     """`FleetTable` in memory, item by item as DynamoDB keeps them (in the order written, as
     a Scan reads them), read back as the adapter returns them."""
 
@@ -912,6 +918,7 @@ def build_services(
 
     records = MemoryOnce(aws.calls)
     ledger = MemoryLedger(aws.calls, BurstLedger.LISTED)
+    fleet_table = MemoryFleetTable(aws.calls)  # also the accounts' labels, for every alert
 
     def publishers(topics: Mapping[str, str]) -> dict[str, AlertPublisher]:
         return {channel: AlertPublisher(arn, aws.sns) for channel, arn in topics.items()}
@@ -937,6 +944,7 @@ def build_services(
             summaries=SummaryQueue(alerter.summary_queue_url, aws.sqs),
             clock=clock,
             records=records,
+            labels=fleet_table,
         ),
         "summarizer": Summarizer(
             summarizer,
@@ -945,10 +953,11 @@ def build_services(
             records=records,
             dead_letters=DeadLetterQueue(summary_dlq, aws.sqs) if summary_dlq else None,
             clock=clock,
+            labels=fleet_table,
         ),
         "fleet": Fleet(
             fleet,
-            table=MemoryFleetTable(aws.calls),
+            table=fleet_table,
             activity=EndpointActivity(aws.cloudwatch),
             refresher=RefreshRequester(
                 fleet.event_bus_name, fleet.refresh_role_arn, fleet.refresh_rule_prefix, aws.events

@@ -105,6 +105,7 @@ class AlerterSettings:
     dashboard_name: str = ""  # the dashboard every alert links to ("" for none)
     dead_letter_queue_url: str = ""  # the summarizer's: where a malformed window is parked
     portal: Portal | None = None  # links through the access portal, when one is configured
+    fleet_table: str = ""  # the accounts' labels (their heartbeats), for every alert
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlerterSettings:
@@ -125,6 +126,7 @@ class AlerterSettings:
             dashboard_name=env.get("DASHBOARD_NAME", "").strip(),
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
             portal=_portal(env),
+            fleet_table=env.get("FLEET_TABLE", "").strip(),
         )
 
 
@@ -159,6 +161,10 @@ class FleetSettings:
     in_flight_idle_seconds: int = 1_800  # a running job idle this long alerts
     dead_letter_queue_url: str = ""  # where unreadable job state changes are parked
     portal: Portal | None = None  # links through the access portal, when one is configured
+
+    @property
+    def fleet_table(self) -> str:
+        return self.table
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FleetSettings:

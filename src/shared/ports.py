@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from shared.alerting.labels import AccountLabels, Labels
 from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.clock import Clock
@@ -116,6 +117,10 @@ class FleetStore(Protocol):
 
     def inventories(self) -> list[dict[str, Any]]: ...
 
+    def labels(self, account: str, region: str) -> Labels | None:
+        """The Project and Environment of the account's latest heartbeat in `region`."""
+        ...
+
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         """A running job's latest state change (`RunningJob.job_text()`): a later one wins, and
         none once the job has ended (deliveries come out of order)."""
@@ -171,6 +176,7 @@ class RefreshRequests(Protocol):
 
 
 __all__ = [
+    "AccountLabels",
     "AlertChannel",
     "Clock",
     "DeadLetters",

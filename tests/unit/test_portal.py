@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.alerting.alerts import failure_alert
+from shared.alerting.alerts import Alert, failure_alert
 from shared.alerting.portal import Portal
 from shared.alerting.render import dashboard_link, links, render
 from shared.alerting.service import Alerter
@@ -32,7 +32,7 @@ ENV = {
 }  # fmt: skip
 
 
-def _alert():  # type: ignore[no-untyped-def]
+def _alert() -> Alert:
     return failure_alert(parse_event(read_event("training-failed")), "team")
 
 

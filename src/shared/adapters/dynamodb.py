@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
+from shared.alerting.labels import Labels
 from shared.platform.idempotency import Progress
 
 
@@ -278,6 +279,19 @@ class FleetTable(Adapter):
 
     def inventories(self) -> list[dict[str, Any]]:
         return [_plain(item) for item in self._scan() if item["id"]["S"].startswith("inventory|")]
+
+    def labels(self, account: str, region: str) -> Labels | None:
+        """The account's labels from its latest heartbeat in this Region (eventually
+        consistent: a label a minute old is as good)."""
+        item = self.api.get_item(
+            TableName=self.table,
+            Key={"id": {"S": f"source|{account}|{region}"}},
+            ProjectionExpression="#p, #e",  # both are DynamoDB reserved words
+            ExpressionAttributeNames={"#p": "project", "#e": "environment"},
+        ).get("Item")
+        if not item:
+            return None
+        return Labels.of(item.get("project", {}).get("S"), item.get("environment", {}).get("S"))
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         """Later state changes win; none after the job's end (deliveries come out of order)."""

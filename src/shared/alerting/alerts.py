@@ -71,10 +71,27 @@ LOW_STAKES = frozenset(
 )
 
 
-def severity_of(kind: AlertKind, resource: ResourceKind) -> Severity:
-    if kind is AlertKind.FAILURE and resource in LOW_STAKES:
-        return Severity.LOW
-    return _SEVERITY[kind]
+_QUIETER = {
+    Severity.HIGH: Severity.MEDIUM,
+    Severity.MEDIUM: Severity.LOW,
+    Severity.LOW: Severity.LOW,
+}
+
+
+def is_production(environment: str) -> bool:
+    return environment.lower().startswith(("prod", "prd", "live"))
+
+
+def severity_of(
+    kind: AlertKind, resource: ResourceKind, environment: str | None = None
+) -> Severity:
+    """The kind's severity (lower for what no job waits on), one step lower in an account whose
+    Environment is not production. sagewatch's own coverage (`ops`) is never lowered: a silent
+    account hides everything in it, whatever it runs."""
+    base = Severity.LOW if kind is AlertKind.FAILURE and resource in LOW_STAKES else _SEVERITY[kind]
+    if environment is None or kind is AlertKind.OPS or is_production(environment):
+        return base
+    return _QUIETER[base]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +121,8 @@ class Alert:
     storm: tuple[str, str] | None = None
     step: str | None = None  # the next step, where its builder knows it best
     follows: str | None = None  # the incident this alert updates (same thread; not a new page)
+    project: str | None = None  # the account's labels (its workload stack's), when known
+    environment: str | None = None
 
     def __post_init__(self) -> None:
         # The one guarantee every rendering relies on, however the alert was built: its text is
@@ -120,6 +139,8 @@ class Alert:
         fix(self, "headline", clean(self.headline, LINE_LIMIT))
         fix(self, "reason", sanitize(self.reason))
         fix(self, "team", one_line(self.team) or None)
+        fix(self, "project", one_line(self.project, 64) or None)
+        fix(self, "environment", one_line(self.environment, 64) or None)
         fix(self, "instance_type", one_line(self.instance_type, LINE_LIMIT) or None)
         fix(self, "context", tuple((clean(k), clean(v, CONTEXT_LIMIT)) for k, v in self.context))
         if self.subject_of:
@@ -129,7 +150,7 @@ class Alert:
 
     @property
     def severity(self) -> Severity:
-        return severity_of(self.kind, self.resource)
+        return severity_of(self.kind, self.resource, self.environment)
 
 
 # Failures on AWS's side, not the job's: nothing to fix, retrying (elsewhere, for capacity) is

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
-from shared.adapters.dynamodb import OnceTable
+from shared.adapters.dynamodb import FleetTable, OnceTable
 from shared.adapters.sns import AlertPublisher
 from shared.alerting.alerts import Alert
+from shared.alerting.labels import AccountLabels, CachedLabels
 from shared.alerting.portal import Portal
 from shared.alerting.render import Rendered, dashboard_link, render
 from shared.platform.clock import Clock, system_clock
-from shared.platform.idempotency import Once
+from shared.platform.idempotency import RETRYABLE, Once
+from shared.platform.observability import logger
 from shared.ports import AlertChannel, OnceStore
 
 
@@ -46,6 +48,8 @@ class DeliverySettings(Protocol):
     def dashboard_name(self) -> str: ...
     @property
     def portal(self) -> Portal | None: ...
+    @property
+    def fleet_table(self) -> str: ...  # where the accounts' labels are ("" for none)
 
 
 class Delivery:
@@ -62,7 +66,11 @@ class Delivery:
         publishers: Mapping[str, AlertChannel] | None = None,
         records: OnceStore | None = None,
         clock: Clock = system_clock,
+        labels: AccountLabels | None = None,
     ) -> None:
+        if labels is None and settings.fleet_table:
+            labels = FleetTable(settings.fleet_table)
+        self.labels = CachedLabels(labels, clock) if labels else None
         self.dashboard_url = (
             dashboard_link(settings.region, settings.dashboard_name)
             if settings.dashboard_name
@@ -93,13 +101,26 @@ class Delivery:
                 return Delivered(AlertOutcome(progress.outcome), {})
             missing = [channel for channel in self.publishers if channel not in progress.sent]
             if missing:
-                rendered = render(alert, self.dashboard_url, self.portal)
+                rendered = render(self.labelled(alert), self.dashboard_url, self.portal)
                 for channel in missing:
                     progress.sent[channel] = self.publishers[channel].publish(
                         rendered.subject, _message(rendered, channel), rendered.attributes
                     )
             fresh = AlertOutcome.ALERTED if missing else AlertOutcome.DUPLICATE
             return Delivered(fresh, dict(progress.sent))
+
+    def labelled(self, alert: Alert) -> Alert:
+        """The alert with its account's Project and Environment (which set its severity)."""
+        if self.labels is None or alert.project or alert.environment:
+            return alert
+        try:
+            found = self.labels.labels(alert.account, alert.region)
+        except RETRYABLE as error:  # an alert without its labels, rather than none
+            logger.warning("account labels unread", extra={"reason": str(error)[:300]})
+            return alert
+        if found is None:
+            return alert
+        return replace(alert, project=found.project, environment=found.environment)
 
 
 def _message(rendered: Rendered, channel: str) -> str:

@@ -292,6 +292,12 @@ def _duration(seconds: float | None) -> str | None:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
+def _labels(alert: Alert) -> list[tuple[str, str]]:
+    """Who owns it and what the account is for, where known."""
+    found = [("Team", _team(alert)), ("Project", alert.project), ("Environment", alert.environment)]
+    return [(label, value) for label, value in found if value]
+
+
 def _team(alert: Alert) -> str | None:
     return (alert.team or "")[:ATTRIBUTE_LIMIT] or None
 
@@ -356,10 +362,9 @@ def subject(alert: Alert) -> str:
 def text_body(alert: Alert, dashboard_url: str | None = None, parts: _Parts | None = None) -> str:
     """Plain text an on-call engineer reads in ten seconds: what, where, why, what next."""
     lines = [alert.headline[:1].upper() + alert.headline[1:], ""]
-    where = f"Account {alert.account} | Region {alert.region}"
-    if team := _team(alert):
-        where += f" | Team {team}"
-    lines.append(where)
+    where = [f"Account {alert.account}", f"Region {alert.region}"]
+    where += [f"{label} {value}" for label, value in _labels(alert)]
+    lines.append(" | ".join(where))
     lines += [f"{label}: {value}" for label, value in _facts(alert)]
     if alert.reason:
         lines += ["", "Why:", *("  " + line for line in for_email(alert.reason).splitlines())]
@@ -404,8 +409,7 @@ def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[st
 
 def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
     where = f"*Account* {alert.account} · *Region* {alert.region}"
-    if team := _team(alert):
-        where += f" · *Team* {chat_plain(team)}"
+    where += "".join(f" · *{label}* {chat_plain(value)}" for label, value in _labels(alert))
     lines = [where, *(f"*{label}*: {chat_plain(value)}" for label, value in _facts(alert))]
     description = "\n".join(lines)[: CHAT_DESCRIPTION_LIMIT - 100]
     reason = alert.reason or ""
@@ -466,6 +470,8 @@ def attributes(alert: Alert) -> dict[str, str]:
         "region": alert.region,
         "job_type": alert.resource.value,
         "team": _team(alert) or "",
+        "project": alert.project or "",
+        "environment": alert.environment or "",
     }
     return {name: value[:ATTRIBUTE_LIMIT] for name, value in values.items() if value}
 
@@ -492,6 +498,8 @@ def _document(alert: Alert, parts: _Parts, text: str) -> dict[str, Any]:
         "headline": alert.headline,
         "reason": alert.reason,
         "team": alert.team,
+        "project": alert.project,
+        "environment": alert.environment,
         "instance_type": alert.instance_type,
         "instance_count": alert.instance_count,
         "duration_seconds": alert.duration_seconds,

@@ -81,7 +81,14 @@ from shared.platform.idempotency import RETRYABLE
 from shared.platform.matching import Match, OneOf
 from shared.platform.observability import logger
 from shared.platform.router import Disposition, Router
-from shared.ports import AlertChannel, DeadLetters, OnceStore, StormLedger, SummaryScheduler
+from shared.ports import (
+    AccountLabels,
+    AlertChannel,
+    DeadLetters,
+    OnceStore,
+    StormLedger,
+    SummaryScheduler,
+)
 
 # The summary dead-letter queue's MessageRetentionPeriod (template.yaml; a test checks the two).
 # A window's record is kept at least this long after the window, so any summary message still
@@ -184,9 +191,10 @@ class Alerter:
         summaries: SummaryScheduler | None = None,
         clock: Clock = system_clock,
         records: OnceStore | None = None,
+        labels: AccountLabels | None = None,
     ) -> None:
         self.settings = settings
-        self.deliver = Delivery(settings, publishers, records, clock)
+        self.deliver = Delivery(settings, publishers, records, clock, labels)
         self.ledger: StormLedger = ledger or BurstLedger(settings.idempotency_table)
         self.summaries: SummaryScheduler = summaries or SummaryQueue(settings.summary_queue_url)
         self.clock = clock
@@ -254,9 +262,10 @@ class Summarizer:
         records: OnceStore | None = None,
         dead_letters: DeadLetters | None = None,
         clock: Clock = system_clock,
+        labels: AccountLabels | None = None,
     ) -> None:
         self.settings = settings
-        self.deliver = Delivery(settings, publishers, records, clock)
+        self.deliver = Delivery(settings, publishers, records, clock, labels)
         self.ledger: StormLedger = ledger or BurstLedger(settings.idempotency_table)
         # The summary queue's own dead-letter queue; without one (tests), a malformed message is
         # left to the queue's redrive policy.

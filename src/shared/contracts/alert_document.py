@@ -24,6 +24,8 @@ class AlertDocument(TypedDict):
     headline: str
     reason: str | None
     team: str | None
+    project: str | None  # the account's labels, from its workload stack (None: unknown)
+    environment: str | None
     instance_type: str | None
     instance_count: int | None
     duration_seconds: float | None

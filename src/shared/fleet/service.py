@@ -136,7 +136,7 @@ class Fleet:
         self.refresher: RefreshRequests = refresher or RefreshRequester(
             settings.event_bus_name, settings.refresh_role_arn, settings.refresh_rule_prefix
         )
-        self.deliver = Delivery(settings, publishers, records, clock)
+        self.deliver = Delivery(settings, publishers, records, clock, labels=self.table)
         self.clock = clock
         self.actions: dict[str, Callable[[], dict[str, Any]]] = {
             "watch": self.watch,

@@ -1,0 +1,177 @@
+"""Project and Environment on every alert, from the account's heartbeats, and the severity its
+Environment sets (issue 14, part 3)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from shared.adapters.dynamodb import FleetTable
+from shared.alerting.alerts import AlertKind, Severity, severity_of
+from shared.alerting.labels import CACHED_SECONDS, CachedLabels, Labels
+from shared.alerting.service import Alerter
+from shared.config import AlerterSettings
+from shared.domain.vocabulary import ResourceKind
+from shared.platform.clock import FixedClock
+from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce, Recorder
+from tests.unit.conftest import read_event
+
+ENV = {
+    "EMAIL_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:e",
+    "JSON_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:j",
+    "CHAT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:c",
+    "IDEMPOTENCY_TABLE": "t", "SUMMARY_QUEUE_URL": "https://sqs/q", "AWS_REGION": "us-east-1",
+}  # fmt: skip
+FORECASTING = "777788889999"  # training-failed.json's account
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource", "environment", "expected"),
+    [
+        (AlertKind.FAILURE, ResourceKind.TRAINING, None, Severity.HIGH),
+        (AlertKind.FAILURE, ResourceKind.TRAINING, "prod", Severity.HIGH),
+        (AlertKind.FAILURE, ResourceKind.TRAINING, "Production", Severity.HIGH),
+        (AlertKind.FAILURE, ResourceKind.TRAINING, "prd-eu", Severity.HIGH),
+        (AlertKind.FAILURE, ResourceKind.TRAINING, "live", Severity.HIGH),
+        (AlertKind.FAILURE, ResourceKind.TRAINING, "staging", Severity.MEDIUM),
+        (AlertKind.IDLE, ResourceKind.TRAINING, "dev", Severity.LOW),
+        (AlertKind.UNDER_USED, ResourceKind.TRAINING, "dev", Severity.LOW),
+        (AlertKind.FAILURE, ResourceKind.NOTEBOOK, "dev", Severity.LOW),
+        (AlertKind.OPS, ResourceKind.ACCOUNT, "dev", Severity.HIGH),  # coverage: never lowered
+    ],
+)
+def test_given_an_environment_then_the_severity_is_the_kinds_or_one_step_lower(
+    kind: AlertKind, resource: ResourceKind, environment: str | None, expected: Severity
+) -> None:
+    assert severity_of(kind, resource, environment) is expected
+
+
+@pytest.mark.parametrize(
+    ("project", "environment", "expected"),
+    [
+        ("nlp", "prod", Labels("nlp", "prod")),
+        ("unknown", "unknown", Labels(None, None)),  # what a stack without the parameters sends
+        ("", "  ", Labels(None, None)),
+        ("p" * 100, "dev", Labels("p" * 64, "dev")),
+    ],
+)
+def test_given_heartbeat_labels_then_unknown_ones_are_none(
+    project: str, environment: str, expected: Labels
+) -> None:
+    assert Labels.of(project, environment) == expected
+
+
+class CountingLabels:
+    def __init__(self, found: Labels | None) -> None:
+        self.found, self.asked = found, 0
+
+    def labels(self, account: str, region: str) -> Labels | None:
+        self.asked += 1
+        return self.found
+
+
+def test_given_labels_then_read_once_per_account_and_region_for_five_minutes() -> None:
+    source, clock = CountingLabels(Labels("nlp", "prod")), FixedClock(1_000.0)
+    cached = CachedLabels(source, clock)
+
+    for _ in range(3):
+        assert cached.labels("444455556666", "eu-west-1") == Labels("nlp", "prod")
+    cached.labels("444455556666", "us-east-1")
+    clock.advance(CACHED_SECONDS)
+    cached.labels("444455556666", "eu-west-1")
+
+    assert source.asked == 3
+
+
+def test_given_an_account_not_heard_yet_then_it_is_asked_again_next_time() -> None:
+    source = CountingLabels(None)
+    cached = CachedLabels(source, FixedClock(0.0))
+
+    cached.labels("444455556666", "eu-west-1")
+    cached.labels("444455556666", "eu-west-1")
+
+    assert source.asked == 2
+
+
+def _alerter(labels: Any) -> tuple[Alerter, dict[str, Recorder]]:
+    channels = {c: Recorder() for c in ("email", "json", "chat")}
+    alerter = Alerter(
+        AlerterSettings.from_env(ENV), publishers=channels, ledger=MemoryLedger(),
+        summaries=Recorder(), records=MemoryOnce(), labels=labels,
+    )  # fmt: skip
+    return alerter, channels
+
+
+def test_given_a_staging_account_then_its_failure_is_medium_and_labelled_everywhere() -> None:
+    table = MemoryFleetTable()
+    labels = {"project": "demand", "environment": "staging"}
+    table.put_heartbeat(FORECASTING, "us-east-1", 1.0, 15, labels)
+    alerter, channels = _alerter(table)
+
+    alerter.handle(read_event("training-failed"))
+
+    [published] = channels["json"].items
+    document = json.loads(published["message"])
+    assert (document["project"], document["environment"]) == ("demand", "staging")
+    assert document["severity"] == "medium"
+    assert published["attributes"] == {
+        "severity": "medium", "kind": "failure", "account": FORECASTING, "region": "us-east-1",
+        "job_type": "training", "team": "forecasting", "project": "demand",
+        "environment": "staging",
+    }  # fmt: skip
+    text = channels["email"].items[0]["message"]
+    assert "| Team forecasting | Project demand | Environment staging" in text
+    assert "*Environment* staging" in channels["chat"].items[0]["message"]
+
+
+def test_given_an_account_never_heard_then_no_label_attributes_and_the_kinds_severity() -> None:
+    alerter, channels = _alerter(MemoryFleetTable())
+
+    alerter.handle(read_event("training-failed"))
+
+    [published] = channels["json"].items
+    assert "environment" not in published["attributes"]
+    assert "project" not in published["attributes"]
+    assert published["attributes"]["severity"] == "high"
+
+
+class ThrottledLabels:
+    def labels(self, account: str, region: str) -> Labels | None:
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}
+        raise ClientError(error, "GetItem")  # type: ignore[arg-type]
+
+
+def test_given_labels_unreadable_then_the_alert_still_goes_out_without_them() -> None:
+    alerter, channels = _alerter(ThrottledLabels())
+
+    result = alerter.handle(read_event("training-failed"))
+
+    assert result["outcome"] == "alerted"
+    assert len(channels["json"].items) == 1
+
+
+@pytest.mark.integration  # moto
+def test_given_the_dynamodb_fleet_table_then_labels_come_from_the_heartbeat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="fleet", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )  # fmt: skip
+        table = FleetTable("fleet", dynamodb)
+        labels = {"project": "demand", "environment": "unknown"}
+        table.put_heartbeat(FORECASTING, "us-east-1", 1.0, 15, labels)
+
+        assert table.labels(FORECASTING, "us-east-1") == Labels("demand", None)
+        assert table.labels(FORECASTING, "eu-west-1") is None
