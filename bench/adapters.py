@@ -25,7 +25,7 @@ from bench.deployment import ACCOUNT, KMS_DEFAULT_DATA_KEY_REUSE_SECONDS, REGION
 from sagewatch.embedded.memory import MemoryOnce
 from shared.adapters.cloudwatch import EndpointActivity
 from shared.adapters.eventbridge import PUT_EVENTS_MAX_ENTRIES, RefreshRequester
-from shared.alerting.labels import Labels
+from shared.contracts.labels import Labels
 from shared.contracts.storm_window import StormWindow
 from shared.domain.parser import parse_time
 from shared.domain.utilization import NAMESPACES, Call, Query

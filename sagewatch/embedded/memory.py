@@ -76,7 +76,7 @@ from sagewatch.embedded.runtime import (
 from sagewatch.faults import FaultInjector
 from sagewatch.moto_patches import metric_data
 from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, describe
-from shared.alerting.labels import Labels
+from shared.contracts.labels import Labels
 from shared.platform.clock import Clock, system_clock
 from shared.ports import FleetStore, OnceStore, Progress, StormLedger
 

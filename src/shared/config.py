@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.alerting.portal import Portal
+from shared.domain.portal import Portal
 from shared.domain.utilization import Thresholds
 from shared.platform.errors import ConfigError
 

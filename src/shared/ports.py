@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.alerting.labels import AccountLabels, Labels
+from shared.contracts.labels import Labels
 from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.clock import Clock
@@ -148,6 +148,13 @@ class FleetStore(Protocol):
     def close_episode(self, key: str, episode: int) -> bool:
         """Close episode `episode` of a job still running; False if it was not open."""
         ...
+
+
+class AccountLabels(Protocol):
+    """An account's labels in one Region (`adapters.dynamodb.FleetTable`: its heartbeat record);
+    None when it never sent a heartbeat there."""
+
+    def labels(self, account: str, region: str) -> Labels | None: ...
 
 
 class InvocationSource(Protocol):

@@ -30,6 +30,8 @@ ALLOWED = {  # where a canary may legitimately surface: the alert's own facts
     # the other families' names (an image version's from its ARN), and A2I's camelCase reason
     "NotebookInstanceName", "FeatureGroupName", "MonitoringScheduleName", "TrackingServerName",
     "humanLoopName", "ImageVersionArn",
+    # a heartbeat's account labels (its workload stack's parameters), on every alert about it
+    "project", "environment",
     "MonitoringScheduleArn", *(MONITOR_NAMES := {
         "sagemaker_monitoring_schedule_name", "sagemaker_endpoint_name"
     }),

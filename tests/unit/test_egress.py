@@ -24,7 +24,10 @@ def test_given_the_alert_document_model_then_its_fields_are_the_published_schema
     assert set(schema["properties"]) == ALERT_FIELDS
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) <= ALERT_FIELDS
-    assert "environment" not in ALERT_FIELDS
+    # `environment` is the account's label (a string, its workload stack's), never the job's
+    # Environment (variables that may hold secrets): the canary tests hold that
+    assert schema["properties"]["environment"]["type"] == ["string", "null"]
+    assert schema["properties"]["environment"]["maxLength"] == 64
 
 
 def test_given_unlisted_properties_when_metric_properties_built_then_they_are_dropped() -> None:

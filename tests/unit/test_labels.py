@@ -13,9 +13,10 @@ from moto import mock_aws
 
 from shared.adapters.dynamodb import FleetTable
 from shared.alerting.alerts import AlertKind, Severity, severity_of
-from shared.alerting.labels import CACHED_SECONDS, CachedLabels, Labels
+from shared.alerting.labels import CACHED_SECONDS, CachedLabels
 from shared.alerting.service import Alerter
 from shared.config import AlerterSettings
+from shared.contracts.labels import Labels
 from shared.domain.vocabulary import ResourceKind
 from shared.platform.clock import FixedClock
 from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce, Recorder

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared.alerting.alerts import Alert, failure_alert
-from shared.alerting.portal import Portal
 from shared.alerting.render import dashboard_link, links, render
 from shared.alerting.service import Alerter
 from shared.config import AlerterSettings, FleetSettings
 from shared.domain.parser import parse_event
+from shared.domain.portal import Portal
 from shared.platform.errors import ConfigError
 from tests.fakes import MemoryLedger, MemoryOnce, Recorder
 from tests.unit.conftest import read_event

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
-from shared.alerting.labels import Labels
+from shared.contracts.labels import Labels
 from shared.platform.idempotency import Progress
 
 

@@ -10,13 +10,13 @@ from typing import Protocol
 from shared.adapters.dynamodb import FleetTable, OnceTable
 from shared.adapters.sns import AlertPublisher
 from shared.alerting.alerts import Alert
-from shared.alerting.labels import AccountLabels, CachedLabels
-from shared.alerting.portal import Portal
+from shared.alerting.labels import CachedLabels
 from shared.alerting.render import Rendered, dashboard_link, render
+from shared.domain.portal import Portal
 from shared.platform.clock import Clock, system_clock
 from shared.platform.idempotency import RETRYABLE, Once
 from shared.platform.observability import logger
-from shared.ports import AlertChannel, OnceStore
+from shared.ports import AccountLabels, AlertChannel, OnceStore
 
 
 class AlertOutcome(StrEnum):

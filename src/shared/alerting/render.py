@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 from shared.alerting.alerts import Alert, AlertKind, aws_side_step
 from shared.alerting.formats import chat_plain, for_email, for_markdown, no_mentions
-from shared.alerting.portal import Portal
 from shared.contracts.alert_document import AlertDocument
 from shared.domain.patterns import ROLLING_BACK
+from shared.domain.portal import Portal
 from shared.domain.vocabulary import ENDPOINT, ResourceKind
 
 ALERT_SCHEMA = "sagewatch.alert/v1"
