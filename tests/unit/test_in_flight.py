@@ -273,6 +273,8 @@ def test_given_an_event_with_secrets_when_kept_then_no_hyperparameter_environmen
         "groups",
         "max_runtime_seconds",
         "team",
+        "silenced",  # what the job's own sagewatch tags ask (JobSays), not the tags
+        "severity",
     }
 
 
@@ -1223,3 +1225,24 @@ def test_given_an_episode_whose_alert_failed_when_the_job_ends_then_no_update_of
     world.handle(_ended())
 
     assert world.publishes == 0
+
+
+def test_given_a_job_tagged_silent_then_it_is_not_even_read(world: World) -> None:
+    tags = {"team": "vision", "sagewatch:silence": "true"}
+    world.handle(_event(Tags=tags))
+
+    outcome = world.scan()
+
+    assert outcome["running_jobs_checked"] == 0
+    assert world.host_metrics.calls == []
+
+
+def test_given_a_severity_tag_then_the_in_flight_alert_and_its_end_carry_it(world: World) -> None:
+    tags = {"team": "vision", "sagewatch:severity": "low"}
+    world.handle(_event(Tags=tags))
+    world.scan()
+    world.handle(_ended(Tags=tags))
+
+    docs = world.docs()
+    assert [(d["update"], d["severity"]) for d in docs] == [(False, "low"), (True, "low")]
+    assert docs[0]["context"]["severity"] == "low, set by the job's tag sagewatch:severity"

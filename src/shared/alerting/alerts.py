@@ -22,7 +22,14 @@ from shared.contracts.report import UtilizationReport, Waste
 from shared.contracts.storm_window import StormWindow
 from shared.domain.events import SageMakerEvent
 from shared.domain.text import NAME_LIMIT, one_line, sanitize
-from shared.domain.vocabulary import BY_KIND, MONITOR_VIOLATIONS, NAMING_REFUSALS, ResourceKind
+from shared.domain.vocabulary import (
+    BY_KIND,
+    MONITOR_VIOLATIONS,
+    NAMING_REFUSALS,
+    SEVERITY_TAG,
+    SILENCE_TAG,
+    ResourceKind,
+)
 
 
 class AlertKind(StrEnum):
@@ -123,6 +130,7 @@ class Alert:
     follows: str | None = None  # the incident this alert updates (same thread; not a new page)
     project: str | None = None  # the account's labels (its workload stack's), when known
     environment: str | None = None
+    severity_tag: Severity | None = None  # set by the job's own tag (SEVERITY_TAG)
 
     def __post_init__(self) -> None:
         # The one guarantee every rendering relies on, however the alert was built: its text is
@@ -150,7 +158,35 @@ class Alert:
 
     @property
     def severity(self) -> Severity:
-        return severity_of(self.kind, self.resource, self.environment)
+        return self.severity_tag or severity_of(self.kind, self.resource, self.environment)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSays:
+    """What a job's own tags ask of its alerts: none at all (a sandbox experiment), or another
+    severity. Shown in the alert when used."""
+
+    silenced: bool = False
+    severity: Severity | None = None
+
+    @classmethod
+    def of(cls, tags: Sequence[tuple[str, str]]) -> JobSays:
+        values = {key: value.strip().lower() for key, value in tags}
+        silence = values.get(SILENCE_TAG)
+        severity = values.get(SEVERITY_TAG, "")
+        return cls(
+            silenced=silence is not None and silence not in ("false", "no", "0"),
+            severity=Severity(severity) if severity in _SEVERITIES else None,
+        )
+
+    def applied(self, alert: Alert) -> Alert:
+        if self.severity is None:
+            return alert
+        said = ("severity", f"{self.severity.value}, set by the job's tag {SEVERITY_TAG}")
+        return replace(alert, severity_tag=self.severity, context=(*alert.context, said))
+
+
+_SEVERITIES = frozenset(severity.value for severity in Severity)
 
 
 # Failures on AWS's side, not the job's: nothing to fix, retrying (elsewhere, for capacity) is

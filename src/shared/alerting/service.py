@@ -23,6 +23,7 @@ from shared.alerting.alerts import (
     LIST_LIMIT,
     Alert,
     AlertKind,
+    JobSays,
     burst_alert,
     failure_alert,
     refused_call_alert,
@@ -210,7 +211,13 @@ class Alerter:
             raise
         if dispatch.disposition is not Disposition.HANDLED or dispatch.result is None:
             return {"outcome": dispatch.disposition.value}
-        alert = dispatch.result
+        says = JobSays.of(_tags_of(dispatch.model))
+        if says.silenced:  # still archived, and on the dashboard
+            logger.info(
+                "alert silenced by its job's tag", extra={"incident": dispatch.result.incident}
+            )
+            return {"outcome": "silenced", "incident": dispatch.result.incident}
+        alert = says.applied(dispatch.result)
         delivered = self.deliver(alert, lambda: self._decide(alert))
         if delivered.outcome is AlertOutcome.ALERTED:
             emit_alert(alert)
@@ -315,6 +322,12 @@ class Summarizer:
                 "burst summarized",
                 extra={"incident": alert.incident, "jobs": count, "expired": recorded is None},
             )
+
+
+def _tags_of(model: Any) -> tuple[tuple[str, str], ...]:
+    """The tags of the job an alert is about (a report carries sagewatch's own)."""
+    job = model.job if isinstance(model, UtilizationReport) else model
+    return job.tags if isinstance(job, SageMakerEvent) else ()
 
 
 def _sent_alone(window: StormWindow, settings: AlerterSettings) -> int:

@@ -18,7 +18,7 @@ from shared.domain.parser import detail_of, envelope, outcome_of, parse_tags, pa
 from shared.domain.prices import cost_estimate, price_table_as_of
 from shared.domain.text import sanitize
 from shared.domain.utilization import WASTEFUL, Assessment, Metric, Thresholds, Verdict
-from shared.domain.vocabulary import ResourceKind
+from shared.domain.vocabulary import JOB_TAGS, ResourceKind
 from shared.platform.errors import InvalidEvent
 
 SAGEWATCH_SOURCE = "sagewatch"
@@ -103,7 +103,8 @@ class UtilizationReport:
         return None if duration is None else round(duration / 3600 * self.job.instance_count, 2)
 
     def detail(self, team_tag_key: str) -> dict[str, Any]:
-        """The event's detail; of the job's tags only the team tag is carried."""
+        """The event's detail; of the job's tags only the team tag and sagewatch's own
+        (`JOB_TAGS`) are carried."""
         thresholds = self.thresholds
         return {
             "schema_version": SCHEMA_VERSION,
@@ -164,7 +165,11 @@ def _job_detail(job: SageMakerEvent, team_tag_key: str) -> dict[str, Any]:
         "ended": _iso(job.ended_at),
         "duration_seconds": job.duration_seconds,
         "failure_reason": sanitize(job.failure_reason),
-        "tags": {team_tag_key: team} if (team := job.tag(team_tag_key)) else {},
+        "tags": {
+            key: value[:64]
+            for key in (team_tag_key, *JOB_TAGS)
+            if (value := job.tag(key)) is not None
+        },
         "tuning_job_arn": job.tuning_job_arn,
         "source_event_id": job.event_id,
     }

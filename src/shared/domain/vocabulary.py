@@ -396,3 +396,10 @@ FAMILIES: tuple[Family, ...] = (
 BY_DETAIL_TYPE: Mapping[str, Family] = {family.detail_type: family for family in FAMILIES}
 BY_KIND: Mapping[ResourceKind, Family] = {family.kind: family for family in FAMILIES}
 JOBS: tuple[Family, ...] = tuple(f for f in FAMILIES if f.kind.is_job)
+
+
+# The job tags sagewatch reads besides the team's (TeamTagKey): a job may silence its own alerts
+# (a sandbox experiment) or set their severity. Reports carry them; nothing else of the tags.
+SILENCE_TAG = "sagewatch:silence"  # any value but false, no or 0
+SEVERITY_TAG = "sagewatch:severity"  # high, medium or low
+JOB_TAGS = (SILENCE_TAG, SEVERITY_TAG)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,8 @@ from shared.alerting.alerts import (
     HUNG_STEP,
     Alert,
     AlertKind,
+    JobSays,
+    Severity,
     incident_key,
     utilization_alert,
 )
@@ -63,6 +65,7 @@ class RunningJob:
     instance_groups: tuple[InstanceGroup, ...]
     max_runtime_seconds: int | None = None
     team: str | None = None
+    says: JobSays = field(default_factory=JobSays)  # what its own tags ask of its alerts
     ended_at: float | None = None  # set by the job's end (then only kept for its follow-up)
     ended_status: str | None = None
     episode: int = 0  # idle episodes so far
@@ -96,6 +99,7 @@ class RunningJob:
             if runtime and runtime > 0
             else None,
             team=event.tag(team_tag_key),
+            says=JobSays.of(event.tags),
         )
 
     @property
@@ -137,6 +141,8 @@ class RunningJob:
                 "groups": [[g.instance_type, g.count, g.name] for g in self.instance_groups],
                 "max_runtime_seconds": self.max_runtime_seconds,
                 "team": self.team,
+                "silenced": self.says.silenced,
+                "severity": self.says.severity.value if self.says.severity else None,
             },
             separators=(",", ":"),
         )
@@ -161,6 +167,10 @@ class RunningJob:
                 ),
                 max_runtime_seconds=_whole(job.get("max_runtime_seconds")),
                 team=None if job.get("team") is None else str(job["team"]),
+                says=JobSays(
+                    job.get("silenced") is True,
+                    Severity(job["severity"]) if job.get("severity") else None,
+                ),
                 ended_at=_number(record.get("ended_at")),
                 ended_status=record.get("ended_status"),
                 episode=_whole(record.get("episode")) or 0,
@@ -280,16 +290,18 @@ def in_flight_alert(
     if hourly is not None:
         context.append(("bills", f"about ${hourly:,.2f} an hour (on-demand list prices)"))
         step += f" Until it ends it bills about ${hourly:,.2f} an hour."
-    return replace(
-        utilization_alert(report, team_tag_key),
-        incident=job.incident,
-        status=job.status,
-        headline=f"{job.kind.label} {one_line(job.name)} is running with its {device} idle "
-        f"({percent:.1f}% since {_at(since):%H:%M} UTC)",
-        duration_seconds=None,
-        ended_at=None,
-        context=tuple(context),
-        step=step,
+    return job.says.applied(
+        replace(
+            utilization_alert(report, team_tag_key),
+            incident=job.incident,
+            status=job.status,
+            headline=f"{job.kind.label} {one_line(job.name)} is running with its {device} idle "
+            f"({percent:.1f}% since {_at(since):%H:%M} UTC)",
+            duration_seconds=None,
+            ended_at=None,
+            context=tuple(context),
+            step=step,
+        )
     )
 
 
@@ -339,7 +351,7 @@ def _follow_up(
     job: RunningJob, what: str, status: str, headline: str, step: str, team_tag_key: str
 ) -> Alert:
     groups = sorted({g.instance_type for g in job.instance_groups})
-    return Alert(
+    alert = Alert(
         kind=AlertKind.IDLE,
         incident=f"{job.incident}|{what}",
         account=job.account,
@@ -356,6 +368,7 @@ def _follow_up(
         step=step,
         follows=job.incident,
     )
+    return job.says.applied(alert)
 
 
 IN_FLIGHT_STEP = (

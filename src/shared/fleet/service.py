@@ -488,6 +488,8 @@ def _judgeable(job: RunningJob, region: str, now: float, span: int) -> bool:
     """Its metrics are readable here (this Region), it has done its work for the whole window
     (a training job: its Training phase), and it may still run (past its maximum runtime
     SageMaker has stopped it)."""
+    if job.says.silenced:  # its tag asks for no alerts: not even read
+        return False
     if job.region != region or job.working_since is None or job.working_since > now - span:
         return False
     if job.hosts > MAX_HOSTS_PER_JOB:

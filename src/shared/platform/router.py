@@ -31,6 +31,7 @@ class Disposition(StrEnum):
 class Dispatch(Generic[Result]):
     disposition: Disposition
     result: Result | None = None
+    model: Any = None  # what the route's parser made of the event
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ class Router(Generic[Context, Result]):
         model = route.parse(raw)
         if not route.accepts(model):
             return self._count(Dispatch(Disposition.SKIPPED), raw)
-        return self._count(Dispatch(Disposition.HANDLED, route.handler(model, context)), raw)
+        return self._count(Dispatch(Disposition.HANDLED, route.handler(model, context), model), raw)
 
     def _count(self, dispatch: Dispatch[Result], raw: Mapping[str, Any]) -> Dispatch[Result]:
         self.counts[dispatch.disposition] += 1
