@@ -9,19 +9,27 @@ from typing import Any
 
 import pytest
 
-from shared.alerting.alerts import JobSays, Severity
+from shared.alerting.alerts import JobSays, Severity, utilization_alert
 from shared.alerting.service import Alerter
-from shared.config import AlerterSettings
+from shared.config import AlerterSettings, EnricherSettings
 from shared.contracts.report import UtilizationReport
 from shared.domain.parser import parse_event
-from shared.domain.utilization import Assessment, Thresholds, Usage, Verdict
-from shared.domain.vocabulary import SEVERITY_TAG, SILENCE_TAG
+from shared.domain.utilization import Assessment, Thresholds, Usage, Verdict, thresholds_for
+from shared.domain.vocabulary import SEVERITY_TAG, SILENCE_TAG, UNDER_USED_TAG
+from shared.enrichment.service import Enricher
 from shared.fleet.inflight import RunningJob
-from tests.fakes import MemoryLedger, MemoryOnce, Recorder
+from shared.platform.clock import FixedClock
+from tests.fakes import MemoryLedger, MemoryOnce, Recorder, SteadyMetrics
 from tests.unit.conftest import read_event
 
 REGION = "us-east-1"
 CHANNELS = ("email", "json", "chat")
+SETTLED = 1_795_179_600  # 2026-11-20T13:00Z, after every sample ended
+ENRICHER = EnricherSettings(
+    event_bus_name="sagewatch", region=REGION, thresholds=Thresholds(), idempotency_table="t",
+    dead_letter_queue_url="unused", max_receives=5, data_waits=2, dedup_seconds=3600,
+    team_tag_key="team",
+)  # fmt: skip
 SETTINGS = AlerterSettings(
     topics={c: f"arn:aws:sns:{REGION}:123456789012:{c}" for c in CHANNELS},
     idempotency_table="t", team_tag_key="team", dedup_seconds=3600, burst_threshold=3,
@@ -112,3 +120,41 @@ def test_given_a_running_job_with_tags_then_they_are_kept_and_read_back() -> Non
     kept = RunningJob.from_record({"job": job.job_text(), "at": str(job.at)})
 
     assert kept.says == JobSays(silenced=True, severity=Severity.MEDIUM)
+
+
+# ---- the job's own under-used threshold ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("35", 35.0), ("100", 100.0), ("2", 20.0), ("101", 20.0), ("lots", 20.0), ("nan", 20.0)],
+)
+def test_given_an_under_used_tag_then_the_jobs_threshold_within_the_sane_range(
+    value: str, expected: float
+) -> None:
+    raw = read_event("training-completed-gpu")
+    raw["detail"]["Tags"] = {"team": "vision", UNDER_USED_TAG: value}
+
+    own = thresholds_for(parse_event(raw), Thresholds())
+
+    assert own.under_used_percent == expected
+
+
+def test_given_a_job_with_its_own_threshold_when_enriched_then_judged_by_it_and_told() -> None:
+    raw = read_event("training-completed-gpu")  # one ml.p3.2xlarge: a single GPU
+    raw["detail"]["Tags"] = {"team": "vision", UNDER_USED_TAG: "35"}
+    bus = Recorder()
+    enricher = Enricher(
+        ENRICHER, metrics=SteadyMetrics(25.0), publisher=bus, dead_letters=Recorder(),
+        emit=lambda report: None, records=MemoryOnce(), clock=FixedClock(SETTLED),
+    )  # fmt: skip
+
+    enricher.run([{"messageId": "m1", "body": json.dumps(raw), "attributes": {}}])
+
+    [detail] = bus.items
+    assert detail["verdict"] == "under-used"  # 25% GPU: ok by the default 20%, not by its 35%
+    assert detail["thresholds"]["under_used_percent"] == 35.0
+    alert = utilization_alert(UtilizationReport.from_detail(detail), "team")
+    assert (
+        dict(alert.context)["under-used threshold"] == f"35%, set by the job's tag {UNDER_USED_TAG}"
+    )

@@ -28,6 +28,7 @@ from shared.domain.vocabulary import (
     NAMING_REFUSALS,
     SEVERITY_TAG,
     SILENCE_TAG,
+    UNDER_USED_TAG,
     ResourceKind,
 )
 
@@ -445,7 +446,16 @@ def utilization_alert(report: UtilizationReport, team_tag_key: str) -> Alert:
         ended_at=job.ended_at,
         utilization=tuple(report.utilization.items()),
         waste=report.waste,
+        context=_own_threshold(report),
     )
+
+
+def _own_threshold(report: UtilizationReport) -> tuple[tuple[str, str], ...]:
+    """The job's own under-used threshold, when its tag set the one it was judged by."""
+    if report.job.tag(UNDER_USED_TAG) is None or report.thresholds is None:
+        return ()
+    value = report.thresholds.under_used_percent
+    return (("under-used threshold", f"{value:g}%, set by the job's tag {UNDER_USED_TAG}"),)
 
 
 HUNG_STEP = (

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.domain.events import SageMakerEvent
 from shared.domain.instances import instance_spec
-from shared.domain.vocabulary import ResourceKind
+from shared.domain.vocabulary import UNDER_USED_TAG, ResourceKind
 
 MAX_QUERIES_PER_CALL = 500
 MAX_POINTS_PER_CALL = 100_800
@@ -154,6 +154,19 @@ class Assessment:
     @property
     def deciding_percent(self) -> float | None:
         return None if self.primary is None else self.usage.percent.get(self.primary)
+
+
+def thresholds_for(job: SageMakerEvent, thresholds: Thresholds) -> Thresholds:
+    """The deployment's thresholds, with the job's own under-used threshold where its tag sets
+    one (a number above the idle threshold, at most 100; anything else is ignored)."""
+    raw = job.tag(UNDER_USED_TAG)
+    try:
+        value = float(raw) if raw is not None else None
+    except ValueError:
+        return thresholds
+    if value is None or not thresholds.idle_percent < value <= 100:
+        return thresholds
+    return replace(thresholds, under_used_percent=value)
 
 
 def window(job: SageMakerEvent) -> tuple[datetime, datetime] | None:

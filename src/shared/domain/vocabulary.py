@@ -399,7 +399,9 @@ JOBS: tuple[Family, ...] = tuple(f for f in FAMILIES if f.kind.is_job)
 
 
 # The job tags sagewatch reads besides the team's (TeamTagKey): a job may silence its own alerts
-# (a sandbox experiment) or set their severity. Reports carry them; nothing else of the tags.
+# (a sandbox experiment), set their severity or its under-used threshold. Reports carry them;
+# nothing else of the tags.
 SILENCE_TAG = "sagewatch:silence"  # any value but false, no or 0
 SEVERITY_TAG = "sagewatch:severity"  # high, medium or low
-JOB_TAGS = (SILENCE_TAG, SEVERITY_TAG)
+UNDER_USED_TAG = "sagewatch:under-used-percent"  # the job's own under-used threshold
+JOB_TAGS = (SILENCE_TAG, SEVERITY_TAG, UNDER_USED_TAG)

@@ -41,6 +41,7 @@ from shared.domain.utilization import (
     plan,
     screen,
     supporting_metrics,
+    thresholds_for,
 )
 from shared.domain.vocabulary import PROCESSING, TRAINING, TRANSFORM, ResourceKind
 from shared.metrics import emit_job
@@ -166,7 +167,8 @@ class Enricher:
                 logger.info("no datapoints yet, retried later", extra={"job": job.event.name})
                 result.mark(job.records, Fate.WAITING)
                 continue
-            report = UtilizationReport.of(job.event, assessments[key], self.settings.thresholds)
+            thresholds = thresholds_for(job.event, self.settings.thresholds)
+            report = UtilizationReport.of(job.event, assessments[key], thresholds)
             detail = report.detail(self.settings.team_tag_key)
             try:
                 with self.once.attempt(_key_text(key)) as progress:
@@ -277,10 +279,10 @@ class Enricher:
             seen = observed.get(key, Observed())
             if seen.datapoints == 0:
                 awaiting.add(key)
-            assessments[key] = assess(job, normalize(job, seen), thresholds)
+            assessments[key] = assess(job, normalize(job, seen), thresholds_for(job, thresholds))
         wasteful = [j for j in local if assessments[JobKey.of(j)].verdict in WASTEFUL]
         for job, usage in self._context(wasteful, observed, hosts).items():
-            assessments[JobKey.of(job)] = assess(job, usage, thresholds)
+            assessments[JobKey.of(job)] = assess(job, usage, thresholds_for(job, thresholds))
         return assessments, awaiting
 
     def _context(
