@@ -7,7 +7,7 @@ key the job's idle verdict has after it ends (so that verdict is not a second pa
 recovery and the job's end are follow-ups on the same incident.
 
 What is kept of a running job is what the scan and its alerts need (`RunningJob`): never
-hyperparameters, environment or any tag but the team's.
+hyperparameters, environment or any tag but the team's (and what sagewatch's own tags ask).
 """
 
 from __future__ import annotations
