@@ -299,6 +299,10 @@ class CountingFleetTable(MemoryFleetTable):
         )
         return super().labels(account, region)
 
+    def name_account(self, account: str, region: str, alias: str) -> None:
+        change = super().name_account
+        self._updated(f"source|{account}|{region}", lambda: change(account, region, alias))
+
     # Running jobs: each write an UpdateItem (conditional), the check's read a Scan.
     def _updated(self, key: str, change: Callable[[], Any]) -> Any:
         before = self._size(key)

@@ -345,6 +345,7 @@ def snapshot(
     now: datetime,
     names: Iterable[str] | None = None,
     dead_letters: Callable[[], int] | None = None,
+    alias: Callable[[], str | None] | None = None,
 ) -> Item:
     kpis, errors = collect(sagemaker, now, names)
     waiting = None
@@ -353,6 +354,12 @@ def snapshot(
             waiting = dead_letters()
         except Exception as error:  # the KPIs still go out
             errors["forwarding_dead_letters"] = describe_error(error)
+    name = None
+    if alias is not None:
+        try:
+            name = alias()
+        except Exception as error:  # the KPIs still go out
+            errors["account_alias"] = describe_error(error)
     return fit(
         {
             "schema_version": SCHEMA_VERSION,
@@ -364,8 +371,15 @@ def snapshot(
             "kpis": kpis,
             "errors": errors,
             "forwarding_dead_letters": waiting,
+            "account_alias": name,
         }
     )
+
+
+def account_alias(iam: Any) -> str | None:
+    """The account's alias, the name people know it by (None without one)."""
+    aliases: list[str] = iam.list_account_aliases().get("AccountAliases", [])
+    return aliases[0] if aliases else None
 
 
 def publish(events: Any, detail: Item) -> str | None:
@@ -419,6 +433,7 @@ def handler(event: Any, context: Any) -> Item:
         dead_letters=(lambda: forwarding_dead_letters(client("sqs"), queue_url))
         if (queue_url := os.environ.get("FORWARDING_DEAD_LETTER_QUEUE_URL"))
         else None,
+        alias=lambda: account_alias(client("iam")),
     )
     event_id = publish(client("events"), detail)
     result = {

@@ -715,7 +715,13 @@ class FleetItemsInMemory:
     def labels(self, account: str, region: str) -> Labels | None:
         self._count("dynamodb.GetItem")
         item = self.items.get(f"source|{account}|{region}")
-        return None if item is None else Labels.of(item.get("project"), item.get("environment"))
+        if item is None:
+            return None
+        return Labels.of(item.get("project"), item.get("environment"), item.get("account_name"))
+
+    def name_account(self, account: str, region: str, alias: str) -> None:
+        self._count("dynamodb.UpdateItem")
+        self.items.setdefault(f"source|{account}|{region}", {})["account_name"] = alias
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         self._count("dynamodb.UpdateItem")

@@ -118,7 +118,12 @@ class FleetStore(Protocol):
     def inventories(self) -> list[dict[str, Any]]: ...
 
     def labels(self, account: str, region: str) -> Labels | None:
-        """The Project and Environment of the account's latest heartbeat in `region`."""
+        """The Project and Environment of the account's latest heartbeat in `region`, and the
+        alias its inventory snapshots name."""
+        ...
+
+    def name_account(self, account: str, region: str, alias: str) -> None:
+        """Keep the account's alias beside its heartbeat record."""
         ...
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:

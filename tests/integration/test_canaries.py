@@ -31,7 +31,7 @@ ALLOWED = {  # where a canary may legitimately surface: the alert's own facts
     "NotebookInstanceName", "FeatureGroupName", "MonitoringScheduleName", "TrackingServerName",
     "humanLoopName", "ImageVersionArn",
     # a heartbeat's account labels (its workload stack's parameters), on every alert about it
-    "project", "environment",
+    "project", "environment", "account_alias",
     "MonitoringScheduleArn", *(MONITOR_NAMES := {
         "sagemaker_monitoring_schedule_name", "sagemaker_endpoint_name"
     }),

@@ -764,3 +764,34 @@ def test_given_the_dead_letter_queue_unreadable_when_snapshot_then_null_and_the_
     assert detail["forwarding_dead_letters"] is None
     assert "NonExistentQueue" in detail["errors"]["forwarding_dead_letters"]
     assert "endpoints_in_service" in detail["kpis"], "the KPIs still go out"
+
+
+def test_given_an_account_alias_when_the_snapshot_is_taken_then_it_names_the_account(
+    collector: ModuleType, sagemaker: Any
+) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_account_alias(AccountAlias="vision-prod")
+
+    detail = collector.snapshot(
+        sagemaker, project="vision", environment="prod", trigger="schedule", request_id=None,
+        now=datetime(2026, 11, 20, 12, tzinfo=UTC), alias=lambda: collector.account_alias(iam),
+    )  # fmt: skip
+
+    assert detail["account_alias"] == "vision-prod"
+    assert "account_alias" not in detail["errors"]  # (moto has no Studio apps: that KPI fails)
+
+
+def test_given_the_alias_denied_when_the_snapshot_is_taken_then_the_kpis_still_go_out(
+    collector: ModuleType, sagemaker: Any
+) -> None:
+    def denied() -> str | None:
+        raise RuntimeError("AccessDenied: iam:ListAccountAliases")
+
+    detail = collector.snapshot(
+        sagemaker, project="vision", environment="prod", trigger="schedule", request_id=None,
+        now=datetime(2026, 11, 20, 12, tzinfo=UTC), alias=denied,
+    )  # fmt: skip
+
+    assert detail["account_alias"] is None
+    assert "AccessDenied" in detail["errors"]["account_alias"]
+    assert detail["kpis"]

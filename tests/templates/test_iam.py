@@ -47,6 +47,7 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "sagemaker:ListModels",
         "sagemaker:ListPipelines",
         "sagemaker:ListMonitoringSchedules",
+        "iam:ListAccountAliases",  # the inventory collector's account name (no resource type)
     }
 )
 

@@ -451,6 +451,8 @@ COLLECTOR_OWN_ACTIONS = {
     "events:PutEvents": [DEFAULT_BUS],
     # The forwarding dead-letter queue's depth, reported with each snapshot.
     "sqs:GetQueueAttributes": [placeholder("ForwardingDeadLetterQueue", "Arn")],
+    # The account's alias, its name in alerts (IAM takes no resource for it).
+    "iam:ListAccountAliases": ["*"],
 }
 
 
@@ -566,8 +568,9 @@ def test_given_the_documented_snapshot_when_compared_then_the_collector_sends_th
     collector = spoke.load_collector()
     # A client that fails every call: each KPI lands in `errors`, the envelope is complete.
     sent = collector.snapshot(
-        object(), project="p", environment="e", trigger="schedule", request_id=None, now=NOW
-    )
+        object(), project="p", environment="e", trigger="schedule", request_id=None, now=NOW,
+        alias=lambda: None,
+    )  # fmt: skip
     assert set(example) == set(sent)
     assert set(sent["errors"]) == set(spoke.KPI_NAMES)
     assert set(example["kpis"]) | set(example["errors"]) == set(spoke.KPI_NAMES)

@@ -15,11 +15,13 @@ from shared.adapters.dynamodb import FleetTable
 from shared.alerting.alerts import AlertKind, Severity, severity_of
 from shared.alerting.labels import CACHED_SECONDS, CachedLabels
 from shared.alerting.service import Alerter
-from shared.config import AlerterSettings
+from shared.config import AlerterSettings, FleetSettings
+from shared.contracts.inventory import parse_snapshot
 from shared.contracts.labels import Labels
 from shared.domain.vocabulary import ResourceKind
+from shared.fleet.service import Fleet
 from shared.platform.clock import FixedClock
-from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce, Recorder
+from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce, NoInvocations, Recorder
 from tests.unit.conftest import read_event
 
 ENV = {
@@ -29,6 +31,10 @@ ENV = {
     "IDEMPOTENCY_TABLE": "t", "SUMMARY_QUEUE_URL": "https://sqs/q", "AWS_REGION": "us-east-1",
 }  # fmt: skip
 FORECASTING = "777788889999"  # training-failed.json's account
+FLEET_ENV = ENV | {
+    "FLEET_TABLE": "fleet", "EVENT_BUS_NAME": "b", "REFRESH_ROLE_ARN": "arn:aws:iam::1:role/r",
+    "REFRESH_RULE_PREFIX": "p",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -176,3 +182,36 @@ def test_given_the_dynamodb_fleet_table_then_labels_come_from_the_heartbeat(
 
         assert table.labels(FORECASTING, "us-east-1") == Labels("demand", None)
         assert table.labels(FORECASTING, "eu-west-1") is None
+
+
+@pytest.mark.parametrize(
+    ("alias", "kept"),
+    [("vision-prod", "vision-prod"), ("Vision", None), ("a--b", None), ("x", None),
+     ("<script>", None), (42, None)],
+)  # fmt: skip
+def test_given_a_snapshots_alias_then_only_what_iam_allows_is_read(alias: Any, kept: Any) -> None:
+    raw = read_event("inventory-snapshot")
+    raw["detail"]["account_alias"] = alias
+
+    assert parse_snapshot(raw).alias == kept
+
+
+def test_given_a_snapshot_with_an_alias_then_later_alerts_name_the_account() -> None:
+    table = MemoryFleetTable()
+    fleet = Fleet(
+        FleetSettings.from_env(FLEET_ENV), table=table, activity=NoInvocations(),
+        refresher=Recorder(), publishers={c: Recorder() for c in ("email", "json", "chat")},
+        records=MemoryOnce(),
+    )  # fmt: skip
+    table.put_heartbeat(FORECASTING, "us-east-1", 1.0, 15, {"project": "f", "environment": "dev"})
+    fleet.handle(read_event("inventory-snapshot"))
+    alerter, channels = _alerter(table)
+
+    alerter.handle(read_event("training-failed"))
+
+    [published] = channels["json"].items
+    document = json.loads(published["message"])
+    assert document["account_name"] == "forecasting-staging"
+    assert published["attributes"]["account_name"] == "forecasting-staging"
+    text = channels["email"].items[0]["message"]
+    assert "Account 777788889999 (forecasting-staging) | Region us-east-1" in text

@@ -286,12 +286,23 @@ class FleetTable(Adapter):
         item = self.api.get_item(
             TableName=self.table,
             Key={"id": {"S": f"source|{account}|{region}"}},
-            ProjectionExpression="#p, #e",  # both are DynamoDB reserved words
+            ProjectionExpression="#p, #e, account_name",  # project, environment: reserved words
             ExpressionAttributeNames={"#p": "project", "#e": "environment"},
         ).get("Item")
         if not item:
             return None
-        return Labels.of(item.get("project", {}).get("S"), item.get("environment", {}).get("S"))
+        values = {name: value.get("S") for name, value in item.items()}
+        return Labels.of(
+            values.get("project"), values.get("environment"), values.get("account_name")
+        )
+
+    def name_account(self, account: str, region: str, alias: str) -> None:
+        self.api.update_item(
+            TableName=self.table,
+            Key={"id": {"S": f"source|{account}|{region}"}},
+            UpdateExpression="SET account_name = :n",
+            ExpressionAttributeValues={":n": {"S": alias}},
+        )
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         """Later state changes win; none after the job's end (deliveries come out of order)."""

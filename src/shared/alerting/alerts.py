@@ -131,6 +131,7 @@ class Alert:
     follows: str | None = None  # the incident this alert updates (same thread; not a new page)
     project: str | None = None  # the account's labels (its workload stack's), when known
     environment: str | None = None
+    account_name: str | None = None  # its alias
     severity_tag: Severity | None = None  # set by the job's own tag (SEVERITY_TAG)
 
     def __post_init__(self) -> None:
@@ -150,6 +151,7 @@ class Alert:
         fix(self, "team", one_line(self.team) or None)
         fix(self, "project", one_line(self.project, 64) or None)
         fix(self, "environment", one_line(self.environment, 64) or None)
+        fix(self, "account_name", one_line(self.account_name, 64) or None)
         fix(self, "instance_type", one_line(self.instance_type, LINE_LIMIT) or None)
         fix(self, "context", tuple((clean(k), clean(v, CONTEXT_LIMIT)) for k, v in self.context))
         if self.subject_of:

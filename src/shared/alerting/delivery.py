@@ -110,8 +110,9 @@ class Delivery:
             return Delivered(fresh, dict(progress.sent))
 
     def labelled(self, alert: Alert) -> Alert:
-        """The alert with its account's Project and Environment (which set its severity)."""
-        if self.labels is None or alert.project or alert.environment:
+        """The alert with its account's Project, Environment (which set its severity) and
+        name."""
+        if self.labels is None or alert.project or alert.environment or alert.account_name:
             return alert
         try:
             found = self.labels.labels(alert.account, alert.region)
@@ -120,7 +121,12 @@ class Delivery:
             return alert
         if found is None:
             return alert
-        return replace(alert, project=found.project, environment=found.environment)
+        return replace(
+            alert,
+            project=found.project,
+            environment=found.environment,
+            account_name=found.account_name,
+        )
 
 
 def _message(rendered: Rendered, channel: str) -> str:

@@ -292,6 +292,10 @@ def _duration(seconds: float | None) -> str | None:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
 
 
+def _account(alert: Alert) -> str:
+    return f"{alert.account} ({alert.account_name})" if alert.account_name else alert.account
+
+
 def _labels(alert: Alert) -> list[tuple[str, str]]:
     """Who owns it and what the account is for, where known."""
     found = [("Team", _team(alert)), ("Project", alert.project), ("Environment", alert.environment)]
@@ -362,7 +366,7 @@ def subject(alert: Alert) -> str:
 def text_body(alert: Alert, dashboard_url: str | None = None, parts: _Parts | None = None) -> str:
     """Plain text an on-call engineer reads in ten seconds: what, where, why, what next."""
     lines = [alert.headline[:1].upper() + alert.headline[1:], ""]
-    where = [f"Account {alert.account}", f"Region {alert.region}"]
+    where = [f"Account {_account(alert)}", f"Region {alert.region}"]
     where += [f"{label} {value}" for label, value in _labels(alert)]
     lines.append(" | ".join(where))
     lines += [f"{label}: {value}" for label, value in _facts(alert)]
@@ -408,7 +412,7 @@ def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[st
 
 
 def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
-    where = f"*Account* {alert.account} · *Region* {alert.region}"
+    where = f"*Account* {chat_plain(_account(alert))} · *Region* {alert.region}"
     where += "".join(f" · *{label}* {chat_plain(value)}" for label, value in _labels(alert))
     lines = [where, *(f"*{label}*: {chat_plain(value)}" for label, value in _facts(alert))]
     description = "\n".join(lines)[: CHAT_DESCRIPTION_LIMIT - 100]
@@ -472,6 +476,7 @@ def attributes(alert: Alert) -> dict[str, str]:
         "team": _team(alert) or "",
         "project": alert.project or "",
         "environment": alert.environment or "",
+        "account_name": alert.account_name or "",
     }
     return {name: value[:ATTRIBUTE_LIMIT] for name, value in values.items() if value}
 
@@ -500,6 +505,7 @@ def _document(alert: Alert, parts: _Parts, text: str) -> dict[str, Any]:
         "team": alert.team,
         "project": alert.project,
         "environment": alert.environment,
+        "account_name": alert.account_name,
         "instance_type": alert.instance_type,
         "instance_count": alert.instance_count,
         "duration_seconds": alert.duration_seconds,

@@ -26,6 +26,7 @@ class AlertDocument(TypedDict):
     team: str | None
     project: str | None  # the account's labels, from its workload stack (None: unknown)
     environment: str | None
+    account_name: str | None  # the account's alias, from its inventory snapshots
     instance_type: str | None
     instance_count: int | None
     duration_seconds: float | None

@@ -85,6 +85,7 @@ class Snapshot:
     endpoints: tuple[Endpoint, ...] = ()
     errors: Mapping[str, str] = field(default_factory=dict)
     dead_letters: int | None = None  # waiting in its forwarding dead-letter queue; None: unknown
+    alias: str | None = None  # the account's IAM alias, the name people know it by
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,15 @@ def _label(value: Any) -> str:
     return _LABEL_UNSAFE.sub("_", value.strip())[:64]
 
 
+# IAM's own rule for an account alias: 3-63 lower-case letters, digits and single hyphens.
+_ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
+
+
+def _alias(value: Any) -> str | None:
+    """An alias as IAM allows them, else none (it reaches alerts)."""
+    return value if isinstance(value, str) and _ALIAS.fullmatch(value) else None
+
+
 def _count(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         return None
@@ -228,6 +238,7 @@ def parse_snapshot(raw: Any) -> Snapshot:
         endpoints=endpoints,
         errors=errors,
         dead_letters=_count(detail.get("forwarding_dead_letters")),
+        alias=_alias(detail.get("account_alias")),
     )
 
 

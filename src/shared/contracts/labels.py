@@ -13,11 +13,14 @@ UNKNOWN = "unknown"  # what a workload stack without the parameter sends
 class Labels:
     project: str | None = None
     environment: str | None = None
+    account_name: str | None = None  # its IAM alias, from its inventory snapshots
 
     @classmethod
-    def of(cls, project: str | None, environment: str | None) -> Labels:
+    def of(
+        cls, project: str | None, environment: str | None, account_name: str | None = None
+    ) -> Labels:
         def known(value: str | None) -> str | None:
             value = (value or "").strip()
             return None if not value or value == UNKNOWN else value[:64]
 
-        return cls(known(project), known(environment))
+        return cls(known(project), known(environment), known(account_name))
