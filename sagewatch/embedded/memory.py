@@ -721,7 +721,9 @@ class FleetItemsInMemory:
 
     def name_account(self, account: str, region: str, alias: str) -> None:
         self._count("dynamodb.UpdateItem")
-        self.items.setdefault(f"source|{account}|{region}", {})["account_name"] = alias
+        item = self.items.get(f"source|{account}|{region}")
+        if item is not None and "last_seen" in item:  # beside a heartbeat record only
+            item["account_name"] = alias
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         self._count("dynamodb.UpdateItem")

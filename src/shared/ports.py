@@ -123,7 +123,7 @@ class FleetStore(Protocol):
         ...
 
     def name_account(self, account: str, region: str, alias: str) -> None:
-        """Keep the account's alias beside its heartbeat record."""
+        """Keep the account's alias beside its heartbeat record (none before the first)."""
         ...
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:

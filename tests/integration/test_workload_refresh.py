@@ -108,6 +108,7 @@ def test_given_a_refresh_request_when_it_travels_the_default_bus_then_the_snapsh
         "request_id": "req-2026-11-20T09:41:00Z-1",
         "errors": {},
         "forwarding_dead_letters": 0,
+        "account_alias": None,  # moto's account has none
     }
     assert tuple(detail["kpis"]) == spoke.KPI_NAMES
     assert detail["kpis"]["endpoints_in_service"]["count"] == 3

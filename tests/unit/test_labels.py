@@ -180,8 +180,14 @@ def test_given_the_dynamodb_fleet_table_then_labels_come_from_the_heartbeat(
         labels = {"project": "demand", "environment": "unknown"}
         table.put_heartbeat(FORECASTING, "us-east-1", 1.0, 15, labels)
 
-        assert table.labels(FORECASTING, "us-east-1") == Labels("demand", None)
+        table.name_account(FORECASTING, "us-east-1", "forecasting-staging")
+        table.name_account(FORECASTING, "eu-west-1", "forecasting-staging")  # no heartbeat there
+
+        assert table.labels(FORECASTING, "us-east-1") == Labels(
+            "demand", None, "forecasting-staging"
+        )
         assert table.labels(FORECASTING, "eu-west-1") is None
+        assert len(table.sources()[0]) == 1
 
 
 @pytest.mark.parametrize(
@@ -215,3 +221,12 @@ def test_given_a_snapshot_with_an_alias_then_later_alerts_name_the_account() -> 
     assert published["attributes"]["account_name"] == "forecasting-staging"
     text = channels["email"].items[0]["message"]
     assert "Account 777788889999 (forecasting-staging) | Region us-east-1" in text
+
+
+def test_given_a_snapshot_before_any_heartbeat_then_no_source_is_made_of_its_alias() -> None:
+    table = MemoryFleetTable()
+
+    table.name_account(FORECASTING, "us-east-1", "forecasting-staging")
+
+    assert table.sources() == ([], {})
+    assert table.labels(FORECASTING, "us-east-1") is None

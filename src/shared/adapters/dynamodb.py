@@ -297,12 +297,16 @@ class FleetTable(Adapter):
         )
 
     def name_account(self, account: str, region: str, alias: str) -> None:
-        self.api.update_item(
-            TableName=self.table,
-            Key={"id": {"S": f"source|{account}|{region}"}},
-            UpdateExpression="SET account_name = :n",
-            ExpressionAttributeValues={":n": {"S": alias}},
-        )
+        """Only beside a heartbeat record (a record without one would be a source with no
+        heartbeat to the watchdog); before the first heartbeat, the next snapshot names it."""
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": f"source|{account}|{region}"}},
+                UpdateExpression="SET account_name = :n",
+                ConditionExpression="attribute_exists(last_seen)",
+                ExpressionAttributeValues={":n": {"S": alias}},
+            )
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         """Later state changes win; none after the job's end (deliveries come out of order)."""
