@@ -348,18 +348,8 @@ def snapshot(
     alias: Callable[[], str | None] | None = None,
 ) -> Item:
     kpis, errors = collect(sagemaker, now, names)
-    waiting = None
-    if dead_letters is not None:
-        try:
-            waiting = dead_letters()
-        except Exception as error:  # the KPIs still go out
-            errors["forwarding_dead_letters"] = describe_error(error)
-    name = None
-    if alias is not None:
-        try:
-            name = alias()
-        except Exception as error:  # the KPIs still go out
-            errors["account_alias"] = describe_error(error)
+    waiting = _besides(dead_letters, "forwarding_dead_letters", errors)
+    name = _besides(alias, "account_alias", errors)
     return fit(
         {
             "schema_version": SCHEMA_VERSION,
@@ -374,6 +364,17 @@ def snapshot(
             "account_alias": name,
         }
     )
+
+
+def _besides(read: Callable[[], Any] | None, field: str, errors: dict[str, str]) -> Any:
+    """A value sent besides the KPIs; its failure is named in `errors`, the KPIs still go out."""
+    if read is None:
+        return None
+    try:
+        return read()
+    except Exception as error:
+        errors[field] = describe_error(error)
+        return None
 
 
 def account_alias(iam: Any) -> str | None:
