@@ -299,9 +299,17 @@ class CountingFleetTable(MemoryFleetTable):
         )
         return super().labels(account, region)
 
-    def name_account(self, account: str, region: str, alias: str) -> None:
-        change = super().name_account
-        self._updated(f"source|{account}|{region}", lambda: change(account, region, alias))
+    def describe_account(
+        self,
+        account: str,
+        region: str,
+        at: float,
+        alias: str | None,
+        teams: Mapping[str, str] | None,
+    ) -> None:
+        change = super().describe_account
+        key = f"source|{account}|{region}"
+        self._updated(key, lambda: change(account, region, at, alias, teams))
 
     # Running jobs: each write an UpdateItem (conditional), the check's read a Scan.
     def _updated(self, key: str, change: Callable[[], Any]) -> Any:

@@ -346,10 +346,14 @@ def snapshot(
     names: Iterable[str] | None = None,
     dead_letters: Callable[[], int] | None = None,
     alias: Callable[[], str | None] | None = None,
+    team_tag_key: str | None = None,
 ) -> Item:
     kpis, errors = collect(sagemaker, now, names)
     waiting = _besides(dead_letters, "forwarding_dead_letters", errors)
     name = _besides(alias, "account_alias", errors)
+    owners = _besides(
+        (lambda: teams(sagemaker, team_tag_key)) if team_tag_key else None, "teams", errors
+    )
     return fit(
         {
             "schema_version": SCHEMA_VERSION,
@@ -362,6 +366,7 @@ def snapshot(
             "errors": errors,
             "forwarding_dead_letters": waiting,
             "account_alias": name,
+            "teams": owners,
         }
     )
 
@@ -375,6 +380,33 @@ def _besides(read: Callable[[], Any] | None, field: str, errors: dict[str, str])
     except Exception as error:
         errors[field] = describe_error(error)
         return None
+
+
+# Who owns an endpoint or a pipeline, by its team tag: a pipeline's events carry no tags, and
+# an idle endpoint is known from this snapshot alone. SageMaker Search reads the tags of up to
+# 100 resources a call; the MAX_ITEMS most recently modified of each kind are reported.
+OWNED = {"endpoint": ("Endpoint", "EndpointName"), "pipeline": ("Pipeline", "PipelineName")}
+TEAMS_ACTIONS = ("sagemaker:Search",)
+TEAM_CHARS = 64  # what an alert shows of a team (a tag value may be 256 characters)
+
+
+def teams(sagemaker: Any, tag_key: str) -> dict[str, dict[str, str]]:
+    """kind → {name: team} for the endpoints and pipelines tagged with `tag_key`."""
+    found: dict[str, dict[str, str]] = {}
+    for kind, (resource, name_field) in OWNED.items():
+        owners = found[kind] = {}
+        pages = sagemaker.get_paginator("search").paginate(
+            Resource=resource,
+            SearchExpression={"Filters": [{"Name": f"Tags.{tag_key}", "Operator": "Exists"}]},
+            PaginationConfig={"PageSize": PAGE_SIZE, "MaxItems": MAX_ITEMS},
+        )
+        for page in pages:
+            for record in page.get("Results", []):
+                item = record.get(resource) or {}
+                tags = {t.get("Key"): t.get("Value") for t in item.get("Tags") or []}
+                if item.get(name_field) and tags.get(tag_key):
+                    owners[item[name_field]] = str(tags[tag_key])[:TEAM_CHARS]
+    return found
 
 
 def account_alias(iam: Any) -> str | None:
@@ -435,6 +467,7 @@ def handler(event: Any, context: Any) -> Item:
         if (queue_url := os.environ.get("FORWARDING_DEAD_LETTER_QUEUE_URL"))
         else None,
         alias=lambda: account_alias(client("iam")),
+        team_tag_key=os.environ.get("TEAM_TAG_KEY") or None,
     )
     event_id = publish(client("events"), detail)
     result = {

@@ -58,6 +58,7 @@ def install() -> None:
     deliver_events_whole()
     answer_before_moto()
     route_event_targets()
+    search_tags_that_exist()
 
 
 @contextlib.contextmanager
@@ -231,6 +232,43 @@ def route_event_targets() -> None:
     _replace("route_event_targets", Rule, "send_to_targets", make)
 
 
+def search_tags_that_exist() -> None:
+    """SageMaker Search understands the `Exists` operator on a tag (SageMakerModelBackend.search).
+
+    moto 5.2 reads a `Tags.<key>` filter's Value whatever its operator, so `Exists` (which takes
+    none) fails with a KeyError. SageMaker returns the resources that carry the tag. The
+    inventory collector finds who owns each endpoint and pipeline with it. Filters other than
+    `Exists` on a tag are still moto's to apply.
+    """
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    def make(original: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+        def search(self: Any, resource: Any = None, search_expression: Any = None) -> Any:
+            filters = (search_expression or {}).get("Filters") or []
+            tags = [
+                f for f in filters if f.get("Operator") == "Exists" and f["Name"][:5] == "Tags."
+            ]
+            if not tags:
+                return original(self, resource, search_expression)
+            rest = [f for f in filters if f not in tags]
+            found = original(self, resource, {**search_expression, "Filters": rest})
+            exists = [f["Name"][5:] for f in tags]
+            found["Results"] = [
+                record
+                for record in found["Results"]
+                if all(
+                    any(tag["Key"] == key for tag in value.get("Tags") or [])
+                    for value in record.values()
+                    for key in exists
+                )
+            ]
+            return found
+
+        return search
+
+    _replace("search_tags_that_exist", SageMakerModelBackend, "search", make)
+
+
 __all__ = [
     "BEFORE_MOTO",
     "STATISTICS",
@@ -243,5 +281,6 @@ __all__ = [
     "install",
     "metric_data",
     "route_event_targets",
+    "search_tags_that_exist",
     "unpatched",
 ]

@@ -52,6 +52,8 @@ def onboarding(
         )
     else:
         notes.append("no metrics link: the monitoring stack has no OAM sink (CreateOamSink)")
+    if outputs.get("TeamTagKey"):  # the workload's inventory names endpoint and pipeline teams
+        parameters["TeamTagKey"] = outputs["TeamTagKey"]
     parameters |= {key: value for key, value in (labels or {}).items() if value}
     if account and allowed_accounts is not None and account not in allowed_accounts:
         notes.append(

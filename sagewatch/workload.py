@@ -28,6 +28,7 @@ Forwarder = moto_patches.TargetRoute  # rule, target, event
 _FORWARDERS = moto_patches.TARGET_ROUTES  # target ARN (monitoring bus, collector) → its stand-in
 _CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "SAGEWATCH_PROJECT",
+    "TEAM_TAG_KEY",
 )  # fmt: skip
 
 
@@ -181,6 +182,7 @@ class EmbeddedWorkload:
                 "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
                 "AWS_SESSION_TOKEN": credentials.token or "",
                 "SAGEWATCH_PROJECT": "embedded",
+                "TEAM_TAG_KEY": "team",  # the template's default
             }
         )
         default_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, None  # new credentials

@@ -76,7 +76,7 @@ from sagewatch.embedded.runtime import (
 from sagewatch.faults import FaultInjector
 from sagewatch.moto_patches import metric_data
 from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, describe
-from shared.contracts.labels import Labels
+from shared.contracts.labels import Labels, teams_from_record
 from shared.platform.clock import Clock, system_clock
 from shared.ports import FleetStore, OnceStore, Progress, StormLedger
 
@@ -717,13 +717,32 @@ class FleetItemsInMemory:
         item = self.items.get(f"source|{account}|{region}")
         if item is None:
             return None
-        return Labels.of(item.get("project"), item.get("environment"), item.get("account_name"))
+        return Labels.of(
+            item.get("project"),
+            item.get("environment"),
+            item.get("account_name"),
+            teams_from_record(item.get("teams")),
+        )
 
-    def name_account(self, account: str, region: str, alias: str) -> None:
+    def describe_account(
+        self,
+        account: str,
+        region: str,
+        at: float,
+        alias: str | None,
+        teams: Mapping[str, str] | None,
+    ) -> None:
         self._count("dynamodb.UpdateItem")
         item = self.items.get(f"source|{account}|{region}")
-        if item is not None and "last_seen" in item:  # beside a heartbeat record only
+        if item is None or "last_seen" not in item:  # beside a heartbeat record only
+            return
+        if "described_at" in item and not float(item["described_at"]) < at:
+            return  # a later snapshot described it already
+        item["described_at"] = str(at)
+        if alias:
             item["account_name"] = alias
+        if teams is not None:
+            item["teams"] = json.dumps(dict(teams), separators=(",", ":"))
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         self._count("dynamodb.UpdateItem")

@@ -165,6 +165,7 @@ class Resources:
             "EventBusArn": self.bus_arn,
             "EventBusName": self.bus_name,
             "WorkloadParameterOverrides": f"MonitoringBusArn={self.bus_arn}",
+            "TeamTagKey": self.function_env["alerter"]["TEAM_TAG_KEY"],
             **{f"{c.capitalize()}TopicArn": arn for c, arn in self.topics.items()},
             "ArchiveLogGroupName": ARCHIVE_LOG_GROUP,
             "FleetTableName": FLEET_TABLE,

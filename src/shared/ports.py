@@ -122,8 +122,17 @@ class FleetStore(Protocol):
         alias its inventory snapshots name."""
         ...
 
-    def name_account(self, account: str, region: str, alias: str) -> None:
-        """Keep the account's alias beside its heartbeat record (none before the first)."""
+    def describe_account(
+        self,
+        account: str,
+        region: str,
+        at: float,
+        alias: str | None,
+        teams: Mapping[str, str] | None,
+    ) -> None:
+        """Keep the account's alias and the teams owning its endpoints and pipelines (either
+        None: as before) beside its heartbeat record (none before the first), as of the snapshot
+        at `at` (an older one changes nothing)."""
         ...
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:

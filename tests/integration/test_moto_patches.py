@@ -25,6 +25,7 @@ from sagewatch.moto_patches import (
     deliver_events_whole,
     index_metric_data,
     route_event_targets,
+    search_tags_that_exist,
     unpatched,
 )
 
@@ -355,3 +356,36 @@ def test_given_unrouted_targets_when_an_event_matches_then_moto_delivers_them() 
     finally:
         moto_patches.TARGET_ROUTES.pop(BUS_ARN)
     assert [body["id"] for body in _bodies(url)] == [event_id]
+
+
+# ---- search_tags_that_exist --------------------------------------------------------------------
+
+EXISTS = {"Filters": [{"Name": "Tags.team", "Operator": "Exists"}]}
+
+
+def _pipelines(*tagged: tuple[str, dict[str, str]]) -> Any:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    for name, tags in tagged:
+        sagemaker.create_pipeline(
+            PipelineName=name, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
+            PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )  # fmt: skip
+    return sagemaker
+
+
+def test_given_a_tag_exists_filter_when_moto_searches_then_it_fails() -> None:
+    sagemaker = _pipelines(("p", {"team": "t"}))
+    with unpatched(search_tags_that_exist), pytest.raises(KeyError):
+        sagemaker.search(Resource="Pipeline", SearchExpression=EXISTS)
+
+
+def test_given_a_tag_exists_filter_when_searched_then_only_resources_with_the_tag() -> None:
+    sagemaker = _pipelines(("tagged", {"team": "t"}), ("other", {"owner": "o"}), ("bare", {}))
+
+    found = sagemaker.search(Resource="Pipeline", SearchExpression=EXISTS)["Results"]
+
+    assert [r["Pipeline"]["PipelineName"] for r in found] == ["tagged"]
+    equals = {"Filters": [{"Name": "Tags.owner", "Operator": "Equals", "Value": "o"}]}
+    found = sagemaker.search(Resource="Pipeline", SearchExpression=equals)["Results"]
+    assert [r["Pipeline"]["PipelineName"] for r in found] == ["other"]  # still moto's

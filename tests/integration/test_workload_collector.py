@@ -689,7 +689,17 @@ def worst_case_detail(collector: ModuleType) -> dict[str, Any]:
             for name, shape in shapes.items()
         },
         "errors": {},
+        # Owning teams: names of SageMaker's longest, teams as the collector cuts them.
+        "teams": {kind: longest_owners(collector, length) for kind, length in OWNED_NAME_LENGTHS},
     }
+
+
+OWNED_NAME_LENGTHS = (("endpoint", 63), ("pipeline", 256))  # SageMaker's longest names
+
+
+def longest_owners(collector: ModuleType, length: int) -> dict[str, str]:
+    team = "t" * collector.TEAM_CHARS
+    return {f"{i:03}" + "n" * (length - 3): team for i in range(collector.MAX_ITEMS)}
 
 
 def test_given_the_largest_possible_snapshot_when_fitted_then_it_stays_far_below_256_kb(
@@ -702,7 +712,8 @@ def test_given_the_largest_possible_snapshot_when_fitted_then_it_stays_far_below
 
     assert collector.size(fitted) <= collector.MAX_DETAIL_BYTES < EVENT_LIMIT - 20_000
     assert all(kpi["count"] == 5000 and kpi["truncated"] for kpi in fitted["kpis"].values())
-    assert len(fitted["kpis"]["endpoints_in_service"]["items"]) == 25  # the largest, halved twice
+    # The largest, halved three times (the owning teams take about 45 KB at most).
+    assert len(fitted["kpis"]["endpoints_in_service"]["items"]) == 12
     assert len(fitted["kpis"]["notebook_instances_in_service"]["items"]) == 100
 
 

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from sagewatch import spoke
+from sagewatch import moto_patches, spoke
 from sagewatch.template import WORKLOAD_TEMPLATE, load, resolve
 from tests.integration.test_workload_collector import seed
 
@@ -65,8 +65,10 @@ class Account:
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
                         "AWS_DEFAULT_REGION": REGION, "SAGEWATCH_PROJECT": "vision",
-                        "SAGEWATCH_ENVIRONMENT": "prod"}.items():  # fmt: skip
+                        "SAGEWATCH_ENVIRONMENT": "prod",
+                        "TEAM_TAG_KEY": "team"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
+    moto_patches.install()  # SageMaker Search's `Exists` on a tag, as the collector asks
     with mock_aws():
         created = Account()
         # The stack's forwarding dead-letter queue, empty: the snapshot reports 0 waiting.
@@ -109,6 +111,7 @@ def test_given_a_refresh_request_when_it_travels_the_default_bus_then_the_snapsh
         "errors": {},
         "forwarding_dead_letters": 0,
         "account_alias": None,  # moto's account has none
+        "teams": {"endpoint": {}, "pipeline": {}},  # nothing tagged with a team
     }
     assert tuple(detail["kpis"]) == spoke.KPI_NAMES
     assert detail["kpis"]["endpoints_in_service"]["count"] == 3

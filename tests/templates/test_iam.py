@@ -48,6 +48,7 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "sagemaker:ListPipelines",
         "sagemaker:ListMonitoringSchedules",
         "iam:ListAccountAliases",  # the inventory collector's account name (no resource type)
+        "sagemaker:Search",  # the inventory collector's owning teams (no resource type)
     }
 )
 

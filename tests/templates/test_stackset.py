@@ -60,7 +60,9 @@ def test_given_the_parameters_passed_then_the_workload_template_declares_each() 
     workload = load(WORKLOAD_TEMPLATE)["Parameters"]
     passed = {p["ParameterKey"] for p in PROPS["Parameters"]}
 
-    assert passed == {"MonitoringBusArn", "OamSinkIdentifier", "Project", "Environment"}
+    assert passed == {
+        "MonitoringBusArn", "OamSinkIdentifier", "Project", "Environment", "TeamTagKey"
+    }  # fmt: skip
     assert passed <= set(workload)
     required = {name for name, spec in workload.items() if "Default" not in spec}
     assert required <= passed  # nothing left for StackSets to fail on

@@ -26,7 +26,7 @@ def test_given_outputs_with_a_sink_in_the_same_region_when_onboarding_then_both_
     None
 ):
     plan = onboarding(
-        {"EventBusArn": BUS, "OamSinkArn": SINK},
+        {"EventBusArn": BUS, "OamSinkArn": SINK, "TeamTagKey": "owner"},
         "us-east-1",
         labels={"Project": "nlp", "Environment": "prod"},
     )
@@ -34,6 +34,7 @@ def test_given_outputs_with_a_sink_in_the_same_region_when_onboarding_then_both_
     assert _overrides(plan.command) == {
         "MonitoringBusArn": BUS,
         "OamSinkIdentifier": SINK,
+        "TeamTagKey": "owner",  # the monitoring stack's: the same tag names teams on both sides
         "Project": "nlp",
         "Environment": "prod",
     }
@@ -43,7 +44,7 @@ def test_given_outputs_with_a_sink_in_the_same_region_when_onboarding_then_both_
 
 def test_given_every_parameter_when_compared_then_the_workload_template_declares_it() -> None:
     plan = onboarding(
-        {"EventBusArn": BUS, "OamSinkArn": SINK},
+        {"EventBusArn": BUS, "OamSinkArn": SINK, "TeamTagKey": "team"},
         "us-east-1",
         labels={"Project": "x", "Environment": "y"},
     )

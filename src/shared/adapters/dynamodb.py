@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
-from shared.contracts.labels import Labels
+from shared.contracts.labels import Labels, teams_from_record
 from shared.platform.idempotency import Progress
 
 
@@ -286,26 +287,49 @@ class FleetTable(Adapter):
         item = self.api.get_item(
             TableName=self.table,
             Key={"id": {"S": f"source|{account}|{region}"}},
-            ProjectionExpression="#p, #e, account_name",  # project, environment: reserved words
+            # project, environment: reserved words
+            ProjectionExpression="#p, #e, account_name, teams",
             ExpressionAttributeNames={"#p": "project", "#e": "environment"},
         ).get("Item")
         if not item:
             return None
         values = {name: value.get("S") for name, value in item.items()}
         return Labels.of(
-            values.get("project"), values.get("environment"), values.get("account_name")
+            values.get("project"),
+            values.get("environment"),
+            values.get("account_name"),
+            teams_from_record(values.get("teams")),
         )
 
-    def name_account(self, account: str, region: str, alias: str) -> None:
+    def describe_account(
+        self,
+        account: str,
+        region: str,
+        at: float,
+        alias: str | None,
+        teams: Mapping[str, str] | None,
+    ) -> None:
         """Only beside a heartbeat record (a record without one would be a source with no
         heartbeat to the watchdog); before the first heartbeat, the next snapshot names it."""
+        values: dict[str, Any] = {":at": {"N": str(at)}}
+        if alias:
+            values[":n"] = {"S": alias}
+        if teams is not None:
+            values[":t"] = {"S": json.dumps(dict(teams), separators=(",", ":"))}
+        sets = ["described_at = :at"] + [
+            f"{name} = {value}" for name, value in (("account_name", ":n"), ("teams", ":t"))
+            if value in values
+        ]  # fmt: skip
         with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
             self.api.update_item(
                 TableName=self.table,
                 Key={"id": {"S": f"source|{account}|{region}"}},
-                UpdateExpression="SET account_name = :n",
-                ConditionExpression="attribute_exists(last_seen)",
-                ExpressionAttributeValues={":n": {"S": alias}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=(
+                    "attribute_exists(last_seen)"
+                    " AND (attribute_not_exists(described_at) OR described_at < :at)"
+                ),
+                ExpressionAttributeValues=values,
             )
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:

@@ -13,6 +13,7 @@ from shared.alerting.alerts import Alert
 from shared.alerting.labels import CachedLabels
 from shared.alerting.render import Rendered, dashboard_link, render
 from shared.domain.portal import Portal
+from shared.domain.vocabulary import ResourceKind
 from shared.platform.clock import Clock, system_clock
 from shared.platform.idempotency import RETRYABLE, Once
 from shared.platform.observability import logger
@@ -111,7 +112,7 @@ class Delivery:
 
     def labelled(self, alert: Alert) -> Alert:
         """The alert with its account's Project, Environment (which set its severity) and
-        name."""
+        name, and the team its snapshots say owns the endpoint or pipeline (if it has none)."""
         if self.labels is None or alert.project or alert.environment or alert.account_name:
             return alert
         try:
@@ -121,12 +122,22 @@ class Delivery:
             return alert
         if found is None:
             return alert
+        owner = _OWNED.get(alert.resource)
         return replace(
             alert,
             project=found.project,
             environment=found.environment,
             account_name=found.account_name,
+            team=alert.team or (found.team_of(owner, alert.name) if owner else None),
         )
+
+
+# Alerts about resources whose team the account's inventory snapshots name (`labels.OWNED_KINDS`).
+_OWNED = {
+    ResourceKind.ENDPOINT: "endpoint",
+    ResourceKind.PIPELINE_EXECUTION: "pipeline",
+    ResourceKind.PIPELINE_STEP: "pipeline",
+}
 
 
 def _message(rendered: Rendered, channel: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.contracts.labels import MAX_OWNED, OWNED_KINDS, owned
 from shared.domain.parser import detail_of, envelope, parse_time
 from shared.platform.errors import InvalidEvent
 
@@ -86,6 +87,7 @@ class Snapshot:
     errors: Mapping[str, str] = field(default_factory=dict)
     dead_letters: int | None = None  # waiting in its forwarding dead-letter queue; None: unknown
     alias: str | None = None  # the account's IAM alias, the name people know it by
+    teams: Mapping[str, str] | None = None  # `labels.owned` key → team; None: not reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +230,9 @@ def parse_snapshot(raw: Any) -> Snapshot:
     endpoints, problem = _endpoints(kpis.get("endpoints_in_service"))
     if problem and len(errors) < MAX_ERRORS:
         errors["endpoints_in_service"] = problem
+    teams, problem = _teams(detail.get("teams"))
+    if problem and len(errors) < MAX_ERRORS:
+        errors["teams"] = problem
     return Snapshot(
         account=common["account"],
         region=common["region"],
@@ -239,6 +244,7 @@ def parse_snapshot(raw: Any) -> Snapshot:
         errors=errors,
         dead_letters=_count(detail.get("forwarding_dead_letters")),
         alias=_alias(detail.get("account_alias")),
+        teams=teams,
     )
 
 
@@ -254,6 +260,35 @@ def _errors(value: Any) -> dict[str, str]:
         return {}
     items = list(value.items())[:MAX_ERRORS]
     return {_label(str(k)): _LABEL_UNSAFE.sub("_", str(v))[:200] for k, v in items}
+
+
+# SageMaker's rule for endpoint and pipeline names (pipelines may be 256 long).
+_RESOURCE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", re.ASCII)
+
+
+def _teams(value: Any) -> tuple[dict[str, str] | None, str | None]:
+    """The owning teams a snapshot names (at most MAX_OWNED per kind, names as SageMaker allows,
+    teams as labels), and what was dropped, if anything; None if it names none."""
+    if not isinstance(value, Mapping):
+        return None, None
+    teams: dict[str, str] = {}
+    dropped = 0
+    for kind in OWNED_KINDS:
+        named = value.get(kind)
+        items = list(named.items()) if isinstance(named, Mapping) else []
+        dropped += max(0, len(items) - MAX_OWNED)
+        for name, team in items[:MAX_OWNED]:
+            if (
+                isinstance(name, str)
+                and _RESOURCE_NAME.fullmatch(name)
+                and _label(team) != "unknown"
+            ):
+                teams[owned(kind, name)] = _label(team)
+            else:
+                dropped += 1
+    return teams, (
+        f"{dropped} owning teams dropped (invalid or past {MAX_OWNED})" if dropped else None
+    )
 
 
 def _endpoints(kpi: Any) -> tuple[tuple[Endpoint, ...], str | None]:

@@ -1,12 +1,27 @@
 """What a workload account is: its Project and Environment, as its workload stack labels its
-heartbeats (the fleet table keeps the latest per account and Region). Every alert about an
-account carries them, and its Environment sets how loud the alert is."""
+heartbeats (the fleet table keeps the latest per account and Region), its name, and which team
+owns its endpoints and pipelines. Every alert about an account carries them, and its Environment
+sets how loud the alert is."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 UNKNOWN = "unknown"  # what a workload stack without the parameter sends
+
+# The resources whose owning team an inventory snapshot names (their events carry no tags, or
+# none arrive: pipelines, idle endpoints); at most MAX_OWNED of each kind.
+OWNED_KINDS = ("endpoint", "pipeline")
+MAX_OWNED = 100
+
+
+def owned(kind: str, name: str) -> str:
+    """The key of a resource's team (SageMaker names are unique whatever their case; endpoint
+    ARNs are lower-case)."""
+    return f"{kind}/{name.lower()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,13 +29,32 @@ class Labels:
     project: str | None = None
     environment: str | None = None
     account_name: str | None = None  # its IAM alias, from its inventory snapshots
+    teams: Mapping[str, str] = field(default_factory=dict)  # `owned` key → team
 
     @classmethod
     def of(
-        cls, project: str | None, environment: str | None, account_name: str | None = None
+        cls,
+        project: str | None,
+        environment: str | None,
+        account_name: str | None = None,
+        teams: Mapping[str, str] | None = None,
     ) -> Labels:
         def known(value: str | None) -> str | None:
             value = (value or "").strip()
             return None if not value or value == UNKNOWN else value[:64]
 
-        return cls(known(project), known(environment), known(account_name))
+        return cls(known(project), known(environment), known(account_name), dict(teams or {}))
+
+    def team_of(self, kind: str, name: str) -> str | None:
+        return self.teams.get(owned(kind, name))
+
+
+def teams_from_record(text: Any) -> dict[str, str]:
+    """Teams as the fleet table keeps them (JSON text, validated when written); {} if unreadable."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}

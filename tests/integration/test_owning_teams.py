@@ -1,0 +1,329 @@
+"""The team of an endpoint or a pipeline, whose alerts have no tags to read it from (issue 14,
+part 3): the workload's inventory collector names the owners of its tagged endpoints and
+pipelines (SageMaker Search), the fleet keeps them beside the account's heartbeat record, and
+every alert about them carries the team, in its text and as the `team` attribute."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from sagewatch import moto_patches, spoke
+from shared.adapters.dynamodb import FleetTable
+from shared.alerting.alerts import Alert, AlertKind
+from shared.alerting.delivery import Delivery
+from shared.alerting.service import Alerter
+from shared.config import AlerterSettings, FleetSettings
+from shared.contracts.inventory import parse_snapshot
+from shared.contracts.labels import MAX_OWNED, Labels
+from shared.domain.vocabulary import ResourceKind
+from shared.fleet.service import Fleet
+from shared.platform.clock import FixedClock
+from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce, NoInvocations, Recorder
+from tests.unit.conftest import read_event
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
+NOW = datetime(2026, 11, 20, 9, 41, tzinfo=UTC)
+NLP, FORECASTING = "444455556666", "777788889999"
+ENV = {
+    "EMAIL_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:e",
+    "JSON_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:j",
+    "CHAT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:c",
+    "IDEMPOTENCY_TABLE": "t", "SUMMARY_QUEUE_URL": "https://sqs/q", "AWS_REGION": REGION,
+}  # fmt: skip
+FLEET_ENV = ENV | {
+    "FLEET_TABLE": "fleet", "EVENT_BUS_NAME": "b", "REFRESH_ROLE_ARN": "arn:aws:iam::1:role/r",
+    "REFRESH_RULE_PREFIX": "p",
+}  # fmt: skip
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                        "AWS_DEFAULT_REGION": REGION}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    moto_patches.install()  # SageMaker Search's `Exists` on a tag (moto reads a Value)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def collector() -> ModuleType:
+    return spoke.load_collector()
+
+
+def _pipeline(sagemaker: Any, name: str, tags: dict[str, str]) -> None:
+    sagemaker.create_pipeline(
+        PipelineName=name, RoleArn=ROLE, Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+    )  # fmt: skip
+
+
+def _endpoint(sagemaker: Any, name: str, tags: dict[str, str]) -> None:
+    if not sagemaker.list_models()["Models"]:
+        sagemaker.create_model(
+            ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "i"}
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="c",
+            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "m",
+                                 "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+        )  # fmt: skip
+    sagemaker.create_endpoint(
+        EndpointName=name, EndpointConfigName="c",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )  # fmt: skip
+
+
+# ---- the collector ---------------------------------------------------------------------------
+
+
+def test_given_tagged_resources_when_collected_then_the_snapshot_names_their_teams(
+    aws: None, collector: ModuleType
+) -> None:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    _pipeline(sagemaker, "nlp-intentclassifier-train", {"team": "nlp-platform", "cost": "x"})
+    _pipeline(sagemaker, "untagged-pipeline", {})
+    _pipeline(sagemaker, "other-key-pipeline", {"owner": "someone"})
+    _endpoint(sagemaker, "Forecasting-Demand", {"team": "demand-planning"})
+    _endpoint(sagemaker, "untagged-endpoint", {})
+
+    detail = collector.snapshot(
+        sagemaker, project="p", environment="e", trigger="schedule", request_id=None, now=NOW,
+        names=(), team_tag_key="team",
+    )  # fmt: skip
+
+    assert detail["teams"] == {
+        "endpoint": {"Forecasting-Demand": "demand-planning"},
+        "pipeline": {"nlp-intentclassifier-train": "nlp-platform"},
+    }
+    assert detail["errors"] == {}
+
+
+def test_given_more_tagged_pipelines_than_reported_then_at_most_max_items_are_read(
+    aws: None, collector: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collector, "MAX_ITEMS", 2)
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    for index in range(3):
+        _pipeline(sagemaker, f"pipeline-{index}", {"team": "t"})
+
+    assert len(collector.teams(sagemaker, "team")["pipeline"]) == 2
+
+
+class RefusedSearch:
+    """A SageMaker client whose Search is refused (a role without sagemaker:Search)."""
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "search"
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}
+        raise ClientError(error, "Search")  # type: ignore[arg-type]
+
+
+def test_given_search_refused_then_the_snapshot_goes_out_with_the_reason(
+    collector: ModuleType,
+) -> None:
+    detail = collector.snapshot(
+        RefusedSearch(), project="p", environment="e", trigger="schedule", request_id=None,
+        now=NOW, names=(), team_tag_key="team",
+    )  # fmt: skip
+
+    assert detail["teams"] is None
+    assert detail["errors"] == {"teams": "AccessDeniedException: not authorized"}
+
+
+def test_given_no_team_tag_key_then_nothing_is_searched(collector: ModuleType) -> None:
+    detail = collector.snapshot(
+        RefusedSearch(), project="p", environment="e", trigger="schedule", request_id=None,
+        now=NOW, names=(),
+    )  # fmt: skip
+
+    assert (detail["teams"], detail["errors"]) == (None, {})
+
+
+# ---- the snapshot, as hostile input ------------------------------------------------------------
+
+
+def _snapshot(teams: Any, account: str = FORECASTING, time: str = "2026-11-20T12:00:04Z") -> Any:
+    raw = read_event("inventory-snapshot")
+    raw["detail"]["teams"] = teams
+    raw["account"], raw["time"] = account, time
+    raw["detail"]["collected_at"] = time
+    return raw
+
+
+def test_given_a_snapshots_teams_then_names_are_keyed_whatever_their_case() -> None:
+    snapshot = parse_snapshot(
+        _snapshot({"endpoint": {"Forecasting-Demand": " demand planning "}, "pipeline": {}})
+    )
+
+    assert snapshot.teams == {"endpoint/forecasting-demand": "demand planning"}
+    assert Labels.of("p", "e", teams=snapshot.teams).team_of("endpoint", "FORECASTING-demand")
+
+
+@pytest.mark.parametrize(
+    ("teams", "kept", "error"),
+    [
+        (None, None, None),  # a collector without a team tag key: not reported
+        ("all of them", None, None),
+        ({"endpoint": ["a"]}, {}, None),
+        ({"pipeline": {"../../etc": "t", "ok": "<b>t</b>", "bad name!": "t"}},
+         {"pipeline/ok": "_b_t_/b_"}, "2 owning teams dropped"),
+        ({"pipeline": {"p": 42, "q": "", "r": None}}, {}, "3 owning teams dropped"),
+        ({"pipeline": {"p" * 257: "t"}}, {}, "1 owning teams dropped"),
+        ({"pipeline": {"t" * 9: "x" * 100}}, {"pipeline/ttttttttt": "x" * 64}, None),
+        ({"notebook": {"n": "t"}}, {}, None),  # only endpoints and pipelines
+    ],
+)  # fmt: skip
+def test_given_hostile_teams_then_only_valid_ones_are_kept_and_the_rest_named(
+    teams: Any, kept: Any, error: str | None
+) -> None:
+    snapshot = parse_snapshot(_snapshot(teams))
+
+    assert snapshot.teams == kept
+    assert (snapshot.errors.get("teams") or "").startswith(error or "")
+    assert ("teams" in snapshot.errors) is (error is not None)
+
+
+def test_given_more_teams_than_allowed_then_the_first_max_owned_are_kept() -> None:
+    named = {f"pipeline-{i}": "t" for i in range(MAX_OWNED + 5)}
+
+    snapshot = parse_snapshot(_snapshot({"pipeline": named}))
+
+    assert snapshot.teams is not None
+    assert len(snapshot.teams) == MAX_OWNED
+    assert snapshot.errors["teams"].startswith("5 owning teams dropped")
+
+
+# ---- the fleet table: DynamoDB (moto) and the in-memory one alike -----------------------------
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def table(request: pytest.FixtureRequest, aws: None) -> Any:
+    if request.param == "memory":
+        return MemoryFleetTable()
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="fleet", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )  # fmt: skip
+    return FleetTable("fleet", dynamodb)
+
+
+def test_given_snapshots_out_of_order_then_the_latest_teams_stay(table: Any) -> None:
+    table.put_heartbeat(NLP, "eu-west-1", 1.0, 15, {"project": "nlp", "environment": "prod"})
+
+    table.describe_account(NLP, "eu-west-1", 200.0, None, {"pipeline/p": "new-team"})
+    table.describe_account(NLP, "eu-west-1", 100.0, "nlp-old", {"pipeline/p": "old-team"})
+
+    labels = table.labels(NLP, "eu-west-1")
+    assert labels.team_of("pipeline", "P") == "new-team"
+    assert labels.account_name is None  # the older snapshot's alias came too late
+
+
+def test_given_a_snapshot_without_teams_then_the_kept_teams_stay(table: Any) -> None:
+    table.put_heartbeat(NLP, "eu-west-1", 1.0, 15, {"project": "nlp", "environment": "prod"})
+    table.describe_account(NLP, "eu-west-1", 100.0, None, {"pipeline/p": "team"})
+
+    table.describe_account(NLP, "eu-west-1", 200.0, "nlp-prod", None)
+
+    labels = table.labels(NLP, "eu-west-1")
+    assert (labels.team_of("pipeline", "p"), labels.account_name) == ("team", "nlp-prod")
+
+
+def test_given_no_heartbeat_then_teams_make_no_record(table: Any) -> None:
+    table.describe_account(NLP, "eu-west-1", 100.0, "nlp", {"pipeline/p": "team"})
+
+    assert table.labels(NLP, "eu-west-1") is None
+    assert table.sources() == ([], {})
+
+
+# ---- the alerts -------------------------------------------------------------------------------
+
+
+def _fleet(table: MemoryFleetTable) -> Fleet:
+    return Fleet(
+        FleetSettings.from_env(FLEET_ENV), table=table, activity=NoInvocations(),
+        refresher=Recorder(), publishers={c: Recorder() for c in ("email", "json", "chat")},
+        records=MemoryOnce(),
+    )  # fmt: skip
+
+
+def _alerter(table: MemoryFleetTable) -> tuple[Alerter, dict[str, Recorder]]:
+    channels = {c: Recorder() for c in ("email", "json", "chat")}
+    alerter = Alerter(
+        AlerterSettings.from_env(ENV), publishers=channels, ledger=MemoryLedger(),
+        summaries=Recorder(), records=MemoryOnce(), labels=table,
+    )  # fmt: skip
+    return alerter, channels
+
+
+def test_given_a_pipelines_team_in_a_snapshot_then_its_failure_names_the_team() -> None:
+    table = MemoryFleetTable()
+    table.put_heartbeat(NLP, "eu-west-1", 1.0, 15, {"project": "nlp", "environment": "prod"})
+    _fleet(table).handle(read_event("inventory-snapshot-nlp"))
+    alerter, channels = _alerter(table)
+
+    alerter.handle(read_event("pipeline-execution-failed"))
+
+    [published] = channels["json"].items
+    assert published["attributes"]["team"] == "nlp-platform"
+    assert json.loads(published["message"])["team"] == "nlp-platform"
+    assert "| Team nlp-platform |" in channels["email"].items[0]["message"]
+
+
+def test_given_another_account_names_the_pipeline_then_its_team_is_not_taken() -> None:
+    table = MemoryFleetTable()
+    for account in (NLP, FORECASTING):
+        table.put_heartbeat(account, "eu-west-1", 1.0, 15, {"project": "x", "environment": "prod"})
+    hostile = _snapshot(
+        {"pipeline": {"nlp-intentclassifier-train": "attacker"}}, account=FORECASTING
+    )
+    hostile["region"] = "eu-west-1"
+    _fleet(table).handle(hostile)
+    alerter, channels = _alerter(table)
+
+    alerter.handle(read_event("pipeline-execution-failed"))
+
+    assert "team" not in channels["json"].items[0]["attributes"]
+
+
+def _endpoint_alert(name: str, team: str | None = None) -> Alert:
+    return Alert(
+        kind=AlertKind.IDLE, incident=f"idle-{name}", account=FORECASTING, region=REGION,
+        resource=ResourceKind.ENDPOINT, name=name, status="InService",
+        headline=f"endpoint {name} served no request in 24 hours", team=team,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("alert", "team"),
+    [
+        (_endpoint_alert("FORECASTING-demand-realtime"), "demand-planning"),  # any case
+        (_endpoint_alert("forecasting-demand-realtime", team="own-tag"), "own-tag"),
+        (_endpoint_alert("forecasting-unlisted"), None),
+    ],
+)
+def test_given_an_endpoint_alert_then_the_snapshots_team_fills_only_a_missing_one(
+    alert: Alert, team: str | None
+) -> None:
+    table = MemoryFleetTable()
+    table.put_heartbeat(FORECASTING, REGION, 1.0, 15, {"project": "f", "environment": "prod"})
+    _fleet(table).handle(read_event("inventory-snapshot"))
+    settings = AlerterSettings.from_env(ENV | {"FLEET_TABLE": "fleet"})
+    delivery = Delivery(settings, labels=table, clock=FixedClock(0.0))
+
+    assert delivery.labelled(alert).team == team
