@@ -76,7 +76,7 @@ from sagewatch.embedded.runtime import (
 from sagewatch.faults import FaultInjector
 from sagewatch.moto_patches import metric_data
 from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, describe
-from shared.contracts.labels import Labels, teams_from_record
+from shared.contracts.labels import Labels
 from shared.platform.clock import Clock, system_clock
 from shared.ports import FleetStore, OnceStore, Progress, StormLedger
 
@@ -717,12 +717,7 @@ class FleetItemsInMemory:
         item = self.items.get(f"source|{account}|{region}")
         if item is None:
             return None
-        return Labels.of(
-            item.get("project"),
-            item.get("environment"),
-            item.get("account_name"),
-            teams_from_record(item.get("teams")),
-        )
+        return Labels.from_record(item)
 
     def describe_account(
         self,

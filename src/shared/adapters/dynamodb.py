@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
-from shared.contracts.labels import Labels, teams_from_record
+from shared.contracts.labels import Labels
 from shared.platform.idempotency import Progress
 
 
@@ -293,13 +293,7 @@ class FleetTable(Adapter):
         ).get("Item")
         if not item:
             return None
-        values = {name: value.get("S") for name, value in item.items()}
-        return Labels.of(
-            values.get("project"),
-            values.get("environment"),
-            values.get("account_name"),
-            teams_from_record(values.get("teams")),
-        )
+        return Labels.from_record({name: value.get("S") for name, value in item.items()})
 
     def describe_account(
         self,

@@ -45,11 +45,21 @@ class Labels:
 
         return cls(known(project), known(environment), known(account_name), dict(teams or {}))
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Labels:
+        """From the account's heartbeat record in the fleet table."""
+        return cls.of(
+            record.get("project"),
+            record.get("environment"),
+            record.get("account_name"),
+            _teams_from_record(record.get("teams")),
+        )
+
     def team_of(self, kind: str, name: str) -> str | None:
         return self.teams.get(owned(kind, name))
 
 
-def teams_from_record(text: Any) -> dict[str, str]:
+def _teams_from_record(text: Any) -> dict[str, str]:
     """Teams as the fleet table keeps them (JSON text, validated when written); {} if unreadable."""
     try:
         value = json.loads(text) if isinstance(text, str) else None
