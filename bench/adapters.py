@@ -299,17 +299,16 @@ class CountingFleetTable(MemoryFleetTable):
         )
         return super().labels(account, region)
 
-    def describe_account(
-        self,
-        account: str,
-        region: str,
-        at: float,
-        alias: str | None,
-        teams: Mapping[str, str] | None,
-    ) -> None:
-        change = super().describe_account
-        key = f"source|{account}|{region}"
-        self._updated(key, lambda: change(account, region, at, alias, teams))
+    def name_account(self, account: str, region: str, at: float, alias: str) -> None:
+        change = super().name_account
+        self._updated(f"source|{account}|{region}", lambda: change(account, region, at, alias))
+
+    def teams(self, account: str, region: str) -> Mapping[str, str]:
+        size = self._size(f"inventory|{account}|{region}")  # read units: the whole item's
+        self.meter.call(
+            "dynamodb.GetItem", {"dynamodb.read_units": read_units(size, False)}, kms=self.table
+        )
+        return super().teams(account, region)
 
     # Running jobs: each write an UpdateItem (conditional), the check's read a Scan.
     def _updated(self, key: str, change: Callable[[], Any]) -> Any:

@@ -76,7 +76,7 @@ from sagewatch.embedded.runtime import (
 from sagewatch.faults import FaultInjector
 from sagewatch.moto_patches import metric_data
 from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, describe
-from shared.contracts.labels import Labels
+from shared.contracts.labels import Labels, teams_from_record
 from shared.platform.clock import Clock, system_clock
 from shared.ports import FleetStore, OnceStore, Progress, StormLedger
 
@@ -719,25 +719,19 @@ class FleetItemsInMemory:
             return None
         return Labels.from_record(item)
 
-    def describe_account(
-        self,
-        account: str,
-        region: str,
-        at: float,
-        alias: str | None,
-        teams: Mapping[str, str] | None,
-    ) -> None:
+    def name_account(self, account: str, region: str, at: float, alias: str) -> None:
         self._count("dynamodb.UpdateItem")
         item = self.items.get(f"source|{account}|{region}")
         if item is None or "last_seen" not in item:  # beside a heartbeat record only
             return
-        if "described_at" in item and not float(item["described_at"]) < at:
-            return  # a later snapshot described it already
-        item["described_at"] = str(at)
-        if alias:
-            item["account_name"] = alias
-        if teams is not None:
-            item["teams"] = json.dumps(dict(teams), separators=(",", ":"))
+        if "named_at" in item and not float(item["named_at"]) < at:
+            return  # a later snapshot named it already
+        item["named_at"], item["account_name"] = str(at), alias
+
+    def teams(self, account: str, region: str) -> Mapping[str, str]:
+        self._count("dynamodb.GetItem")
+        item = self.items.get(f"inventory|{account}|{region}") or {}
+        return teams_from_record(item.get("teams"))
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         self._count("dynamodb.UpdateItem")
@@ -895,6 +889,7 @@ class MemoryFleetTable(FleetItemsInMemory, FleetStore):
             "endpoints": record["endpoints"],
             "first_seen": record["first_seen"],
             "dead_letters": str(record["dead_letters"]),
+            "teams": record["teams"],
             "expiration": str(expires),
         }
 

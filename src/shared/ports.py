@@ -122,17 +122,13 @@ class FleetStore(Protocol):
         alias its inventory snapshots name."""
         ...
 
-    def describe_account(
-        self,
-        account: str,
-        region: str,
-        at: float,
-        alias: str | None,
-        teams: Mapping[str, str] | None,
-    ) -> None:
-        """Keep the account's alias and the teams owning its endpoints and pipelines (either
-        None: as before) beside its heartbeat record (none before the first), as of the snapshot
-        at `at` (an older one changes nothing)."""
+    def teams(self, account: str, region: str) -> Mapping[str, str]:
+        """The teams its latest inventory snapshot names (`AccountLabels.teams`)."""
+        ...
+
+    def name_account(self, account: str, region: str, at: float, alias: str) -> None:
+        """Keep the account's alias beside its heartbeat record (none before the first), as of
+        the snapshot at `at` (an older one changes nothing)."""
         ...
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
@@ -169,6 +165,11 @@ class AccountLabels(Protocol):
     None when it never sent a heartbeat there."""
 
     def labels(self, account: str, region: str) -> Labels | None: ...
+
+    def teams(self, account: str, region: str) -> Mapping[str, str]:
+        """The teams owning its endpoints and pipelines (`labels.owned` key → team), as its
+        latest inventory snapshot named them; {} if none."""
+        ...
 
 
 class InvocationSource(Protocol):

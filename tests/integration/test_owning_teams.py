@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -22,8 +23,8 @@ from shared.alerting.alerts import Alert, AlertKind
 from shared.alerting.delivery import Delivery
 from shared.alerting.service import Alerter
 from shared.config import AlerterSettings, FleetSettings
-from shared.contracts.inventory import parse_snapshot
-from shared.contracts.labels import MAX_OWNED, Labels
+from shared.contracts.inventory import StoredInventory, parse_snapshot
+from shared.contracts.labels import MAX_OWNED, Labels, owned
 from shared.domain.vocabulary import ResourceKind
 from shared.fleet.service import Fleet
 from shared.platform.clock import FixedClock
@@ -37,6 +38,7 @@ ACCOUNT = "123456789012"  # moto's default account
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
 NOW = datetime(2026, 11, 20, 9, 41, tzinfo=UTC)
 NLP, FORECASTING = "444455556666", "777788889999"
+AT = datetime(2026, 11, 20, 6, tzinfo=UTC).timestamp()
 ENV = {
     "EMAIL_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:e",
     "JSON_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:j",
@@ -170,7 +172,7 @@ def test_given_a_snapshots_teams_then_names_are_keyed_whatever_their_case() -> N
     )
 
     assert snapshot.teams == {"endpoint/forecasting-demand": "demand planning"}
-    assert Labels.of("p", "e", teams=snapshot.teams).team_of("endpoint", "FORECASTING-demand")
+    assert snapshot.teams.get(owned("endpoint", "FORECASTING-demand")) == "demand planning"
 
 
 @pytest.mark.parametrize(
@@ -223,32 +225,48 @@ def table(request: pytest.FixtureRequest, aws: None) -> Any:
     return FleetTable("fleet", dynamodb)
 
 
+def _stored(at: float, teams: dict[str, str] | None, previous: Any = None) -> StoredInventory:
+    raw = _snapshot(
+        None if teams is None else {"pipeline": teams},
+        account=NLP,
+        time=datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    raw["region"] = "eu-west-1"
+    return StoredInventory.after(parse_snapshot(raw), previous)
+
+
 def test_given_snapshots_out_of_order_then_the_latest_teams_stay(table: Any) -> None:
-    table.put_heartbeat(NLP, "eu-west-1", 1.0, 15, {"project": "nlp", "environment": "prod"})
+    table.put_inventory(_stored(AT + 200, {"p": "new-team"}).record(), 10**10)
+    table.put_inventory(_stored(AT + 100, {"p": "old-team"}).record(), 10**10)
 
-    table.describe_account(NLP, "eu-west-1", 200.0, None, {"pipeline/p": "new-team"})
-    table.describe_account(NLP, "eu-west-1", 100.0, "nlp-old", {"pipeline/p": "old-team"})
-
-    labels = table.labels(NLP, "eu-west-1")
-    assert labels.team_of("pipeline", "P") == "new-team"
-    assert labels.account_name is None  # the older snapshot's alias came too late
+    assert table.teams(NLP, "eu-west-1") == {"pipeline/p": "new-team"}
+    assert table.teams(FORECASTING, "eu-west-1") == {}  # an account it never heard of
 
 
 def test_given_a_snapshot_without_teams_then_the_kept_teams_stay(table: Any) -> None:
+    first = _stored(AT + 100, {"p": "team"})
+
+    table.put_inventory(_stored(AT + 200, None, previous=first).record(), 10**10)
+
+    assert table.teams(NLP, "eu-west-1") == {"pipeline/p": "team"}
+
+
+def test_given_aliases_out_of_order_then_the_latest_names_the_account(table: Any) -> None:
     table.put_heartbeat(NLP, "eu-west-1", 1.0, 15, {"project": "nlp", "environment": "prod"})
-    table.describe_account(NLP, "eu-west-1", 100.0, None, {"pipeline/p": "team"})
 
-    table.describe_account(NLP, "eu-west-1", 200.0, "nlp-prod", None)
+    table.name_account(NLP, "eu-west-1", 200.0, "nlp-prod")
+    table.name_account(NLP, "eu-west-1", 100.0, "nlp-old")
 
-    labels = table.labels(NLP, "eu-west-1")
-    assert (labels.team_of("pipeline", "p"), labels.account_name) == ("team", "nlp-prod")
+    assert table.labels(NLP, "eu-west-1").account_name == "nlp-prod"
 
 
-def test_given_no_heartbeat_then_teams_make_no_record(table: Any) -> None:
-    table.describe_account(NLP, "eu-west-1", 100.0, "nlp", {"pipeline/p": "team"})
+def test_given_teams_then_the_heartbeat_record_stays_as_small_as_before(table: Any) -> None:
+    """Heartbeats rewrite it every few minutes and every alert reads it: the teams (up to 200
+    names) live in the inventory record, written once per snapshot."""
+    table.put_heartbeat(NLP, "eu-west-1", 1.0, 15, {"project": "nlp", "environment": "prod"})
+    table.put_inventory(_stored(AT, {"p": "team"}).record(), 10**10)
 
-    assert table.labels(NLP, "eu-west-1") is None
-    assert table.sources() == ([], {})
+    assert table.labels(NLP, "eu-west-1") == Labels("nlp", "prod")
 
 
 # ---- the alerts -------------------------------------------------------------------------------
@@ -327,3 +345,31 @@ def test_given_an_endpoint_alert_then_the_snapshots_team_fills_only_a_missing_on
     delivery = Delivery(settings, labels=table, clock=FixedClock(0.0))
 
     assert delivery.labelled(alert).team == team
+
+
+class CountingTeams:
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def labels(self, account: str, region: str) -> Labels | None:
+        return Labels("f", "prod")
+
+    def teams(self, account: str, region: str) -> dict[str, str]:
+        self.asked += 1
+        if account == NLP:  # its table throttled
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}
+            raise ClientError(error, "GetItem")  # type: ignore[arg-type]
+        return {"endpoint/forecasting-demand-realtime": "demand-planning"}
+
+
+def test_given_endpoint_alerts_then_teams_are_read_once_a_while_and_only_for_them() -> None:
+    source, clock = CountingTeams(), FixedClock(0.0)
+    delivery = Delivery(AlerterSettings.from_env(ENV), labels=source, clock=clock)
+    failure = replace(_endpoint_alert("x"), resource=ResourceKind.TRAINING)
+
+    for _ in range(3):
+        assert delivery.labelled(_endpoint_alert("forecasting-demand-realtime")).team
+    delivery.labelled(failure)
+    assert source.asked == 1
+    unread = replace(_endpoint_alert("forecasting-demand-realtime"), account=NLP)
+    assert delivery.labelled(unread).team is None  # its team unread: the alert still goes

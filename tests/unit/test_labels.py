@@ -180,9 +180,9 @@ def test_given_the_dynamodb_fleet_table_then_labels_come_from_the_heartbeat(
         labels = {"project": "demand", "environment": "unknown"}
         table.put_heartbeat(FORECASTING, "us-east-1", 1.0, 15, labels)
 
-        table.describe_account(FORECASTING, "us-east-1", 2.0, "forecasting-staging", None)
+        table.name_account(FORECASTING, "us-east-1", 2.0, "forecasting-staging")
         # no heartbeat there:
-        table.describe_account(FORECASTING, "eu-west-1", 2.0, "forecasting-staging", None)
+        table.name_account(FORECASTING, "eu-west-1", 2.0, "forecasting-staging")
 
         assert table.labels(FORECASTING, "us-east-1") == Labels(
             "demand", None, "forecasting-staging"
@@ -227,7 +227,7 @@ def test_given_a_snapshot_with_an_alias_then_later_alerts_name_the_account() -> 
 def test_given_a_snapshot_before_any_heartbeat_then_no_source_is_made_of_its_alias() -> None:
     table = MemoryFleetTable()
 
-    table.describe_account(FORECASTING, "us-east-1", 2.0, "forecasting-staging", None)
+    table.name_account(FORECASTING, "us-east-1", 2.0, "forecasting-staging")
 
     assert table.sources() == ([], {})
     assert table.labels(FORECASTING, "us-east-1") is None

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
-from shared.contracts.labels import Labels
+from shared.contracts.labels import Labels, teams_from_record
 from shared.platform.idempotency import Progress
 
 
@@ -266,6 +265,7 @@ class FleetTable(Adapter):
                     "endpoints": {"S": record["endpoints"]},
                     "first_seen": {"S": record["first_seen"]},
                     "dead_letters": {"N": str(record["dead_letters"])},
+                    "teams": {"S": record["teams"]},
                     "expiration": {"N": str(expires)},
                 },
                 ConditionExpression="attribute_not_exists(collected_at) OR collected_at < :t",
@@ -295,36 +295,30 @@ class FleetTable(Adapter):
             return None
         return Labels.from_record({name: value.get("S") for name, value in item.items()})
 
-    def describe_account(
-        self,
-        account: str,
-        region: str,
-        at: float,
-        alias: str | None,
-        teams: Mapping[str, str] | None,
-    ) -> None:
+    def name_account(self, account: str, region: str, at: float, alias: str) -> None:
         """Only beside a heartbeat record (a record without one would be a source with no
         heartbeat to the watchdog); before the first heartbeat, the next snapshot names it."""
-        values: dict[str, Any] = {":at": {"N": str(at)}}
-        if alias:
-            values[":n"] = {"S": alias}
-        if teams is not None:
-            values[":t"] = {"S": json.dumps(dict(teams), separators=(",", ":"))}
-        sets = ["described_at = :at"] + [
-            f"{name} = {value}" for name, value in (("account_name", ":n"), ("teams", ":t"))
-            if value in values
-        ]  # fmt: skip
         with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
             self.api.update_item(
                 TableName=self.table,
                 Key={"id": {"S": f"source|{account}|{region}"}},
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression="SET account_name = :n, named_at = :at",
                 ConditionExpression=(
                     "attribute_exists(last_seen)"
-                    " AND (attribute_not_exists(described_at) OR described_at < :at)"
+                    " AND (attribute_not_exists(named_at) OR named_at < :at)"
                 ),
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues={":n": {"S": alias}, ":at": {"N": str(at)}},
             )
+
+    def teams(self, account: str, region: str) -> Mapping[str, str]:
+        """From the inventory record: only endpoint and pipeline alerts ask, so the heartbeat
+        record (written every few minutes, read for every alert) stays small."""
+        item = self.api.get_item(
+            TableName=self.table,
+            Key={"id": {"S": f"inventory|{account}|{region}"}},
+            ProjectionExpression="teams",
+        ).get("Item")
+        return teams_from_record((item or {}).get("teams", {}).get("S"))
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         """Later state changes win; none after the job's end (deliveries come out of order)."""

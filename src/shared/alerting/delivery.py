@@ -12,6 +12,7 @@ from shared.adapters.sns import AlertPublisher
 from shared.alerting.alerts import Alert
 from shared.alerting.labels import CachedLabels
 from shared.alerting.render import Rendered, dashboard_link, render
+from shared.contracts.labels import owned
 from shared.domain.portal import Portal
 from shared.domain.vocabulary import ResourceKind
 from shared.platform.clock import Clock, system_clock
@@ -122,14 +123,24 @@ class Delivery:
             return alert
         if found is None:
             return alert
-        owner = _OWNED.get(alert.resource)
         return replace(
             alert,
             project=found.project,
             environment=found.environment,
             account_name=found.account_name,
-            team=alert.team or (found.team_of(owner, alert.name) if owner else None),
+            team=alert.team or self._owner(alert),
         )
+
+    def _owner(self, alert: Alert) -> str | None:
+        """The team the account's inventory names for the endpoint or pipeline, if any."""
+        kind = _OWNED.get(alert.resource)
+        if kind is None or self.labels is None:
+            return None
+        try:
+            return self.labels.teams(alert.account, alert.region).get(owned(kind, alert.name))
+        except RETRYABLE as error:  # an alert without its team, rather than none
+            logger.warning("owning teams unread", extra={"reason": str(error)[:300]})
+            return None
 
 
 # Alerts about resources whose team the account's inventory snapshots name (`labels.OWNED_KINDS`).

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.contracts.labels import MAX_OWNED, OWNED_KINDS, owned
+from shared.contracts.labels import MAX_OWNED, OWNED_KINDS, owned, teams_from_record
 from shared.domain.parser import detail_of, envelope, parse_time
 from shared.platform.errors import InvalidEvent
 
@@ -102,6 +102,7 @@ class StoredInventory:
     endpoints: tuple[Endpoint, ...]
     first_seen: Mapping[str, float]  # endpoint name → epoch seconds
     dead_letters: int = 0  # in its forwarding dead-letter queue, as last reported
+    teams: Mapping[str, str] = field(default_factory=dict)  # `labels.owned` key → team
 
     @classmethod
     def after(cls, snapshot: Snapshot, previous: StoredInventory | None) -> StoredInventory:
@@ -118,6 +119,7 @@ class StoredInventory:
             snapshot.dead_letters
             if snapshot.dead_letters is not None
             else (previous.dead_letters if previous else 0),
+            snapshot.teams if snapshot.teams is not None else (previous.teams if previous else {}),
         )
 
     def dead_letters_appeared(self, previous: StoredInventory | None) -> bool:
@@ -136,6 +138,7 @@ class StoredInventory:
             "endpoints": json.dumps([e.as_dict() for e in self.endpoints]),
             "first_seen": json.dumps(dict(self.first_seen)),
             "dead_letters": self.dead_letters,
+            "teams": json.dumps(dict(self.teams), separators=(",", ":")),
         }
 
     @classmethod
@@ -151,6 +154,7 @@ class StoredInventory:
                 tuple(endpoint_from(item) for item in json.loads(record["endpoints"])),
                 {str(name): float(at) for name, at in seen.items()},
                 int(record.get("dead_letters", 0)),  # records from before it was reported: 0
+                teams_from_record(record.get("teams")),
             )
         except (InvalidEvent, ValueError, TypeError, KeyError, AttributeError) as error:
             raise InvalidEvent(f"unreadable inventory record: {str(error)[:200]}") from None

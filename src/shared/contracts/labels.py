@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 UNKNOWN = "unknown"  # what a workload stack without the parameter sends
@@ -29,38 +29,26 @@ class Labels:
     project: str | None = None
     environment: str | None = None
     account_name: str | None = None  # its IAM alias, from its inventory snapshots
-    teams: Mapping[str, str] = field(default_factory=dict)  # `owned` key → team
 
     @classmethod
     def of(
-        cls,
-        project: str | None,
-        environment: str | None,
-        account_name: str | None = None,
-        teams: Mapping[str, str] | None = None,
+        cls, project: str | None, environment: str | None, account_name: str | None = None
     ) -> Labels:
         def known(value: str | None) -> str | None:
             value = (value or "").strip()
             return None if not value or value == UNKNOWN else value[:64]
 
-        return cls(known(project), known(environment), known(account_name), dict(teams or {}))
+        return cls(known(project), known(environment), known(account_name))
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Labels:
         """From the account's heartbeat record in the fleet table."""
-        return cls.of(
-            record.get("project"),
-            record.get("environment"),
-            record.get("account_name"),
-            _teams_from_record(record.get("teams")),
-        )
-
-    def team_of(self, kind: str, name: str) -> str | None:
-        return self.teams.get(owned(kind, name))
+        return cls.of(record.get("project"), record.get("environment"), record.get("account_name"))
 
 
-def _teams_from_record(text: Any) -> dict[str, str]:
-    """Teams as the fleet table keeps them (JSON text, validated when written); {} if unreadable."""
+def teams_from_record(text: Any) -> dict[str, str]:
+    """Teams as the inventory record keeps them (JSON text, validated when written); {} if
+    unreadable."""
     try:
         value = json.loads(text) if isinstance(text, str) else None
     except ValueError:

@@ -182,13 +182,9 @@ class Fleet:
         self.table.put_inventory(stored.record(), expires)
         if stored.dead_letters_appeared(previous):
             self._alert(dead_letters_alert(stored))
-        if inventory.alias or inventory.teams is not None:  # for every alert about it
-            self.table.describe_account(
-                inventory.account,
-                inventory.region,
-                stored.collected_at,
-                inventory.alias,
-                inventory.teams,
+        if inventory.alias:  # the account's name, for every alert about it
+            self.table.name_account(
+                inventory.account, inventory.region, stored.collected_at, inventory.alias
             )
         if inventory.errors:
             logger.warning(
