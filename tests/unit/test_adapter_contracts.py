@@ -772,6 +772,7 @@ def test_given_a_snapshot_when_put_then_a_put_only_over_older_snapshots(aws: Stu
                 "endpoints": {"S": "[]"},
                 "first_seen": {"S": "{}"},
                 "dead_letters": {"N": "0"},
+                "teams": {"S": "{}"},
                 "expiration": {"N": "900"},
             },
             "ConditionExpression": "attribute_not_exists(collected_at) OR collected_at < :t",
@@ -782,9 +783,50 @@ def test_given_a_snapshot_when_put_then_a_put_only_over_older_snapshots(aws: Stu
 
     table = FleetTable(TABLE, dynamodb)
     record = {"account": WORKLOAD, "region": REGION, "endpoints": "[]", "first_seen": "{}"}
-    record |= {"dead_letters": 0}
+    record |= {"dead_letters": 0, "teams": "{}"}
     table.put_inventory(record | {"collected_at": 200.0}, 900)
     table.put_inventory(record | {"collected_at": 100.0}, 900)
+
+    stub.assert_no_pending_responses()
+
+
+def test_given_owning_teams_when_read_then_only_the_inventory_records_teams_are_asked(
+    aws: Stubbed,
+) -> None:
+    dynamodb, stub = aws("dynamodb")
+    key = {"id": {"S": f"inventory|{WORKLOAD}|{REGION}"}}
+    asked = {"TableName": TABLE, "Key": key, "ProjectionExpression": "teams"}
+    stub.add_response("get_item", {"Item": {"teams": {"S": '{"pipeline/p":"t"}'}}}, asked)
+    stub.add_response("get_item", {}, asked)  # no snapshot yet
+
+    table = FleetTable(TABLE, dynamodb)
+
+    assert table.teams(WORKLOAD, REGION) == {"pipeline/p": "t"}
+    assert table.teams(WORKLOAD, REGION) == {}
+    stub.assert_no_pending_responses()
+
+
+def test_given_an_alias_when_kept_then_only_beside_a_heartbeat_and_over_older_ones(
+    aws: Stubbed,
+) -> None:
+    dynamodb, stub = aws("dynamodb")
+    stub.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": {"id": {"S": f"source|{WORKLOAD}|{REGION}"}},
+            "UpdateExpression": "SET account_name = :n, named_at = :at",
+            "ConditionExpression": "attribute_exists(last_seen)"
+            " AND (attribute_not_exists(named_at) OR named_at < :at)",
+            "ExpressionAttributeValues": {":n": {"S": "nlp-prod"}, ":at": {"N": "200.0"}},
+        },
+    )
+    error(stub, "update_item", "ConditionalCheckFailedException")  # older, or no heartbeat
+
+    table = FleetTable(TABLE, dynamodb)
+    table.name_account(WORKLOAD, REGION, 200.0, "nlp-prod")
+    table.name_account(WORKLOAD, REGION, 100.0, "nlp-old")
 
     stub.assert_no_pending_responses()
 

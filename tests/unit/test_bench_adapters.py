@@ -115,7 +115,7 @@ def test_storm_ledger(real: Real) -> None:
 
 def test_fleet_table(real: Real) -> None:
     record = {"account": WORKLOAD, "region": REGION, "collected_at": 1.0, "endpoints": "[]",
-              "first_seen": "{}", "dead_letters": 0}  # fmt: skip
+              "first_seen": "{}", "dead_letters": 0, "teams": "{}"}  # fmt: skip
 
     def work(table: Any) -> None:
         table.put_heartbeat(WORKLOAD, REGION, 1.0, 15, {})
@@ -126,11 +126,14 @@ def test_fleet_table(real: Real) -> None:
         table.mark(ACCOUNT, None, None)
         table.mark(WORKLOAD, REGION, 2.0)
         table.inventories()
+        table.teams(WORKLOAD, REGION)
+        table.name_account(WORKLOAD, REGION, 1.0, "alias")
 
     expected = real(
         "dynamodb",
         [("update_item", {}), ("put_item", {}), ("get_item", {}), ("scan", {"Items": []}),
-         ("put_item", {}), ("delete_item", {}), ("update_item", {}), ("scan", {"Items": []})],
+         ("put_item", {}), ("delete_item", {}), ("update_item", {}), ("scan", {"Items": []}),
+         ("get_item", {}), ("update_item", {})],
         lambda client: work(FleetTable("t", client)),
     )  # fmt: skip
     meter = Meter()
