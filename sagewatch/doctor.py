@@ -124,7 +124,12 @@ class Doctor:
             return Finding(
                 "forwarding rules", "fail", f"no rule sends events to {bus}", _deploy_fix(bus)
             )
-        sources = {s for rule in forwarding for s in rule["Pattern"].get("source", [])}
+        sources = {
+            source
+            for rule in forwarding
+            for pattern in [rule["Pattern"], *rule["Pattern"].get("$or", [])]  # either way
+            for source in pattern.get("source", [])
+        }
         problems = [
             f"{rule['Name']} is {rule.get('State')}"
             for rule in forwarding

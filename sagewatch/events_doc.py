@@ -54,6 +54,7 @@ ALERT_KINDS: Mapping[str, tuple[AlertKind, ...]] = {
     "node": (AlertKind.UNHEALTHY,),
     "cluster_error": (AlertKind.UNHEALTHY,),
     "tracking_server": (AlertKind.FAILURE,),
+    "automation": (AlertKind.FAILURE,),
     "wasted": (AlertKind.UNDER_USED, AlertKind.IDLE, AlertKind.FAILURE),
 }
 
@@ -328,9 +329,11 @@ def render(
     own = [(s, dt) for s, dt in taken if s != SAGEMAKER_SOURCE]
     lines += [
         "",
-        "### sagewatch's own events",
+        "### Other sources: sagewatch's own events and the ML platform's automation",
         "",
-        "Not SageMaker's: what sagewatch's own parts put on the bus, and who takes them.",
+        "Not SageMaker's: what sagewatch's own parts put on the bus, and how the ML platform's "
+        "Step Functions, CodePipeline and CodeBuild runs ended (forwarded by name prefix, "
+        "`MlAutomationPrefix`), and who takes them.",
         "",
         "| Source | Detail-type | What it tells | Taken by |",
         "| --- | --- | --- | --- |",

@@ -6,7 +6,8 @@
 - The dashboard's body, from inline/dashboard.yaml (its reviewable source).
 - The failed-jobs saved query's filter, from the status vocabulary.
 - The workload collector's code in workload-template.yaml, from inline/collector.py (a module
-  under ruff, mypy and tests), and its "stopped by SageMaker" statuses from the vocabulary.
+  under ruff, mypy and tests) less its docstrings, and its "stopped by SageMaker" statuses from
+  the vocabulary.
 - docs/events.md's tables: what each SageMaker detail-type gets today, from the routes
   (`sagewatch.events_doc`).
 
@@ -17,6 +18,7 @@ templates is written by hand.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -209,8 +211,27 @@ def collector(text: str) -> str:
     )
 
 
+def without_docstrings(code: str) -> str:
+    """The code less its docstrings (whole lines in this code's style): the workload template
+    must stay under the 51,200 bytes `--template-body` takes, and inline/collector.py, its
+    source, keeps them for its readers."""
+    lines = code.split("\n")
+    drop: set[int] = set()
+    for node in ast.walk(ast.parse(code)):
+        body = getattr(node, "body", None)
+        if not isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) or not body:
+            continue
+        first = body[0]
+        docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+        if docstring and isinstance(first.value.value, str) and len(body) > 1:  # never empty
+            drop.update(range(first.lineno - 1, (first.end_lineno or first.lineno)))
+    kept = "\n".join(line for number, line in enumerate(lines) if number not in drop)
+    compile(kept, "collector", "exec")  # still the same program
+    return kept.lstrip("\n")
+
+
 def workload_template(text: str) -> str:
-    code = collector(COLLECTOR.read_text()).rstrip("\n").split("\n")
+    code = without_docstrings(collector(COLLECTOR.read_text())).rstrip("\n").split("\n")
     body = [f"          {line}" if line else "" for line in code]
     return _replace_block(
         text, ("InventoryCollectorFunction", "Properties", "Code", "ZipFile"), body

@@ -67,7 +67,11 @@ class EmbeddedWorkload:
     # ---- deploy ----------------------------------------------------------------------------
     def deploy(self) -> EmbeddedWorkload:
         """The forwarding half of workload-template.yaml, with its own patterns and settings."""
-        resources = cfn.load(cfn.WORKLOAD_TEMPLATE)["Resources"]
+        template = cfn.load(cfn.WORKLOAD_TEMPLATE)
+        resources = template["Resources"]
+        # The stack's defaults (the ML automation's name prefix among them) and pseudo parameters.
+        values = {k: p["Default"] for k, p in template["Parameters"].items() if "Default" in p}
+        values |= cfn.pseudo_parameters(self.account, self.region)
         sqs, iam, events = self.client("sqs"), self.client("iam"), self.client("events")
         queue = sqs.create_queue(QueueName="sagewatch-forwarding-dlq")["QueueUrl"]
         self.dead_letter_arn = sqs.get_queue_attributes(
@@ -105,9 +109,7 @@ class EmbeddedWorkload:
             events.put_rule(
                 Name=logical_id,
                 EventBusName="default",
-                EventPattern=json.dumps(
-                    cfn.resolve(props["EventPattern"], {"AWS::AccountId": self.account})
-                ),
+                EventPattern=json.dumps(cfn.resolve(props["EventPattern"], values)),
                 State=props.get("State", "ENABLED"),
             )
             events.put_targets(

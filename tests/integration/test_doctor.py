@@ -90,6 +90,7 @@ BREAKS: dict[str, tuple[Callable[[EmbeddedAws, EmbeddedWorkload], Any], str, str
                 "SageMakerServiceEventsRule",
                 "SageMakerApiCallsRule",
                 "SagewatchEventsRule",
+                "MlAutomationRule",
             )
         ],
         "forwarding rules",

@@ -16,9 +16,10 @@ from sagewatch.template import EVENTS
 
 pytestmark = pytest.mark.integration
 
-# Failing samples, minus the tuning child and the pipeline's second event, plus the two refused
-# calls (CloudTrail) and the endpoint rolling back its update.
-FAILURE_INCIDENTS = 19
+# Failing samples, minus the tuning child and the pipelines' second events (SageMaker's and
+# CodePipeline's), plus the two refused calls (CloudTrail) and the endpoint rolling back its
+# update.
+FAILURE_INCIDENTS = 22
 FINISHED_JOBS = 14  # terminal training/processing/transform jobs, the duplicate counted once
 CANARY = "canary-secret-"
 REPORT_SAMPLE_ID = json.loads((EVENTS / "utilization-report-under-used.json").read_text())["id"]

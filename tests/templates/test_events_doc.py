@@ -41,7 +41,7 @@ from shared.platform.matching import Match
 from shared.platform.router import Route, Router
 
 REF = reference()
-OWN = "sagewatch's own events"
+OWN = "Other sources: sagewatch's own events and the ML platform's automation"
 SETTINGS = AlerterSettings(
     topics={}, idempotency_table="t", team_tag_key="team", dedup_seconds=3600,
     burst_threshold=3, burst_window_seconds=600, summary_queue_url="unused",

@@ -39,6 +39,9 @@ def test_given_the_functions_events_then_sam_names_each_rule_function_and_event(
         "AlerterFunctionFailures",
         "AlerterFunctionUtilization",
         "AlerterFunctionTrackingServers",
+        "AlerterFunctionStepFunctions",
+        "AlerterFunctionCodePipeline",
+        "AlerterFunctionCodeBuild",
         "FleetFunctionHeartbeats",
         "FleetFunctionInventories",
         "FleetFunctionWatch",
@@ -74,6 +77,9 @@ def test_given_the_bus_rules_of_the_functions_then_they_retry_a_day_and_keep_dea
         "AlerterFunctionFailures",
         "AlerterFunctionUtilization",
         "AlerterFunctionTrackingServers",
+        "AlerterFunctionStepFunctions",
+        "AlerterFunctionCodePipeline",
+        "AlerterFunctionCodeBuild",
     ):
         props = RESOURCES[rule]["Properties"]
         assert props["EventBusName"] == {"Ref": "EventBus"}

@@ -61,7 +61,8 @@ def test_given_the_parameters_passed_then_the_workload_template_declares_each() 
     passed = {p["ParameterKey"] for p in PROPS["Parameters"]}
 
     assert passed == {
-        "MonitoringBusArn", "OamSinkIdentifier", "Project", "Environment", "TeamTagKey"
+        "MonitoringBusArn", "OamSinkIdentifier", "Project", "Environment", "TeamTagKey",
+        "MlAutomationPrefix",
     }  # fmt: skip
     assert passed <= set(workload)
     required = {name for name, spec in workload.items() if "Default" not in spec}

@@ -753,6 +753,10 @@ EXPECTED_KINDS = {
     "tuning-child-": ResourceKind.TRAINING,
     "tuning-failed": ResourceKind.TUNING,
     "unknown-": ResourceKind.OTHER,
+    # The ML platform's automation: read by `automation.AutomationRun`, not as SageMaker's.
+    "stepfunctions-": ResourceKind.OTHER,
+    "codepipeline-": ResourceKind.OTHER,
+    "codebuild-": ResourceKind.OTHER,
     "utilization-report-": ResourceKind.OTHER,
 }
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 from shared.alerting.formats import no_mentions
 from shared.contracts.report import UtilizationReport, Waste
 from shared.contracts.storm_window import StormWindow
+from shared.domain.automation import AutomationRun
 from shared.domain.events import SageMakerEvent
 from shared.domain.text import NAME_LIMIT, one_line, sanitize
 from shared.domain.vocabulary import (
@@ -133,6 +134,7 @@ class Alert:
     environment: str | None = None
     account_name: str | None = None  # its alias
     severity_tag: Severity | None = None  # set by the job's own tag (SEVERITY_TAG)
+    run: str | None = None  # an automation run's id, which its console page needs beside the name
 
     def __post_init__(self) -> None:
         # The one guarantee every rendering relies on, however the alert was built: its text is
@@ -153,6 +155,7 @@ class Alert:
         fix(self, "environment", one_line(self.environment, 64) or None)
         fix(self, "account_name", one_line(self.account_name, 64) or None)
         fix(self, "instance_type", one_line(self.instance_type, LINE_LIMIT) or None)
+        fix(self, "run", one_line(self.run) or None)
         fix(self, "context", tuple((clean(k), clean(v, CONTEXT_LIMIT)) for k, v in self.context))
         if self.subject_of:
             fix(self, "subject_of", (one_line(self.subject_of[0]), clean(self.subject_of[1])))
@@ -424,6 +427,51 @@ def _pipeline_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
         duration_seconds=event.duration_seconds,
         ended_at=event.ended_at or event.time,
         context=tuple(context),
+    )
+
+
+# How an automation run ended, as a headline says it.
+_ENDED = {
+    "FAILED": "failed",
+    "TIMED_OUT": "timed out",
+    "ABORTED": "was aborted",
+    "FAULT": "faulted (a CodeBuild error, not the build's)",
+}
+
+
+def automation_alert(run: AutomationRun) -> Alert:
+    """One alert per run: a CodePipeline action's event (when it arrives first) names where the
+    execution failed, and its execution's own event is the same incident."""
+    label = run.kind.label
+    ended = _ENDED.get(run.status, run.status.lower().replace("_", " "))
+    build = run.kind is ResourceKind.CODEBUILD_BUILD
+    shown = run.run.rsplit(":", 1)[-1] if build else run.run  # a build's id repeats its project
+    headline = f"{label} {one_line(shown)} of {one_line(run.name)} {ended}"
+    if run.where:
+        where = " / ".join(one_line(value) for _, value in run.where)
+        headline += f" in phase {where}" if build else f" at {where}"
+    owner = {
+        ResourceKind.STATE_MACHINE_EXECUTION: "state machine",
+        ResourceKind.CODEPIPELINE_EXECUTION: "pipeline",
+        ResourceKind.CODEBUILD_BUILD: "project",
+    }[run.kind]
+    context = [(owner, run.name), ("execution" if owner != "project" else "build", run.run)]
+    return Alert(
+        kind=AlertKind.FAILURE,
+        incident=incident_key(run.account, run.region, run.kind, f"{run.name}/{run.run}", "failed"),
+        account=run.account,
+        region=run.region,
+        resource=run.kind,
+        name=run.name,
+        status=run.status,
+        headline=headline,
+        reason=sanitize(run.reason),
+        duration_seconds=(run.ended_at - run.started_at).total_seconds()
+        if run.started_at and run.ended_at and run.ended_at >= run.started_at
+        else None,
+        ended_at=run.ended_at,
+        context=(*context, *run.where),
+        run=run.run,
     )
 
 

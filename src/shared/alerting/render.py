@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -161,6 +162,8 @@ def links(
             result["console"] = f"{base}/sagemaker/home?region={region}#/{path}/{quote(name)}"
         elif alert.resource is ResourceKind.PIPELINE_EXECUTION:
             result["console"] = f"{base}/sagemaker/home?region={region}#/pipelines"
+        elif alert.run and (page := _AUTOMATION_PAGES.get(alert.resource)):
+            result["console"] = f"{base}/" + page(alert)
         elif alert.resource is ResourceKind.LABELING_JOB:
             result["console"] = f"{base}/" + _GROUND_TRUTH.format(region=region, name=quote(name))
         elif alert.resource is ResourceKind.API_CALL:  # the refusal, and where quotas are raised
@@ -171,6 +174,9 @@ def links(
                 result["quotas"] = f"{base}/servicequotas/home/services/sagemaker/quotas"
         if alert.resource is ResourceKind.ENDPOINT:
             result["logs"] = _logs_url(base, region, f"/aws/sagemaker/Endpoints/{name}")
+        elif alert.resource is ResourceKind.CODEBUILD_BUILD and alert.run:
+            stream = alert.run.rsplit(":", 1)[-1]  # a build logs to the stream of its id
+            result["logs"] = _logs_url(base, region, f"/aws/codebuild/{name}", stream)
         elif group := _LOG_GROUPS.get(alert.resource):
             result["logs"] = _logs_url(base, region, group, name)
     if portal:
@@ -180,6 +186,34 @@ def links(
             dashboard_url = portal.link(dashboard_url, portal.monitoring_account)
         result["dashboard"] = dashboard_url
     return result
+
+
+def _partition(region: str) -> str:
+    return (
+        "aws-cn"
+        if region.startswith("cn-")
+        else ("aws-us-gov" if region.startswith("us-gov-") else "aws")
+    )
+
+
+# An automation run's console page (the consoles' own routes; AWS documents none of them).
+_AUTOMATION_PAGES: dict[ResourceKind, Callable[[Alert], str]] = {
+    ResourceKind.STATE_MACHINE_EXECUTION: lambda a: (
+        f"states/home?region={a.region}#/v2/executions/details/"
+        + quote(
+            f"arn:{_partition(a.region)}:states:{a.region}:{a.account}:execution:{a.name}:{a.run}",
+            safe="",
+        )
+    ),
+    ResourceKind.CODEPIPELINE_EXECUTION: lambda a: (
+        f"codesuite/codepipeline/pipelines/{quote(a.name, safe='')}/executions/"
+        f"{quote(a.run or '', safe='')}/timeline?region={a.region}"
+    ),
+    ResourceKind.CODEBUILD_BUILD: lambda a: (
+        f"codesuite/codebuild/{a.account}/projects/{quote(a.name, safe='')}/build/"
+        f"{quote(a.run or '', safe='')}/?region={a.region}"
+    ),
+}
 
 
 # --- shared wording -------------------------------------------------------------------------
@@ -239,6 +273,12 @@ _FAILURE_NEXT_STEPS = {
     "recreate the schedule.",
     ResourceKind.TRACKING_SERVER: "Check the tracking server's role and artifact store (S3), "
     "then retry the operation from SageMaker Studio.",
+    ResourceKind.STATE_MACHINE_EXECUTION: "Open the execution's event history to find the state "
+    "that failed, fix it, then redrive the execution or start it again.",
+    ResourceKind.CODEPIPELINE_EXECUTION: "Open the failed action's details (its build or "
+    "deployment logs), fix, then retry the failed stage.",
+    ResourceKind.CODEBUILD_BUILD: "Read the failed phase in the build's logs, fix, then start "
+    "the build again.",
 }
 # A refused call, by its error code (alert.status); the rest: read the refusal in CloudTrail.
 _REFUSED_CALL_STEPS = {
@@ -398,8 +438,8 @@ def thread_id(alert: Alert) -> str:
     """One chat thread per job, endpoint, pipeline execution or storm window: updates group."""
     if alert.thread:
         about = alert.thread
-    elif alert.summary or alert.resource is ResourceKind.PIPELINE_EXECUTION:
-        about = alert.incident
+    elif alert.summary or alert.run or alert.resource is ResourceKind.PIPELINE_EXECUTION:
+        about = alert.incident  # one thread per execution or build
     else:
         about = "|".join((alert.account, alert.region, alert.resource.value, alert.name))
     return "sagewatch-" + hashlib.sha256(about.encode()).hexdigest()[:32]

@@ -24,6 +24,7 @@ from shared.alerting.alerts import (
     Alert,
     AlertKind,
     JobSays,
+    automation_alert,
     burst_alert,
     failure_alert,
     refused_call_alert,
@@ -41,6 +42,12 @@ from shared.contracts.report import (
     UtilizationReport,
 )
 from shared.contracts.storm_window import StormWindow
+from shared.domain.automation import (
+    BUILDS_FAILED,
+    EXECUTIONS_FAILED,
+    PIPELINES_FAILED,
+    AutomationRun,
+)
 from shared.domain.events import SageMakerEvent
 from shared.domain.parser import check_depth, event_id_of, parse_event
 from shared.domain.patterns import (
@@ -161,6 +168,14 @@ def node(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
 def cluster_error(event: SageMakerEvent, settings: AlerterSettings) -> Alert:
     """An operation on a HyperPod cluster, instance group or instance failed."""
     return cluster_error_alert(event, settings.team_tag_key)
+
+
+@alertable.route(EXECUTIONS_FAILED, rule="AlerterFunctionStepFunctions", parse=AutomationRun.parse)
+@alertable.route(PIPELINES_FAILED, rule="AlerterFunctionCodePipeline", parse=AutomationRun.parse)
+@alertable.route(BUILDS_FAILED, rule="AlerterFunctionCodeBuild", parse=AutomationRun.parse)
+def automation(run: AutomationRun, settings: AlerterSettings) -> Alert:
+    """The ML platform's automation outside SageMaker: an execution or build that failed."""
+    return automation_alert(run)
 
 
 @alertable.route(

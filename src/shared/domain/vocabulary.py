@@ -31,6 +31,10 @@ class ResourceKind(StrEnum):
     HUMAN_LOOP = "human-loop"
     MONITORING_SCHEDULE = "monitoring-schedule"
     TRACKING_SERVER = "mlflow-tracking-server"
+    # The ML platform's automation outside SageMaker (`automation.py`).
+    STATE_MACHINE_EXECUTION = "state-machine-execution"
+    CODEPIPELINE_EXECUTION = "codepipeline-execution"
+    CODEBUILD_BUILD = "codebuild-build"
     ACCOUNT = "account"  # a workload account (operations alerts)
     API_CALL = "api-call"
     OTHER = "other"
@@ -89,6 +93,9 @@ _LABELS = {
     ResourceKind.HUMAN_LOOP: "human loop",
     ResourceKind.MONITORING_SCHEDULE: "monitoring schedule",
     ResourceKind.TRACKING_SERVER: "MLflow tracking server",
+    ResourceKind.STATE_MACHINE_EXECUTION: "Step Functions execution",
+    ResourceKind.CODEPIPELINE_EXECUTION: "CodePipeline execution",
+    ResourceKind.CODEBUILD_BUILD: "CodeBuild build",
     ResourceKind.ACCOUNT: "account",
     ResourceKind.API_CALL: "API call",
     ResourceKind.OTHER: "resource",
