@@ -373,3 +373,14 @@ def test_given_endpoint_alerts_then_teams_are_read_once_a_while_and_only_for_the
     assert source.asked == 1
     unread = replace(_endpoint_alert("forecasting-demand-realtime"), account=NLP)
     assert delivery.labelled(unread).team is None  # its team unread: the alert still goes
+
+
+def test_given_names_longer_than_sagemaker_allows_then_they_are_dropped() -> None:
+    long_endpoint, long_pipeline = "e" + "-" * 62 + "e", "p" + "-" * 5_000 + "p"
+
+    snapshot = parse_snapshot(
+        _snapshot({"endpoint": {long_endpoint: "t"}, "pipeline": {long_pipeline: "t"}})
+    )
+
+    assert snapshot.teams == {}
+    assert snapshot.errors["teams"].startswith("2 owning teams dropped")

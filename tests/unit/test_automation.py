@@ -72,7 +72,7 @@ def test_given_an_execution_with_error_and_cause_then_both_are_the_reason() -> N
 def test_given_a_failed_build_then_its_failed_phase_reason_and_duration_are_read() -> None:
     run = AutomationRun.parse(read_event("codebuild-build-failed"))
 
-    assert run.run == "ml-forecasting-serving-image:0f3c9a6e-2b7d-4e1a-9c55-6d8e7f901a2b"
+    assert run.run == "ml-forecasting-eval-image:0f3c9a6e-2b7d-4e1a-9c55-6d8e7f901a2b"
     assert run.where == (("failed phase", "BUILD"),)
     assert run.reason is not None
     assert run.reason.startswith("COMMAND_EXECUTION_ERROR")
@@ -181,15 +181,16 @@ def test_given_a_build_then_its_logs_link_filters_its_own_stream() -> None:
     alerter.handle(read_event("codebuild-build-failed"))
 
     links = json.loads(channels["json"].items[0]["message"])["links"]
-    assert "codebuild$252Fml-forecasting-serving-image" in links["logs"]
+    assert "codebuild$252Fml-forecasting-eval-image" in links["logs"]
     assert links["logs"].endswith("0f3c9a6e-2b7d-4e1a-9c55-6d8e7f901a2b")
-    assert "/build/ml-forecasting-serving-image%3A0f3c9a6e" in links["console"]
+    assert "/build/ml-forecasting-eval-image%3A0f3c9a6e" in links["console"]
 
 
 @pytest.mark.parametrize(
     ("sample", "status"),
     [
         ("stepfunctions-execution-failed", "SUCCEEDED"),
+        ("stepfunctions-execution-failed", "ABORTED"),  # someone's StopExecution
         ("codepipeline-execution-failed", "SUCCEEDED"),
         ("codepipeline-execution-failed", "STOPPED"),  # someone stopped it: not a failure
         ("codepipeline-execution-failed", "SUPERSEDED"),
@@ -209,7 +210,7 @@ def test_given_a_run_that_did_not_fail_then_no_alert(sample: str, status: str) -
 
 @pytest.mark.parametrize(
     ("status", "headline"),
-    [("TIMED_OUT", "timed out"), ("ABORTED", "was aborted")],
+    [("TIMED_OUT", "timed out")],
 )
 def test_given_other_endings_then_the_headline_says_how(status: str, headline: str) -> None:
     raw = read_event("stepfunctions-execution-failed")
@@ -278,3 +279,63 @@ def test_given_the_monitoring_bus_policy_then_it_admits_what_the_workload_forwar
         admitted = set(condition["ForAllValues:StringEquals"]["events:source"])
         assert forwarded <= admitted, policy
     assert forwarded == {"aws.sagemaker", "aws.states", "aws.codepipeline", "aws.codebuild"}
+
+
+def test_given_a_redriven_execution_that_fails_again_then_a_second_alert() -> None:
+    alerter, _ = _alerter()
+    first = read_event("stepfunctions-execution-failed")
+    again = copy.deepcopy(first) | {"id": "another-delivery"}
+    again["detail"]["redriveCount"] = 1  # same name and ARN: a redrive keeps them
+
+    results = [alerter.handle(e)["outcome"] for e in (first, again, again)]
+
+    assert results == ["alerted", "alerted", "duplicate"]
+
+
+def test_given_a_retried_stage_that_fails_again_then_a_second_alert() -> None:
+    alerter, _ = _alerter()
+    action, execution = (read_event(s) for s in ("codepipeline-action-failed",
+                                                 "codepipeline-execution-failed"))  # fmt: skip
+    retried = [copy.deepcopy(e) for e in (action, execution)]
+    for event in retried:
+        event["detail"]["pipeline-execution-attempt"] = 2.0
+
+    results = [alerter.handle(e)["outcome"] for e in (action, execution, *retried)]
+
+    assert results == ["alerted", "duplicate", "alerted", "duplicate"]
+
+
+def test_given_a_start_before_year_one_then_an_invalid_event_not_a_crash() -> None:
+    raw = read_event("codebuild-build-failed") | {"time": "0001-01-01T00:00:00Z"}
+
+    with pytest.raises(InvalidEvent, match="unreadable CodeBuild Build State Change"):
+        AutomationRun.parse(raw)
+
+
+def test_given_a_qualified_state_machine_arn_then_the_machine_is_its_name() -> None:
+    raw = read_event("stepfunctions-execution-failed")
+    raw["detail"]["stateMachineArn"] += ":PROD"  # an alias, if one ever appears here
+
+    assert AutomationRun.parse(raw).name == "ml-vision-retrain-and-deploy"
+
+
+@pytest.mark.parametrize(
+    ("initiator", "forwarded"),
+    [
+        ("codepipeline/ml-forecasting-deploy", False),  # its pipeline pages, not the build
+        ("codepipeline/web-storefront", True),  # a pipeline that is not the ML platform's
+        ("forecasting-ml-engineer", True),
+        (None, True),
+    ],
+)
+def test_given_a_build_an_ml_pipeline_started_then_only_its_pipeline_pages(
+    initiator: str | None, forwarded: bool
+) -> None:
+    raw = _in_workload("codebuild-build-failed")
+    information = raw["detail"]["additional-information"]
+    if initiator is None:
+        information.pop("initiator")
+    else:
+        information["initiator"] = initiator
+
+    assert _forwarded_by(raw) == ({"MlAutomationRule"} if forwarded else set())

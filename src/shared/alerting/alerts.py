@@ -155,7 +155,7 @@ class Alert:
         fix(self, "environment", one_line(self.environment, 64) or None)
         fix(self, "account_name", one_line(self.account_name, 64) or None)
         fix(self, "instance_type", one_line(self.instance_type, LINE_LIMIT) or None)
-        fix(self, "run", one_line(self.run) or None)
+        fix(self, "run", one_line(self.run, 2 * NAME_LIMIT) or None)  # a build id may be 292
         fix(self, "context", tuple((clean(k), clean(v, CONTEXT_LIMIT)) for k, v in self.context))
         if self.subject_of:
             fix(self, "subject_of", (one_line(self.subject_of[0]), clean(self.subject_of[1])))
@@ -434,7 +434,6 @@ def _pipeline_alert(event: SageMakerEvent, team_tag_key: str) -> Alert:
 _ENDED = {
     "FAILED": "failed",
     "TIMED_OUT": "timed out",
-    "ABORTED": "was aborted",
     "FAULT": "faulted (a CodeBuild error, not the build's)",
 }
 
@@ -458,7 +457,9 @@ def automation_alert(run: AutomationRun) -> Alert:
     context = [(owner, run.name), ("execution" if owner != "project" else "build", run.run)]
     return Alert(
         kind=AlertKind.FAILURE,
-        incident=incident_key(run.account, run.region, run.kind, f"{run.name}/{run.run}", "failed"),
+        incident=incident_key(
+            run.account, run.region, run.kind, f"{run.name}/{run.run}", "failed", str(run.attempt)
+        ),
         account=run.account,
         region=run.region,
         resource=run.kind,

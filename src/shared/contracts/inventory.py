@@ -268,6 +268,7 @@ def _errors(value: Any) -> dict[str, str]:
 
 # SageMaker's rule for endpoint and pipeline names (pipelines may be 256 long).
 _RESOURCE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", re.ASCII)
+_NAME_LIMITS = {"endpoint": 63, "pipeline": 256}
 
 
 def _teams(value: Any) -> tuple[dict[str, str] | None, str | None]:
@@ -284,6 +285,7 @@ def _teams(value: Any) -> tuple[dict[str, str] | None, str | None]:
         for name, team in items[:MAX_OWNED]:
             if (
                 isinstance(name, str)
+                and len(name) <= _NAME_LIMITS[kind]
                 and _RESOURCE_NAME.fullmatch(name)
                 and _label(team) != "unknown"
             ):

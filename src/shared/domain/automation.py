@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.parser import detail_of, envelope, parse_time
@@ -26,9 +26,10 @@ PIPELINE_EXECUTION_CHANGE = "CodePipeline Pipeline Execution State Change"
 ACTION_EXECUTION_CHANGE = "CodePipeline Action Execution State Change"
 BUILD_STATE_CHANGE = "CodeBuild Build State Change"
 
-# How each ends badly, as its events spell it. A CodePipeline execution STOPPED was stopped by
-# someone (StopPipelineExecution), and SUPERSEDED or CANCELED made way for another: not failures.
-EXECUTION_FAILURES = ("FAILED", "TIMED_OUT", "ABORTED")
+# How each ends badly, as its events spell it. A Step Functions execution ABORTED and a
+# CodePipeline execution STOPPED were stopped by someone (StopExecution, StopPipelineExecution),
+# and SUPERSEDED or CANCELED made way for another: not failures (still archived).
+EXECUTION_FAILURES = ("FAILED", "TIMED_OUT")
 PIPELINE_FAILURES = ("FAILED",)
 BUILD_FAILURES = ("FAILED", "FAULT", "TIMED_OUT")
 # What the workload stack forwards besides (for the dashboard's last success).
@@ -53,6 +54,7 @@ class AutomationRun:
     name: str  # the state machine, pipeline or CodeBuild project
     run: str  # the execution's name, the pipeline execution's id, the build's id (project:uuid)
     status: str
+    attempt: int = 0  # a redriven execution's, a retried pipeline execution's (same run, again)
     started_at: datetime | None = None
     ended_at: datetime | None = None
     reason: str | None = None  # an execution's error and cause, an action's summary, a phase's
@@ -70,7 +72,10 @@ class AutomationRun:
         reader = _READERS.get((common["source"], common["detail_type"]))
         if reader is None:
             raise InvalidEvent(f"not an automation event: {common['detail_type'][:100]!r}")
-        return reader(common, detail)
+        try:
+            return reader(common, detail)
+        except (ValueError, TypeError, OverflowError) as error:  # what no check above foresaw
+            raise InvalidEvent(f"unreadable {common['detail_type']}: {error}"[:300]) from None
 
 
 def _text(detail: Mapping[str, Any], key: str, limit: int = NAME_LIMIT) -> str:
@@ -84,6 +89,13 @@ def _text(detail: Mapping[str, Any], key: str, limit: int = NAME_LIMIT) -> str:
 def _optional(detail: Mapping[str, Any], key: str, limit: int = TEXT_LIMIT) -> str | None:
     value = detail.get(key)
     return value.strip()[:limit] or None if isinstance(value, str) else None
+
+
+def _attempt(value: Any) -> int:
+    """A run's attempt count, where its event carries one (0 otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(value) if 0 <= value <= 10_000 else 0
 
 
 def _common(common: Mapping[str, Any], kind: ResourceKind) -> dict[str, Any]:
@@ -101,13 +113,18 @@ def _common(common: Mapping[str, Any], kind: ResourceKind) -> dict[str, Any]:
 def _execution(common: Mapping[str, Any], detail: Mapping[str, Any]) -> AutomationRun:
     """A Step Functions execution (standard workflows; epoch-millisecond times). The event
     names no failed state; `error` and `cause` come where DescribeExecution has them."""
-    machine = _text(detail, "stateMachineArn", 2 * NAME_LIMIT).rsplit(":", 1)[-1]
+    # arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<version or alias>]
+    parts = _text(detail, "stateMachineArn", 2 * NAME_LIMIT).split(":")
+    if len(parts) < 7 or not parts[6]:
+        raise InvalidEvent("detail.stateMachineArn is not a state machine's ARN")
+    machine = parts[6]
     error, cause = _optional(detail, "error", NAME_LIMIT), _optional(detail, "cause")
     return AutomationRun(
         **_common(common, ResourceKind.STATE_MACHINE_EXECUTION),
         name=machine,
         run=_text(detail, "name", 80),  # Step Functions' own limit on execution names
         status=_text(detail, "status", 32),
+        attempt=_attempt(detail.get("redriveCount")),  # a redrive keeps the execution's name
         started_at=parse_time(detail.get("startDate")),
         ended_at=parse_time(detail.get("stopDate")) or common["time"],
         reason=": ".join(part for part in (error, cause) if part) or None,
@@ -132,6 +149,8 @@ def _pipeline(common: Mapping[str, Any], detail: Mapping[str, Any]) -> Automatio
         name=_text(detail, "pipeline", 100),  # CodePipeline's limit on pipeline names
         run=_text(detail, "execution-id", 64),
         status=_text(detail, "state", 32),
+        # A retried stage keeps the execution's id; real events count the attempts.
+        attempt=_attempt(detail.get("pipeline-execution-attempt")),
         ended_at=common["time"],
         reason=reason,
         where=where,
@@ -166,9 +185,7 @@ def _build(common: Mapping[str, Any], detail: Mapping[str, Any]) -> AutomationRu
         name=_text(detail, "project-name", NAME_LIMIT),
         run=build_id,
         status=_text(detail, "build-status", 32),
-        started_at=datetime.fromtimestamp(ended.timestamp() - seconds, ended.tzinfo)
-        if seconds
-        else None,
+        started_at=ended - timedelta(seconds=seconds) if seconds else None,
         ended_at=ended,
         reason=reason,
         where=where,
