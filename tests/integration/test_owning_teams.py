@@ -30,6 +30,7 @@ from shared.fleet.service import Fleet
 from shared.platform.clock import FixedClock
 from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce, NoInvocations, Recorder
 from tests.unit.conftest import read_event
+from tests.unit.test_labels import ENV, FLEET_ENV  # the functions' settings, shared
 
 pytestmark = pytest.mark.integration
 
@@ -39,16 +40,6 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
 NOW = datetime(2026, 11, 20, 9, 41, tzinfo=UTC)
 NLP, FORECASTING = "444455556666", "777788889999"
 AT = datetime(2026, 11, 20, 6, tzinfo=UTC).timestamp()
-ENV = {
-    "EMAIL_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:e",
-    "JSON_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:j",
-    "CHAT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:c",
-    "IDEMPOTENCY_TABLE": "t", "SUMMARY_QUEUE_URL": "https://sqs/q", "AWS_REGION": REGION,
-}  # fmt: skip
-FLEET_ENV = ENV | {
-    "FLEET_TABLE": "fleet", "EVENT_BUS_NAME": "b", "REFRESH_ROLE_ARN": "arn:aws:iam::1:role/r",
-    "REFRESH_RULE_PREFIX": "p",
-}  # fmt: skip
 
 
 @pytest.fixture

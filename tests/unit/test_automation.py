@@ -21,13 +21,8 @@ from shared.platform.errors import InvalidEvent
 from tests.fakes import MemoryLedger, MemoryOnce, Recorder
 from tests.templates.test_workload_spoke import WORKLOAD, forwarding_rules, render
 from tests.unit.conftest import read_event
+from tests.unit.test_labels import ENV  # the alerter's settings, as the labels' tests set them
 
-ENV = {
-    "EMAIL_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:e",
-    "JSON_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:j",
-    "CHAT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:c",
-    "IDEMPOTENCY_TABLE": "t", "SUMMARY_QUEUE_URL": "https://sqs/q", "AWS_REGION": "us-east-1",
-}  # fmt: skip
 SAMPLES = (
     "stepfunctions-execution-failed",
     "codepipeline-action-failed",
