@@ -21,16 +21,15 @@ from sagewatch import moto_patches, spoke
 from shared.adapters.dynamodb import FleetTable
 from shared.alerting.alerts import Alert, AlertKind
 from shared.alerting.delivery import Delivery
-from shared.alerting.service import Alerter
 from shared.config import AlerterSettings, FleetSettings
 from shared.contracts.inventory import StoredInventory, parse_snapshot
 from shared.contracts.labels import MAX_OWNED, Labels, owned
 from shared.domain.vocabulary import ResourceKind
 from shared.fleet.service import Fleet
 from shared.platform.clock import FixedClock
-from tests.fakes import MemoryFleetTable, MemoryLedger, MemoryOnce, NoInvocations, Recorder
+from tests.fakes import MemoryFleetTable, MemoryOnce, NoInvocations, Recorder
 from tests.unit.conftest import read_event
-from tests.unit.test_labels import ENV, FLEET_ENV  # the functions' settings, shared
+from tests.unit.test_labels import ENV, FLEET_ENV, _alerter  # shared set-ups
 
 pytestmark = pytest.mark.integration
 
@@ -269,15 +268,6 @@ def _fleet(table: MemoryFleetTable) -> Fleet:
         refresher=Recorder(), publishers={c: Recorder() for c in ("email", "json", "chat")},
         records=MemoryOnce(),
     )  # fmt: skip
-
-
-def _alerter(table: MemoryFleetTable) -> tuple[Alerter, dict[str, Recorder]]:
-    channels = {c: Recorder() for c in ("email", "json", "chat")}
-    alerter = Alerter(
-        AlerterSettings.from_env(ENV), publishers=channels, ledger=MemoryLedger(),
-        summaries=Recorder(), records=MemoryOnce(), labels=table,
-    )  # fmt: skip
-    return alerter, channels
 
 
 def test_given_a_pipelines_team_in_a_snapshot_then_its_failure_names_the_team() -> None:
