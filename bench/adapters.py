@@ -27,6 +27,7 @@ from shared.adapters.cloudwatch import EndpointActivity
 from shared.adapters.eventbridge import PUT_EVENTS_MAX_ENTRIES, RefreshRequester
 from shared.contracts.labels import Labels
 from shared.contracts.storm_window import StormWindow
+from shared.domain.health import Minute
 from shared.domain.parser import parse_time
 from shared.domain.utilization import NAMESPACES, Call, Query
 from shared.ports import (
@@ -420,6 +421,23 @@ class CountingActivity(InvocationSource):
             count=math.ceil(pairs / per_call),
         )  # fmt: skip
         return dict.fromkeys(endpoints, 1.0)
+
+    def health(
+        self, account: str, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+    ) -> dict[tuple[str, str], list[Minute]]:
+        """Three billed metrics per variant (1-minute periods). Assumed: every variant served
+        traffic without an error, every minute (none unhealthy)."""
+        queries = len(EndpointActivity.HEALTH) * len(variants)
+        minutes = max(1, int((end - start).total_seconds()) // 60)
+        per_call = max(
+            1, min(EndpointActivity.MAX_QUERIES, EndpointActivity.MAX_POINTS // (minutes + 1))
+        )
+        self.meter.call(
+            "cloudwatch.GetMetricData", {"cloudwatch.metrics_requested": queries},
+            count=math.ceil(queries / per_call),
+        )  # fmt: skip
+        served = [Minute(start + timedelta(minutes=i), 100.0, 0.0, 20.0) for i in range(minutes)]
+        return dict.fromkeys(variants, served)
 
 
 # ---- EventBridge, SNS, SQS ---------------------------------------------------------------------

@@ -121,6 +121,7 @@ class EndpointsInService(Kpi):
         "sagemaker:ListEndpoints",
         "sagemaker:DescribeEndpoint",
         "sagemaker:DescribeEndpointConfig",
+        "sagemaker:ListTags",
     )
 
     def summaries(self, sagemaker: Any, now: datetime) -> Iterable[Item]:
@@ -151,7 +152,10 @@ class EndpointsInService(Kpi):
                     "serverless": serverless,
                 }
             )
-        return {"name": summary["EndpointName"], "variants": variants}
+        # What it asks of its health alerts (its limits, silence, severity): sagewatch:* tags.
+        tags = sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
+        ours = {t["Key"]: t["Value"][:64] for t in tags if t["Key"].startswith("sagewatch:")}
+        return {"name": summary["EndpointName"], "variants": variants, "tags": ours}
 
 
 @kpi

@@ -20,6 +20,7 @@ from sagewatch.embedded.memory import FleetItemsInMemory
 from sagewatch.embedded.memory import MemoryOnce as MemoryOnce  # the do-once store: one for all
 from shared.adapters.dynamodb import BurstLedger
 from shared.contracts.storm_window import StormWindow
+from shared.domain.health import Minute
 from shared.domain.utilization import Call
 from shared.ports import (
     AlertChannel,
@@ -170,6 +171,11 @@ class NoInvocations(InvocationSource):
         end: datetime,
     ) -> dict[str, float | None]:
         return dict.fromkeys(endpoints, 0.0)
+
+    def health(
+        self, account: str, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+    ) -> dict[tuple[str, str], list[Minute]]:
+        return {pair: [] for pair in variants}  # no request: nothing to judge
 
 
 class MemoryFleetTable(FleetItemsInMemory, FleetStore):

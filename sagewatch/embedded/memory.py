@@ -783,6 +783,49 @@ class FleetItemsInMemory:
             item.pop(name, None)
         return True
 
+    def health_episodes(self) -> list[dict[str, Any]]:
+        return [
+            dict(item)
+            for key, item in self._items()
+            if key.startswith("health|") and "unhealthy_since" in item
+        ]
+
+    def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
+        self._count("dynamodb.UpdateItem")
+        item = self.items.setdefault(key, {"id": key})
+        if "unhealthy_since" in item:
+            return None
+        episode = int(item.get("episode", "0")) + 1
+        item.pop("expiration", None)
+        item.update(
+            unhealthy_since=str(since), value=str(value), limit=str(limit),
+            episode=str(episode), alerted=False, alone=False,
+        )  # fmt: skip
+        return episode
+
+    def unhealthy_alerted(self, key: str, episode: int, alone: bool) -> bool:
+        self._count("dynamodb.UpdateItem")
+        item = self._unhealthy(key, episode)
+        if item is not None:
+            item.update(alerted=True, alone=alone)
+        return item is not None
+
+    def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
+        self._count("dynamodb.UpdateItem")
+        item = self._unhealthy(key, episode)
+        if item is None:
+            return False
+        for name in ("unhealthy_since", "alerted", "alone"):
+            item.pop(name)
+        item["expiration"] = str(expires)
+        return True
+
+    def _unhealthy(self, key: str, episode: int) -> dict[str, Any] | None:
+        item = self.items.get(key)
+        if item is None or "unhealthy_since" not in item or item.get("episode") != str(episode):
+            return None
+        return item
+
     def _open(self, key: str, episode: int) -> dict[str, Any] | None:
         """The job's item if episode `episode` is its open one."""
         item = self.items.get(key)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from shared.domain.health import DEFAULT_LIMITS, HEALTH_WINDOW_MINUTES, MAX_LATENCY_MS, Limits
 from shared.domain.portal import Portal
 from shared.domain.utilization import Thresholds
 from shared.platform.errors import ConfigError
@@ -29,6 +30,15 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     if not low <= value <= high:
         raise ConfigError(f"{name}={raw} is outside {low:g}..{high:g}")
     return value
+
+
+def _endpoint_limits(env: Mapping[str, str]) -> Limits:
+    """The limits of endpoints without tags of their own; 0 turns a signal off."""
+    errors = _number(env, "ENDPOINT_MAX_5XX_PERCENT", DEFAULT_LIMITS.max_5xx_percent or 0, 0, 100)
+    latency = _number(
+        env, "ENDPOINT_MAX_LATENCY_MS", DEFAULT_LIMITS.max_latency_ms or 0, 0, MAX_LATENCY_MS
+    )
+    return Limits(errors or None, latency or None)
 
 
 def thresholds_from(env: Mapping[str, str]) -> Thresholds:
@@ -161,6 +171,8 @@ class FleetSettings:
     in_flight_idle_seconds: int = 1_800  # a running job idle this long alerts
     dead_letter_queue_url: str = ""  # where unreadable job state changes are parked
     portal: Portal | None = None  # links through the access portal, when one is configured
+    endpoint_health_minutes: int = HEALTH_WINDOW_MINUTES  # 0: endpoints' health is not watched
+    endpoint_limits: Limits = DEFAULT_LIMITS  # the limits of endpoints without tags of their own
 
     @property
     def fleet_table(self) -> str:
@@ -195,4 +207,8 @@ class FleetSettings:
             in_flight_idle_seconds=int(_number(env, "IN_FLIGHT_IDLE_MINUTES", 30, 10, 720) * 60),
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
             portal=_portal(env),
+            endpoint_health_minutes=int(
+                _number(env, "ENDPOINT_HEALTH_MINUTES", HEALTH_WINDOW_MINUTES, 0, 60)
+            ),
+            endpoint_limits=_endpoint_limits(env),
         )

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from shared.contracts.labels import Labels
 from shared.contracts.storm_window import StormWindow
+from shared.domain.health import Minute
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.clock import Clock
 from shared.platform.idempotency import OnceStore, Progress
@@ -159,6 +160,24 @@ class FleetStore(Protocol):
         """Close episode `episode` of a job still running; False if it was not open."""
         ...
 
+    def health_episodes(self) -> list[dict[str, Any]]:
+        """The records of endpoint variants' open health episodes (`health.Episode`)."""
+        ...
+
+    def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
+        """Open a health episode unless one is open: its number, or None."""
+        ...
+
+    def unhealthy_alerted(self, key: str, episode: int, alone: bool) -> bool:
+        """Episode `episode` was alerted (`alone`: on its own, else in a summary); False if it
+        is no longer open."""
+        ...
+
+    def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
+        """Close episode `episode` (the record is kept until `expires`); False if it was not
+        open."""
+        ...
+
 
 class AccountLabels(Protocol):
     """An account's labels in one Region (`adapters.dynamodb.FleetTable`: its heartbeat record);
@@ -173,7 +192,8 @@ class AccountLabels(Protocol):
 
 
 class InvocationSource(Protocol):
-    """Endpoint traffic in linked accounts (`adapters.cloudwatch.EndpointActivity`: CloudWatch)."""
+    """Endpoint traffic, errors and latency in linked accounts (`adapters.cloudwatch.
+    EndpointActivity`: CloudWatch)."""
 
     def invocations(
         self,
@@ -184,6 +204,13 @@ class InvocationSource(Protocol):
     ) -> dict[str, float | None]:
         """Invocations per endpoint (its variants summed) over the window; None for an endpoint
         whose count could not be read (never "idle")."""
+        ...
+
+    def health(
+        self, account: str, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+    ) -> dict[tuple[str, str], list[Minute]] | None:
+        """Each (endpoint, variant)'s minutes in the window (requests, 5XX errors, latency);
+        None when the account does not share its metrics."""
         ...
 
 

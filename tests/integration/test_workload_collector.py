@@ -160,8 +160,36 @@ def test_given_120_endpoints_in_service_when_collected_then_all_count_and_100_ar
         ]
         for item in result["items"]
     )
-    # Two pages of at most 100; a Describe pair per reported endpoint, none for the rest.
-    assert made == {"ListEndpoints": 2, "DescribeEndpoint": 100, "DescribeEndpointConfig": 100}
+    # Two pages of at most 100; a Describe pair and a ListTags per reported endpoint, none for
+    # the rest.
+    assert made == {
+        "ListEndpoints": 2,
+        "DescribeEndpoint": 100,
+        "DescribeEndpointConfig": 100,
+        "ListTags": 100,
+    }
+    assert all(item["tags"] == {} for item in result["items"])
+
+
+def test_given_an_endpoint_with_tags_when_collected_then_only_sagewatchs_own_are_reported(
+    collector: ModuleType, sagemaker: Any
+) -> None:
+    create_endpoint(sagemaker, "ranker", [PROVISIONED])
+    arn = sagemaker.describe_endpoint(EndpointName="ranker")["EndpointArn"]
+    sagemaker.add_tags(
+        ResourceArn=arn,
+        Tags=[
+            {"Key": "sagewatch:max-latency-ms", "Value": "250"},
+            {"Key": "sagewatch:silence", "Value": "y" * 100},
+            {"Key": "db-password", "Value": SECRET},
+        ],
+    )
+
+    kpis, _ = collector.collect(sagemaker, NOW, {"endpoints_in_service"})
+
+    (item,) = kpis["endpoints_in_service"]["items"]
+    assert item["tags"] == {"sagewatch:max-latency-ms": "250", "sagewatch:silence": "y" * 64}
+    assert SECRET not in json.dumps(kpis)
 
 
 def test_given_mixed_endpoints_when_collected_then_each_variant_says_what_it_runs_on(

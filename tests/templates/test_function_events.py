@@ -47,6 +47,7 @@ def test_given_the_functions_events_then_sam_names_each_rule_function_and_event(
         "FleetFunctionWatch",
         "FleetFunctionHourly",
         "FleetFunctionInFlight",
+        "FleetFunctionEndpointHealth",
     }
     raw = load()["Resources"]
     assert not [k for k, v in raw.items() if v["Type"] == "AWS::Lambda::Permission"]
@@ -129,3 +130,19 @@ def test_given_the_target_dead_letter_queue_then_exactly_the_rules_sending_to_it
 
     assert allowed == sending
     assert {"AlerterFunctionFailures", "FleetFunctionInventories"} <= set(allowed)
+
+
+def test_given_a_schedule_turned_off_by_a_parameter_then_its_rule_is_deployed_disabled() -> None:
+    """SAM drops a Schedule's `Enabled` that is not a literal (the rule would always run): the
+    checks a parameter can turn off say so in `State`, which SAM keeps."""
+    rules = _of_type("AWS::Events::Rule")
+    raw = load()["Resources"]["FleetFunction"]["Properties"]["Events"]
+
+    for event, condition in (
+        ("InFlight", "ChecksRunningJobs"),
+        ("EndpointHealth", "ChecksEndpointHealth"),
+    ):
+        assert "Enabled" not in raw[event]["Properties"]
+        assert rules[f"FleetFunction{event}"]["Properties"]["State"] == {
+            "Fn::If": [condition, "ENABLED", "DISABLED"]
+        }

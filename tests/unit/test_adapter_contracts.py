@@ -21,6 +21,7 @@ from shared.adapters.eventbridge import EventPublisher, RefreshRequester
 from shared.adapters.sns import AlertPublisher
 from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
 from shared.contracts.storm_window import StormWindow
+from shared.domain.health import Minute
 from shared.domain.utilization import Call, JobKey, Metric, Query
 from shared.domain.vocabulary import ResourceKind
 from shared.platform.errors import PublishError, RetryableError
@@ -982,6 +983,57 @@ def test_given_a_30_day_window_when_counted_then_calls_stay_within_100800_points
     EndpointActivity(cloudwatch).invocations(WORKLOAD, {n: ["AllTraffic"] for n in names}, T0, end)
 
     stub.assert_no_pending_responses()
+
+
+def health_query(i: int, endpoint: str, metric: str, stat: str) -> dict[str, Any]:
+    query = invocations(i, endpoint)
+    query["MetricStat"] |= {"Period": 60, "Stat": stat}
+    query["MetricStat"]["Metric"]["MetricName"] = metric
+    return query
+
+
+def test_given_variants_when_their_health_is_read_then_three_minute_queries_each_by_minute(
+    aws: Stubbed,
+) -> None:
+    cloudwatch, stub = aws("cloudwatch")
+    end = T0 + timedelta(minutes=10)
+    queries = [
+        health_query(i * 3 + j, name, metric, stat)
+        for i, name in enumerate(("a", "b"))
+        for j, (metric, stat) in enumerate(
+            (("Invocations", "Sum"), ("Invocation5XXErrors", "Sum"), ("ModelLatency", "Average"))
+        )
+    ]
+    minute = T0 + timedelta(minutes=1)
+    stub.add_response(
+        "get_metric_data",
+        {
+            "MetricDataResults": [
+                {"Id": "q0", "StatusCode": "Complete", "Timestamps": [T0, minute],
+                 "Values": [100.0, 50.0]},
+                {"Id": "q1", "StatusCode": "Complete", "Timestamps": [minute], "Values": [5.0]},
+                {"Id": "q2", "StatusCode": "Complete", "Timestamps": [T0], "Values": [40_000.0]},
+            ]
+        },
+        {"MetricDataQueries": queries, "StartTime": T0, "EndTime": end},
+    )  # fmt: skip
+
+    found = EndpointActivity(cloudwatch).health(
+        WORKLOAD, [("a", "AllTraffic"), ("b", "AllTraffic")], T0, end
+    )
+
+    assert found == {
+        ("a", "AllTraffic"): [Minute(T0, 100.0, 0.0, 40.0), Minute(minute, 50.0, 5.0, None)],
+        ("b", "AllTraffic"): [],
+    }
+    stub.assert_no_pending_responses()
+
+
+def test_given_a_variants_health_unshared_then_none(aws: Stubbed) -> None:
+    cloudwatch, stub = aws("cloudwatch")
+    stub.add_response("get_metric_data", {"MetricDataResults": [sums("q0", status="Forbidden")]})
+
+    assert EndpointActivity(cloudwatch).health(WORKLOAD, [("a", "v")], T0, HOUR) is None
 
 
 def test_given_metrics_not_shared_when_counted_then_none_for_every_endpoint(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.boto import Adapter
+from shared.domain.health import Minute
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.errors import RetryableError
 from shared.ports import Fetched
@@ -75,12 +76,14 @@ class MetricsReader(Adapter):
 
 
 class EndpointActivity(Adapter):
-    """Invocations of endpoint variants in linked accounts (GetMetricData with AccountId)."""
+    """Invocation metrics of endpoint variants in linked accounts (GetMetricData with AccountId):
+    their traffic for idle endpoints, their errors and latency for their health."""
 
     service = "cloudwatch"
     MAX_QUERIES = 500  # per GetMetricData call
     MAX_POINTS = 100_800  # per GetMetricData call
     PERIOD = 3600
+    HEALTH = (("Invocations", "Sum"), ("Invocation5XXErrors", "Sum"), ("ModelLatency", "Average"))
 
     def invocations(
         self,
@@ -92,17 +95,58 @@ class EndpointActivity(Adapter):
         """Invocations per endpoint, summed over its variants and the window, in as few calls as
         the API's limits allow; None for all when the account does not share its metrics."""
         pairs = [(name, variant) for name, variants in endpoints.items() for variant in variants]
-        points = max(1, int((end - start).total_seconds()) // self.PERIOD + 1)
-        per_call = max(1, min(self.MAX_QUERIES, self.MAX_POINTS // points))
+        queries = [_query(account, name, variant, "Invocations", "Sum", self.PERIOD)
+                   for name, variant in pairs]  # fmt: skip
         totals: dict[str, float | None] = dict.fromkeys(endpoints, 0.0)
-        for offset in range(0, len(pairs), per_call):
-            chunk = pairs[offset : offset + per_call]
-            queries = [
-                _invocations_query(f"q{i}", account, name, variant)
-                for i, (name, variant) in enumerate(chunk)
+        results = self._results(queries, start, end, self.PERIOD)
+        if results is None:
+            return dict.fromkeys(endpoints)
+        for index, _, values in results:
+            name = pairs[index][0]
+            totals[name] = (totals[name] or 0.0) + sum(values)
+        return totals
+
+    def health(
+        self, account: str, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+    ) -> dict[tuple[str, str], list[Minute]] | None:
+        """Each (endpoint, variant)'s minutes from `start` to `end`: requests, 5XX errors, mean
+        model latency (ms); None when the account does not share its metrics."""
+        queries = [
+            _query(account, name, variant, metric, stat, 60)
+            for name, variant in variants
+            for metric, stat in self.HEALTH
+        ]
+        results = self._results(queries, start, end, 60)
+        if results is None:
+            return None
+        by_minute: dict[tuple[str, str], dict[datetime, list[float | None]]] = {
+            pair: {} for pair in variants
+        }
+        for index, timestamps, values in results:
+            pair, which = variants[index // 3], index % 3
+            for at, value in zip(timestamps, values, strict=False):
+                by_minute[pair].setdefault(at, [0.0, 0.0, None])[which] = value
+        return {
+            pair: [
+                Minute(at, float(v[0] or 0.0), float(v[1] or 0.0),
+                       None if v[2] is None else v[2] / 1000)  # microseconds
+                for at, v in sorted(minutes.items())
             ]
+            for pair, minutes in by_minute.items()
+        }  # fmt: skip
+
+    def _results(
+        self, queries: list[dict[str, Any]], start: datetime, end: datetime, period: int
+    ) -> list[tuple[int, list[datetime], list[float]]] | None:
+        """(query index, timestamps, values) of every query, in as few calls as the API's limits
+        allow; None when the account does not share its metrics (StatusCode Forbidden)."""
+        points = max(1, int((end - start).total_seconds()) // period + 1)
+        per_call = max(1, min(self.MAX_QUERIES, self.MAX_POINTS // points))
+        found: list[tuple[int, list[datetime], list[float]]] = []
+        for offset in range(0, len(queries), per_call):
+            chunk = queries[offset : offset + per_call]
             kwargs: dict[str, Any] = {
-                "MetricDataQueries": queries,
+                "MetricDataQueries": [q | {"Id": f"q{i}"} for i, q in enumerate(chunk)],
                 "StartTime": start,
                 "EndTime": end,
             }
@@ -111,31 +155,37 @@ class EndpointActivity(Adapter):
                 for result in response.get("MetricDataResults", []):
                     status = result.get("StatusCode", "Complete")
                     if status == "Forbidden":
-                        return dict.fromkeys(endpoints)
+                        return None
                     if status == "InternalError":  # a missing count is not zero: never "idle"
                         raise RetryableError(f"GetMetricData: {result.get('Messages') or status}")
-                    name = chunk[int(result["Id"][1:])][0]
-                    totals[name] = (totals[name] or 0.0) + sum(result.get("Values", []))
+                    found.append(
+                        (
+                            offset + int(result["Id"][1:]),
+                            list(result.get("Timestamps", [])),
+                            list(result.get("Values", [])),
+                        )
+                    )
                 if not response.get("NextToken"):
                     break
                 kwargs["NextToken"] = response["NextToken"]
-        return totals
+        return found
 
 
-def _invocations_query(query_id: str, account: str, endpoint: str, variant: str) -> dict[str, Any]:
+def _query(
+    account: str, endpoint: str, variant: str, metric: str, stat: str, period: int
+) -> dict[str, Any]:
     return {
-        "Id": query_id,
         "MetricStat": {
             "Metric": {
                 "Namespace": "AWS/SageMaker",
-                "MetricName": "Invocations",
+                "MetricName": metric,
                 "Dimensions": [
                     {"Name": "EndpointName", "Value": endpoint},
                     {"Name": "VariantName", "Value": variant},
                 ],
             },
-            "Period": EndpointActivity.PERIOD,
-            "Stat": "Sum",
+            "Period": period,
+            "Stat": stat,
         },
         "AccountId": account,
     }

@@ -408,6 +408,60 @@ class FleetTable(Adapter):
             return False  # ended (its end closes it), closed already, or gone
         return True
 
+    def health_episodes(self) -> list[dict[str, Any]]:
+        return [
+            _plain(item)
+            for item in self._scan()
+            if item["id"]["S"].startswith("health|") and "unhealthy_since" in item
+        ]
+
+    def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
+        try:
+            response = self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression="SET unhealthy_since = :s, #value = :v, #limit = :l, "
+                "alerted = :no, alone = :no REMOVE expiration ADD episode :one",
+                ConditionExpression="attribute_not_exists(unhealthy_since)",
+                ExpressionAttributeNames={"#value": "value", "#limit": "limit"},  # reserved
+                ExpressionAttributeValues={
+                    ":s": {"N": str(since)},
+                    ":v": {"N": str(value)},
+                    ":l": {"N": str(limit)},
+                    ":no": {"BOOL": False},
+                    ":one": {"N": "1"},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except self.api.exceptions.ConditionalCheckFailedException:
+            return None
+        return int(response["Attributes"]["episode"]["N"])
+
+    def unhealthy_alerted(self, key: str, episode: int, alone: bool) -> bool:
+        return self._if_open(
+            key, episode, "SET alerted = :yes, alone = :alone",
+            {":yes": {"BOOL": True}, ":alone": {"BOOL": alone}},
+        )  # fmt: skip
+
+    def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
+        return self._if_open(
+            key, episode, "SET expiration = :e REMOVE unhealthy_since, alerted, alone",
+            {":e": {"N": str(expires)}},
+        )  # fmt: skip
+
+    def _if_open(self, key: str, episode: int, update: str, values: dict[str, Any]) -> bool:
+        try:
+            self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": key}},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(unhealthy_since) AND episode = :n",
+                ExpressionAttributeValues=values | {":n": {"N": str(episode)}},
+            )
+        except self.api.exceptions.ConditionalCheckFailedException:
+            return False  # closed already, or another episode by now
+        return True
+
     def _scan(self) -> Iterable[dict[str, Any]]:
         for page in self.api.get_paginator("scan").paginate(
             TableName=self.table, ConsistentRead=True

@@ -94,10 +94,13 @@ def is_production(environment: str) -> bool:
 def severity_of(
     kind: AlertKind, resource: ResourceKind, environment: str | None = None
 ) -> Severity:
-    """The kind's severity (lower for what no job waits on), one step lower in an account whose
+    """The kind's severity (lower for what no job waits on, higher for a serving endpoint's
+    health), one step lower in an account whose
     Environment is not production. sagewatch's own coverage (`ops`) is never lowered: a silent
     account hides everything in it, whatever it runs."""
     base = Severity.LOW if kind is AlertKind.FAILURE and resource in LOW_STAKES else _SEVERITY[kind]
+    if kind is AlertKind.UNHEALTHY and resource is ResourceKind.ENDPOINT:
+        base = Severity.HIGH  # its callers get the errors or wait, now
     if environment is None or kind is AlertKind.OPS or is_production(environment):
         return base
     return _QUIETER[base]

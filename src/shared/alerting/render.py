@@ -174,6 +174,12 @@ def links(
                 result["quotas"] = f"{base}/servicequotas/home/services/sagemaker/quotas"
         if alert.resource is ResourceKind.ENDPOINT:
             result["logs"] = _logs_url(base, region, f"/aws/sagemaker/Endpoints/{name}")
+            if alert.kind in (AlertKind.UNHEALTHY, AlertKind.IDLE):  # its traffic, errors, latency
+                result["metrics"] = (
+                    f"{base}/cloudwatch/home?region={region}#metricsV2:graph=~();"
+                    f"search={quote(name)};namespace=AWS/SageMaker;"
+                    "dimensions=EndpointName,VariantName"
+                )
         elif alert.resource is ResourceKind.CODEBUILD_BUILD and alert.run:
             stream = alert.run.rsplit(":", 1)[-1]  # a build logs to the stream of its id
             result["logs"] = _logs_url(base, region, f"/aws/codebuild/{name}", stream)
@@ -430,7 +436,7 @@ _EMOJI = {
 }
 _LINK_LABELS = {
     "console": "SageMaker console", "logs": "CloudWatch logs", "dashboard": "Dashboard",
-    "events": "CloudTrail events", "quotas": "Service Quotas",
+    "events": "CloudTrail events", "quotas": "Service Quotas", "metrics": "CloudWatch metrics",
 }  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.contracts.labels import MAX_OWNED, OWNED_KINDS, owned, teams_from_record
 from shared.domain.parser import detail_of, envelope, parse_time
+from shared.domain.vocabulary import ENDPOINT_TAGS
 from shared.platform.errors import InvalidEvent
 
 HEARTBEAT_SOURCE = "sagewatch.heartbeat"
@@ -69,10 +70,16 @@ class Variant:
 class Endpoint:
     name: str
     variants: tuple[Variant, ...]
+    # Its sagewatch:* tags (`ENDPOINT_TAGS` only): what it asks of its health alerts.
+    tags: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The shape a snapshot lists it in, which `endpoint_from` reads."""
-        return {"name": self.name, "variants": [v.as_dict() for v in self.variants]}
+        listed: dict[str, Any] = {
+            "name": self.name,
+            "variants": [v.as_dict() for v in self.variants],
+        }
+        return listed | ({"tags": dict(self.tags)} if self.tags else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +174,7 @@ MAX_VARIANTS = 10  # SageMaker's limit of production variants per endpoint
 MAX_INSTANCES = 1_000  # per variant
 MAX_COUNT = 1_000_000  # any KPI count
 MAX_ERRORS = 20
+TAG_CHARS = 64  # a sagewatch:* tag's value (a number, a severity, a yes)
 _NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", re.ASCII)  # endpoint and variant names
 _INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9.-]{1,40}", re.ASCII)
 _LABEL_UNSAFE = re.compile(r"[^\w .:/@+-]")
@@ -324,7 +332,19 @@ def endpoint_from(item: Any) -> Endpoint:
     variants = item.get("variants")
     if not isinstance(variants, list) or len(variants) > MAX_VARIANTS:
         raise InvalidEvent(f"endpoint variants are not a list of at most {MAX_VARIANTS}")
-    return Endpoint(item["name"], tuple(_variant(v) for v in variants))
+    return Endpoint(item["name"], tuple(_variant(v) for v in variants), _endpoint_tags(item))
+
+
+def _endpoint_tags(item: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The tags sagewatch reads (others, and values past TAG_CHARS, are not kept)."""
+    tags = item.get("tags")
+    if not isinstance(tags, Mapping):
+        return ()
+    return tuple(
+        (key, tags[key])
+        for key in ENDPOINT_TAGS
+        if isinstance(tags.get(key), str) and len(tags[key]) <= TAG_CHARS
+    )
 
 
 def _variant(value: Any) -> Variant:

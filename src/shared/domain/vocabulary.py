@@ -412,3 +412,7 @@ SILENCE_TAG = "sagewatch:silence"  # any value but false, no or 0
 SEVERITY_TAG = "sagewatch:severity"  # high, medium or low
 UNDER_USED_TAG = "sagewatch:under-used-percent"  # the job's own under-used threshold
 JOB_TAGS = (SILENCE_TAG, SEVERITY_TAG, UNDER_USED_TAG)
+# An endpoint's own limits for its health (issue 16): above them, sustained, it alerts.
+MAX_5XX_TAG = "sagewatch:max-5xx-percent"  # share of its requests answered with a 5XX error
+MAX_LATENCY_TAG = "sagewatch:max-latency-ms"  # its model's average latency, in milliseconds
+ENDPOINT_TAGS = (SILENCE_TAG, SEVERITY_TAG, MAX_5XX_TAG, MAX_LATENCY_TAG)

@@ -14,7 +14,7 @@ from shared.adapters.cloudwatch import EndpointActivity, MetricsReader
 from shared.adapters.dynamodb import FleetTable
 from shared.adapters.eventbridge import RefreshRequester
 from shared.adapters.sqs import DeadLetterQueue, park
-from shared.alerting.alerts import Alert
+from shared.alerting.alerts import Alert, JobSays
 from shared.alerting.delivery import AlertOutcome, Delivery
 from shared.config import FleetSettings
 from shared.contracts.inventory import (
@@ -33,6 +33,8 @@ from shared.contracts.inventory import (
     parse_snapshot,
 )
 from shared.domain.events import SageMakerEvent
+from shared.domain.health import METRIC_DELAY_SECONDS, Judgement, Limits, Signal, judge
+from shared.domain.health import Verdict as HealthVerdict
 from shared.domain.parser import check_depth, event_id_of, load_body, parse_event
 from shared.domain.patterns import running
 from shared.domain.utilization import (
@@ -52,14 +54,21 @@ from shared.fleet.alerts import (
     idle_endpoints_alert,
     silence_alert,
 )
+from shared.fleet.health import (
+    Episode,
+    key_of,
+    recovered_alert,
+    unhealthy_alert,
+    unhealthy_summary,
+)
 from shared.fleet.inflight import (
     ENDED_KEPT_SECONDS,
     RunningJob,
     ended_alert,
     hourly_cost,
     in_flight_alert,
-    recovered_alert,
 )
+from shared.fleet.inflight import recovered_alert as busy_again_alert
 from shared.fleet.silence import Expected, Source, silence_changes
 from shared.metrics import emit_alert
 from shared.platform.clock import Clock, system_clock
@@ -144,6 +153,7 @@ class Fleet:
             "idle-endpoints": self.idle_endpoints,
             "hourly": self.hourly,
             "in-flight": self.in_flight,
+            "endpoint-health": self.endpoint_health,
         }
 
     def handle(self, raw: Any, lambda_context: Any = None) -> dict[str, Any]:
@@ -332,15 +342,7 @@ class Fleet:
         end = datetime.fromtimestamp(now, tz=UTC)
         start = end - timedelta(hours=hours)
         checked, idle, failed = 0, [], []
-        for record in self.table.inventories():
-            try:
-                inventory = StoredInventory.from_record(record)
-            except InvalidEvent as error:  # a record no longer readable
-                logger.error("inventory unreadable", extra={"reason": str(error)})
-                continue
-            fresh = now - inventory.collected_at <= STALE_INVENTORY_SECONDS
-            if inventory.region != self.settings.region or not fresh:
-                continue  # another Region, or an account whose collector stopped reporting
+        for inventory in self._fresh_inventories(now):
             candidates = _candidates(inventory, start.timestamp())
             checked += len(candidates)
             account = inventory.account
@@ -358,6 +360,22 @@ class Fleet:
         if failed:
             raise RetryableError(f"idle endpoints unchecked for accounts {', '.join(failed)}")
         return {"endpoints_checked": checked, "idle_endpoints": idle}
+
+    def _fresh_inventories(self, now: float) -> list[StoredInventory]:
+        """The inventories of this Region whose collector still reports (endpoint metrics are
+        shared per Region, through the OAM sink)."""
+        found = []
+        for record in self.table.inventories():
+            try:
+                inventory = StoredInventory.from_record(record)
+            except InvalidEvent as error:  # a record no longer readable
+                logger.error("inventory unreadable", extra={"reason": str(error)})
+                continue
+            if inventory.region == self.settings.region and (
+                now - inventory.collected_at <= STALE_INVENTORY_SECONDS
+            ):
+                found.append(inventory)
+        return found
 
     def _idle_in(
         self, account: str, candidates: list[Endpoint], start: datetime, end: datetime
@@ -472,15 +490,139 @@ class Fleet:
                         self._ended_while_idle(record)  # it ended while being alerted
             elif job.idle_since is not None and assessment.verdict is not Verdict.INSUFFICIENT_DATA:
                 if job.alerted:
-                    self._alert(recovered_alert(job, assessment, now, span, team))
+                    self._alert(busy_again_alert(job, assessment, now, span, team))
                 self.table.close_episode(job.key, job.episode)
         return verdicts
+
+    def endpoint_health(self) -> dict[str, Any]:
+        """Endpoint variants whose 5XX rate or model latency stayed above their limits for the
+        whole window alert once, and once more when they are back under them or gone (issue 16,
+        part 2), from one GetMetricData round per account. Each account on its own: one whose
+        metrics or alerts fail is logged and checked again at the next tick (an episode opened
+        but not alerted is alerted then)."""
+        minutes = self.settings.endpoint_health_minutes
+        if not minutes:
+            return {"endpoint_health_skipped": "EndpointHealthMinutes is 0"}
+        if not self.settings.oam_sink_arn:
+            return {"endpoint_health_skipped": "no OAM sink: other accounts' metrics are unread"}
+        now = self.clock()
+        end = datetime.fromtimestamp((now - METRIC_DELAY_SECONDS) // 60 * 60, UTC)
+        window = (end - timedelta(minutes=minutes), end)
+        episodes: dict[str, dict[str, Episode]] = {}
+        for record in self.table.health_episodes():
+            episode = Episode.from_record(record)
+            if episode is not None and episode.region == self.settings.region:
+                episodes.setdefault(episode.account, {})[episode.key] = episode
+        outcome: dict[str, list[str]] = {"unhealthy": [], "recovered": [], "unchecked": []}
+        checked = 0
+        for inventory in self._fresh_inventories(now):
+            account = inventory.account
+            try:
+                checked += self._health_in(
+                    inventory, episodes.get(account, {}), window, now, outcome
+                )
+            except RETRYABLE as error:  # this account's metrics or alerts: the others go on
+                logger.warning(
+                    "endpoint health unchecked",
+                    extra={"account": account, "reason": str(error)[:300]},
+                )
+                outcome["unchecked"].append(account)
+        return {"variants_checked": checked} | {f"endpoints_{k}": v for k, v in outcome.items()}
+
+    def _health_in(
+        self,
+        inventory: StoredInventory,
+        episodes: Mapping[str, Episode],
+        window: tuple[datetime, datetime],
+        now: float,
+        outcome: dict[str, list[str]],
+    ) -> int:
+        """One account's variants judged and acted upon; how many were read."""
+        account, region, minutes = (
+            inventory.account,
+            inventory.region,
+            self.settings.endpoint_health_minutes,
+        )
+        watched: dict[tuple[str, str], tuple[Limits, JobSays]] = {}
+        for endpoint in inventory.endpoints:
+            says = JobSays.of(endpoint.tags)
+            limits = Limits.of(dict(endpoint.tags), self.settings.endpoint_limits)
+            if says.silenced or not any(limits.of_signal(signal) for signal in Signal):
+                continue
+            for served in endpoint.variants:
+                if len(watched) < MAX_VARIANTS_PER_ACCOUNT:
+                    watched[(endpoint.name, served.name)] = (limits, says)
+        if len(watched) == MAX_VARIANTS_PER_ACCOUNT:
+            logger.warning("endpoint variants past the health budget", extra={"account": account})
+        readings = self.activity.health(account, list(watched), *window) if watched else {}
+        if readings is None:  # the account does not share its metrics
+            return 0
+        left = dict(episodes)
+        due: list[tuple[Episode, Judgement, Limits, JobSays]] = []
+        for (name, variant), (limits, says) in watched.items():
+            for signal in Signal:
+                key = key_of(account, region, name, variant, signal)
+                episode, limit = left.pop(key, None), limits.of_signal(signal)
+                if limit is None:  # turned off by its tag: an open episode closes below, quietly
+                    if episode is not None:
+                        left[key] = episode
+                    continue
+                judgement = judge(readings.get((name, variant), []), signal, limit, minutes)
+                if episode is None and judgement.verdict is HealthVerdict.UNHEALTHY:
+                    since = window[0].timestamp()
+                    number = self.table.open_unhealthy(key, since, judgement.value, limit)
+                    if number is None:
+                        continue  # another scan opened it: its alert is that scan's
+                    episode = Episode(
+                        account, region, name, variant, signal, number, since,
+                        judgement.value, limit, alerted=False, alone=False,
+                    )  # fmt: skip
+                    due.append((episode, judgement, limits, says))
+                elif episode is not None and judgement.verdict is HealthVerdict.HEALTHY:
+                    if episode.alerted and episode.alone:
+                        self._alert(recovered_alert(episode, judgement, now, says))
+                    self.table.close_unhealthy(key, episode.number, int(now) + HEALTH_KEPT_SECONDS)
+                    outcome["recovered"].append(f"{account}/{name}/{variant}")
+                elif episode is not None and not episode.alerted:
+                    due.append((episode, judgement, limits, says))  # its alert failed before
+        self._alert_unhealthy(account, region, due, now)
+        outcome["unhealthy"] += [f"{account}/{e.endpoint}/{e.variant}" for e, *_ in due]
+        in_service = {endpoint.name for endpoint in inventory.endpoints}
+        for episode in left.values():  # deleted, silenced, or its limit turned off
+            if episode.endpoint not in in_service and episode.alerted and episode.alone:
+                self._alert(recovered_alert(episode, None, now, JobSays()))
+            self.table.close_unhealthy(episode.key, episode.number, int(now) + HEALTH_KEPT_SECONDS)
+        return len(watched)
+
+    def _alert_unhealthy(
+        self,
+        account: str,
+        region: str,
+        due: list[tuple[Episode, Judgement, Limits, JobSays]],
+        now: float,
+    ) -> None:
+        """One alert each up to the storm threshold; past it, one names the rest."""
+        threshold = self.settings.idle_alerts_per_account or len(due)
+        minutes = self.settings.endpoint_health_minutes
+        for episode, judgement, limits, says in due[:threshold]:
+            self._alert(unhealthy_alert(episode, judgement, minutes, limits, says))
+            self.table.unhealthy_alerted(episode.key, episode.number, alone=True)
+        rest = [episode for episode, *_ in due[threshold:]]
+        if rest:
+            self._alert(unhealthy_summary(account, region, rest, now))
+            for episode in rest:
+                self.table.unhealthy_alerted(episode.key, episode.number, alone=False)
 
     def _alert(self, alert: Alert) -> None:
         if self.deliver(alert).outcome is AlertOutcome.ALERTED:
             emit_alert(alert)
             logger.info("fleet alert", extra={"incident": alert.incident})
 
+
+# What one health tick reads at most of an account: three metrics per variant (every one billed),
+# whatever its snapshot claims.
+MAX_VARIANTS_PER_ACCOUNT = 200
+HEALTH_KEPT_SECONDS = 2 * 86_400  # a closed episode's record: its number goes on
 
 # What one tick reads at most: a job's hosts, and an account's (the most expensive jobs first).
 # A workload account's events claim the hosts: these bound what its claims can cost.

@@ -1,0 +1,256 @@
+"""Production endpoint health (issue 16, part 2) end to end on the embedded monitoring account:
+inventory snapshots say which endpoints serve (and their sagewatch:* tags), CloudWatch holds
+their minutes, the fleet function's scheduled check alerts once per episode and once more when
+it ends, under repeated ticks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from sagewatch.embedded import EmbeddedAws
+from sagewatch.template import EVENTS, ROOT
+from shared.config import FleetSettings
+from shared.fleet.service import Fleet
+from tests.integration.conftest import Stacks
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+ACCOUNT = "777788889999"  # the sample snapshot's
+SINK = "arn:aws:oam:us-east-1:123456789012:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+HEALTH = {"action": "endpoint-health"}
+ALERT_SCHEMA = Draft202012Validator(json.loads((ROOT / "docs" / "alert.schema.json").read_text()))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def at(self, minutes: float) -> None:
+        self.now = T0.timestamp() + minutes * 60
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def aws(stacks: Stacks, clock: Clock) -> EmbeddedAws:
+    return stacks.reset(clock=clock)
+
+
+def _fleet(aws: EmbeddedAws, clock: Clock, **env: str) -> Fleet:
+    aws._set_env(aws.function_env["fleet"] | {"OAM_SINK_ARN": SINK} | env)
+    return Fleet(FleetSettings.from_env(), clock=clock)
+
+
+@pytest.fixture
+def fleet(aws: EmbeddedAws, clock: Clock) -> Fleet:
+    return _fleet(aws, clock)
+
+
+def _snapshot(
+    minutes: float = 0, endpoints: Sequence[tuple[str, dict[str, str]]] | None = None
+) -> dict[str, Any]:
+    """The sample snapshot, collected `minutes` after T0, listing `endpoints` (name, tags)."""
+    at = T0 + timedelta(minutes=minutes)
+    snapshot: dict[str, Any] = json.loads((EVENTS / "inventory-snapshot.json").read_text())
+    snapshot["id"], snapshot["time"] = f"snap-{minutes}", at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    snapshot["detail"]["collected_at"] = at.isoformat()
+    if endpoints is not None:
+        kpi = snapshot["detail"]["kpis"]["endpoints_in_service"]
+        first = kpi["items"][0]
+        kpi["items"] = [
+            copy.deepcopy(first) | {"name": name, "tags": tags} for name, tags in endpoints
+        ]
+    return snapshot
+
+
+def _serve(
+    aws: EmbeddedAws,
+    endpoint: str,
+    minutes: range,
+    requests: float = 100,
+    errors: float = 0,
+    latency_ms: float = 40,
+) -> None:
+    """Minutes of traffic of the endpoint's AllTraffic variant, as SageMaker publishes them."""
+    dimensions = [
+        {"Name": "EndpointName", "Value": endpoint},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    data = []
+    for minute in minutes:
+        at = T0 + timedelta(minutes=minute)
+        for name, value, unit in (
+            ("Invocations", requests, "None"),
+            ("Invocation5XXErrors", errors, "None"),
+            ("ModelLatency", latency_ms * 1000, "Microseconds"),
+        ):
+            data.append({"MetricName": name, "Dimensions": dimensions, "Timestamp": at,
+                         "Value": value, "Unit": unit})  # fmt: skip
+    for offset in range(0, len(data), 500):
+        aws.client("cloudwatch").put_metric_data(
+            Namespace="AWS/SageMaker", MetricData=data[offset : offset + 500]
+        )
+
+
+def _health(aws: EmbeddedAws) -> list[dict[str, Any]]:
+    alerts = [a for a in aws.alerts() if a["json"]["kind"] == "unhealthy"]
+    for alert in alerts:
+        assert list(ALERT_SCHEMA.iter_errors(alert["json"])) == [], alert["subject"]
+    return alerts
+
+
+def test_given_errors_sustained_then_one_alert_and_one_recovery_under_repeated_ticks(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_snapshot())
+    _serve(aws, "forecasting-demand-realtime", range(0, 10), errors=0)
+    _serve(aws, "forecasting-demand-realtime", range(10, 30), errors=30)  # 30 % answered 5XX
+    _serve(aws, "forecasting-demand-realtime", range(30, 60), errors=1)  # 1 %: under 5 %
+
+    ticks = {}
+    for minute in (15, 22, 27, 32, 37, 42, 47):
+        clock.at(minute)
+        ticks[minute] = [fleet.handle(HEALTH) for _ in range(3)]  # each tick delivered thrice
+
+    alerts = _health(aws)
+    assert [a["json"]["status"] for a in alerts] == ["InService", "recovered"]
+    opened, recovered = (a["json"] for a in alerts)
+    # Minutes 10..19 all breached by the tick at 22 (its window ends 2 minutes back).
+    assert ticks[15][0]["endpoints_unhealthy"] == []
+    assert ticks[22][0]["endpoints_unhealthy"] == [
+        f"{ACCOUNT}/forecasting-demand-realtime/AllTraffic"
+    ]
+    assert ticks[22][1]["endpoints_unhealthy"] == []  # the same tick again: open already
+    assert opened["resource_type"] == "endpoint"
+    assert opened["name"] == "forecasting-demand-realtime"
+    assert opened["severity"] == "high"
+    assert opened["context"]["variant"] == "AllTraffic"
+    assert opened["context"]["5XX error rate"] == "30.0% over 10 min"
+    assert opened["context"]["limit"] == "5.0% (the stack's default)"
+    assert opened["context"]["traffic"] == "1,000 requests in 10 min"
+    assert "5XX error rate 30.0% above 5.0% for 10 min" in opened["headline"]
+    assert "metricsV2" in opened["links"]["metrics"]
+    assert "forecasting-demand-realtime" in opened["links"]["metrics"]
+    # Healthy again once a whole window has no breaching minute: minutes 30..39, by the tick at 42.
+    assert ticks[42][0]["endpoints_recovered"] == [
+        f"{ACCOUNT}/forecasting-demand-realtime/AllTraffic"
+    ]
+    assert recovered["incident"] == opened["incident"]
+    assert recovered["update"] is True
+    assert "recovered: 5XX error rate 1.0%, under 5.0% again" in recovered["headline"]
+    assert alerts[0]["chat"]["metadata"]["threadId"] == alerts[1]["chat"]["metadata"]["threadId"]
+
+
+def test_given_a_latency_limit_in_its_tag_then_that_limit_judges_it_not_the_default(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    tags = {"sagewatch:max-latency-ms": "100", "sagewatch:max-5xx-percent": "off"}
+    fleet.handle(_snapshot(endpoints=[("ranker", tags), ("scorer", {})]))
+    _serve(aws, "ranker", range(0, 20), errors=50, latency_ms=250)  # errors: not judged
+    _serve(aws, "scorer", range(0, 20), latency_ms=250)  # under the default 5,000 ms
+    clock.at(15)
+
+    fleet.handle(HEALTH)
+
+    (alert,) = _health(aws)
+    document = alert["json"]
+    assert document["name"] == "ranker"
+    assert document["context"]["model latency"] == "250 ms over 10 min"
+    assert document["context"]["limit"] == "100 ms (its tag sagewatch:max-latency-ms)"
+
+
+def test_given_some_minutes_breaching_or_too_few_requests_then_nothing_opens_or_closes(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    endpoints = [("flaky", {}), ("quiet", {}), ("falls-silent", {})]
+    fleet.handle(_snapshot(endpoints=endpoints))
+    for minute in range(0, 20):  # every other minute breaches
+        _serve(aws, "flaky", range(minute, minute + 1), errors=50 if minute % 2 else 0)
+    _serve(aws, "quiet", range(0, 20, 3), errors=100)  # requests in 4 of 10 minutes: not judged
+    _serve(aws, "falls-silent", range(0, 12), errors=100)  # unhealthy, then no request at all
+    clock.at(12)
+    opened = fleet.handle(HEALTH)
+    clock.at(40)
+
+    later = fleet.handle(HEALTH)
+
+    assert opened["endpoints_unhealthy"] == [f"{ACCOUNT}/falls-silent/AllTraffic"]
+    assert later["endpoints_unhealthy"] == later["endpoints_recovered"] == []  # silent: unknown
+    assert [a["json"]["name"] for a in _health(aws)] == ["falls-silent"]
+
+
+def test_given_an_unhealthy_endpoint_deleted_then_its_episode_ends_with_a_gone_follow_up(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_snapshot(endpoints=[("doomed", {}), ("kept", {})]))
+    _serve(aws, "doomed", range(0, 15), errors=100)
+    clock.at(13)
+    fleet.handle(HEALTH)
+    fleet.handle(_snapshot(20, endpoints=[("kept", {})]))  # deleted: gone from the inventory
+    clock.at(22)
+
+    fleet.handle(HEALTH)
+    fleet.handle(HEALTH)
+
+    statuses = [(a["json"]["name"], a["json"]["status"]) for a in _health(aws)]
+    assert statuses == [("doomed", "InService"), ("doomed", "gone")]
+    assert "is no longer in service" in _health(aws)[1]["json"]["headline"]
+
+
+def test_given_many_endpoints_failing_at_once_then_the_first_alone_and_one_summary_for_the_rest(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
+    names = ["svc-a", "svc-b", "svc-c"]
+    fleet.handle(_snapshot(endpoints=[(name, {}) for name in names]))
+    for name in names:
+        _serve(aws, name, range(0, 12), errors=100)
+        _serve(aws, name, range(12, 30))
+    clock.at(12)
+    fleet.handle(HEALTH)
+    fleet.handle(HEALTH)
+    clock.at(30)
+
+    fleet.handle(HEALTH)
+
+    alerts = [a["json"] for a in _health(aws)]
+    assert [(a["name"], a["status"]) for a in alerts] == [
+        ("svc-a", "InService"),
+        ("2 endpoint variants", "InService"),
+        ("svc-a", "recovered"),  # the summarized ones recover without a page
+    ]
+    assert alerts[1]["context"]["variants"] == (
+        "svc-b/AllTraffic (5XX error rate), svc-c/AllTraffic (5XX error rate)"
+    )
+
+
+def test_given_a_silenced_endpoint_or_the_check_off_then_its_metrics_are_not_even_read(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    fleet = _fleet(aws, clock)
+    fleet.handle(_snapshot(endpoints=[("sandbox", {"sagewatch:silence": "true"})]))
+    _serve(aws, "sandbox", range(0, 15), errors=100)
+    clock.at(13)
+
+    silenced = fleet.handle(HEALTH)
+    off = _fleet(aws, clock, ENDPOINT_HEALTH_MINUTES="0").handle(HEALTH)
+    no_sink = _fleet(aws, clock, OAM_SINK_ARN="").handle(HEALTH)
+
+    assert silenced["variants_checked"] == 0
+    assert off == {"endpoint_health_skipped": "EndpointHealthMinutes is 0"}
+    assert "no OAM sink" in no_sink["endpoint_health_skipped"]
+    assert _health(aws) == []

@@ -1,0 +1,153 @@
+"""An endpoint variant's health judged from its minutes, its limits from its tags, and what an
+inventory snapshot may say of them (hostile input)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.contracts.inventory import endpoint_from
+from shared.domain.health import (
+    DEFAULT_LIMITS,
+    Limits,
+    Minute,
+    Signal,
+    Verdict,
+    judge,
+)
+from shared.fleet.health import Episode, key_of
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _minutes(*rows: tuple[float, float, float | None]) -> list[Minute]:
+    return [
+        Minute(T0 + timedelta(minutes=i), requests, errors, latency)
+        for i, (requests, errors, latency) in enumerate(rows)
+    ]
+
+
+def test_given_every_minute_with_requests_above_its_limit_then_unhealthy_at_the_windows_rate() -> (
+    None
+):
+    minutes = _minutes(*[(100, 10, 20.0)] * 8, (50, 50, 20.0), (0, 0, None))
+
+    judgement = judge(minutes, Signal.ERRORS, 5.0, 10)
+
+    assert judgement.verdict is Verdict.UNHEALTHY
+    assert judgement.value == pytest.approx(100 * 130 / 850)  # errors over all requests
+    assert (judgement.requests, judgement.breached, judgement.judged) == (850, 9, 9)
+
+
+def test_given_a_minute_exactly_at_the_limit_then_it_does_not_breach() -> None:
+    judgement = judge(_minutes(*[(100, 5, 1.0)] * 10), Signal.ERRORS, 5.0, 10)
+
+    assert judgement.verdict is Verdict.HEALTHY
+
+
+def test_given_some_minutes_breaching_then_mixed_and_nothing_changes() -> None:
+    minutes = _minutes(*[(100, 50, 1.0), (100, 0, 1.0)] * 5)
+
+    assert judge(minutes, Signal.ERRORS, 5.0, 10).verdict is Verdict.MIXED
+
+
+def test_given_requests_in_fewer_than_half_the_minutes_then_quiet_whatever_they_say() -> None:
+    minutes = _minutes(*[(10, 10, 9_000.0)] * 4, *[(0, 0, None)] * 6)
+
+    assert judge(minutes, Signal.ERRORS, 5.0, 10).verdict is Verdict.QUIET
+    assert judge(minutes, Signal.LATENCY, 100.0, 10).verdict is Verdict.QUIET
+    assert judge([], Signal.ERRORS, 5.0, 10).verdict is Verdict.QUIET
+
+
+def test_given_latency_then_the_mean_is_weighed_by_requests_and_minutes_without_it_not_judged() -> (
+    None
+):
+    minutes = _minutes(
+        (300, 0, 200.0), (100, 0, 600.0), *[(10, 0, None)] * 3, *[(10, 0, 150.0)] * 3
+    )
+
+    judgement = judge(minutes, Signal.LATENCY, 100.0, 10)
+
+    assert judgement.verdict is Verdict.UNHEALTHY
+    assert judgement.judged == 5
+    assert judgement.value == pytest.approx((300 * 200 + 100 * 600 + 30 * 150) / 430)
+
+
+def test_given_more_errors_than_requests_in_a_minute_then_the_rate_is_capped_at_100() -> None:
+    judgement = judge(_minutes(*[(1, 7, None)] * 6), Signal.ERRORS, 5.0, 10)
+
+    assert judgement.value == 100.0
+
+
+@pytest.mark.parametrize(
+    ("tags", "errors", "latency", "tagged"),
+    [
+        ({}, 5.0, 5_000.0, set()),
+        ({"sagewatch:max-5xx-percent": "0.5"}, 0.5, 5_000.0, {Signal.ERRORS}),
+        ({"sagewatch:max-latency-ms": " 250 "}, 5.0, 250.0, {Signal.LATENCY}),
+        ({"sagewatch:max-5xx-percent": "off", "sagewatch:max-latency-ms": "0"}, None, None,
+         {Signal.ERRORS, Signal.LATENCY}),
+        ({"sagewatch:max-5xx-percent": "101"}, 5.0, 5_000.0, set()),  # out of range: default
+        ({"sagewatch:max-5xx-percent": "-3"}, 5.0, 5_000.0, set()),
+        ({"sagewatch:max-5xx-percent": "nan"}, 5.0, 5_000.0, set()),
+        ({"sagewatch:max-latency-ms": "inf"}, 5.0, 5_000.0, set()),
+        ({"sagewatch:max-latency-ms": "3600001"}, 5.0, 5_000.0, set()),
+        ({"sagewatch:max-latency-ms": "fast please"}, 5.0, 5_000.0, set()),
+    ],
+)  # fmt: skip
+def test_given_an_endpoints_tags_then_its_limits(
+    tags: dict[str, str], errors: float | None, latency: float | None, tagged: set[Signal]
+) -> None:
+    limits = Limits.of(tags, DEFAULT_LIMITS)
+
+    assert (limits.max_5xx_percent, limits.max_latency_ms) == (errors, latency)
+    assert limits.tagged == tagged
+
+
+def test_given_a_snapshots_endpoint_tags_then_only_sagewatchs_own_and_short_strings_are_kept() -> (
+    None
+):
+    item = {
+        "name": "ranker",
+        "variants": [],
+        "tags": {
+            "sagewatch:max-latency-ms": "250",
+            "sagewatch:silence": "x" * 65,  # past 64 characters
+            "sagewatch:severity": ["high"],  # not a string
+            "sagewatch:max-5xx-percent": "2",
+            "owner": "someone@example.com",  # not sagewatch's
+        },
+    }
+
+    endpoint = endpoint_from(item)
+
+    assert dict(endpoint.tags) == {
+        "sagewatch:max-latency-ms": "250",
+        "sagewatch:max-5xx-percent": "2",
+    }
+    assert endpoint_from(endpoint.as_dict()) == endpoint  # the fleet table keeps the same shape
+    assert endpoint_from({"name": "plain", "variants": [], "tags": "nope"}).tags == ()
+    assert "tags" not in endpoint_from({"name": "plain", "variants": []}).as_dict()
+
+
+def test_given_an_episodes_record_then_it_reads_back_and_a_closed_or_foreign_one_does_not() -> None:
+    key = key_of("111122223333", "us-east-1", "ranker", "AllTraffic", Signal.LATENCY)
+    record = {"id": key, "unhealthy_since": "1763640000.0", "episode": "2", "value": "250.0",
+              "limit": "100.0", "alerted": True, "alone": False}  # fmt: skip
+
+    episode = Episode.from_record(record)
+
+    assert episode is not None
+    assert (episode.endpoint, episode.variant, episode.signal, episode.number) == (
+        "ranker", "AllTraffic", Signal.LATENCY, 2,
+    )  # fmt: skip
+    assert episode.key == key
+    assert (episode.alerted, episode.alone) == (True, False)
+    assert (
+        episode.incident
+        == "111122223333|us-east-1|endpoint|ranker/AllTraffic|model-latency|1763640000"
+    )
+    assert Episode.from_record({k: v for k, v in record.items() if k != "unhealthy_since"}) is None
+    assert Episode.from_record(record | {"id": key.replace("model-latency", "other")}) is None
+    assert Episode.from_record(record | {"episode": "two"}) is None
