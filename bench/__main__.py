@@ -69,6 +69,13 @@ ASSUMPTIONS = [
     "subscriber's queue is not counted).",
     "Idle endpoints: every endpoint served traffic (no idle alerts); the endpoints of the fleet "
     "were first seen two days before the simulated day; no account falls silent.",
+    "Endpoint health: every endpoint served traffic without errors every minute (no alerts), "
+    "one variant each; its limits the parameters' defaults (both signals read). CloudWatch "
+    "alarms doing the same: per variant a metric-math alarm on the 5XX rate (2 metrics) and "
+    "one on latency (1), $0.10 a metric-month, in ALARM 1-3 minutes after their window; "
+    "the workload-side function that would keep them in step with the endpoints is not priced.",
+    "The monitoring stack is deployed for an organization (OrganizationPaths), so with its OAM "
+    "sink: the fleet function's endpoint checks read the linked accounts' metrics.",
     "The monitoring account runs no jobs; every job runs in a workload account, whose "
     "forwarding of each event is billed to it as a cross-account event.",
     "Logs and archives in steady state: a day's bytes held for the retention days, "
@@ -224,10 +231,70 @@ def cost_all_in(init: Mapping[str, float]) -> list[dict[str, Any]]:
                     fleet.jobs,
                 )
                 | {"counts": counts(ours.part["in-flight"])},
+                # And what the endpoint health check adds (issue 16, part 2).
+                "endpoint_health_check": costing.summary(
+                    costing.share(ours.part["endpoint-health"]), fleet.jobs
+                )
+                | {"counts": counts(ours.part["endpoint-health"])},
                 "reference": costing.summary(
                     costing.reference(theirs, reference.DASHBOARDS), fleet.jobs
                 )
                 | {"counts": counts(theirs)},
+            }
+        )
+    return entries
+
+
+# Endpoints in service, and the accounts they are spread over, of the two fleets the endpoint
+# health check is priced at against CloudWatch alarms (issue 16, part 2).
+HEALTH_FLEETS = ((10, 5), (500, 50))
+# An alarm per variant and signal does the same: the 5XX rate is metric math over two metrics,
+# latency one; a standard alarm is billed per metric it evaluates. It goes to ALARM after its
+# window (the same minutes) and CloudWatch's evaluation, 1-3 minutes late.
+ALARM_METRICS_PER_VARIANT = 3
+ALARM_EVALUATION_MINUTES = (1, 3)
+
+
+def endpoint_health(init: Mapping[str, float]) -> list[dict[str, Any]]:
+    """The endpoint health check (a day of a fleet of endpoints only, its schedule's share)
+    against CloudWatch alarms per endpoint, at each of HEALTH_FLEETS: cost a month and minutes
+    from a sustained breach's start to its alert."""
+    from bench import costing, deployment, prices
+    from bench.simulate import Simulation
+    from shared.domain.health import HEALTH_WINDOW_MINUTES, METRIC_DELAY_SECONDS
+
+    monitoring, workload = deployment.monitoring(), deployment.workload()
+    (tick,) = [
+        s.every_seconds for s in monitoring.schedules if s.input == {"action": "endpoint-health"}
+    ]
+    window, delay = HEALTH_WINDOW_MINUTES, METRIC_DELAY_SECONDS / 60
+    entries = []
+    for endpoints, accounts in HEALTH_FLEETS:
+        spec = FleetSpec(
+            accounts=accounts, training=0, processing=0, transform=0, tuning=0, pipelines=0,
+            endpoints=endpoints, duplicate_rate=0,
+        )  # fmt: skip
+        usage = Simulation(generate(spec), monitoring, workload, init).run().part["endpoint-health"]
+        scan = costing.summary(costing.share(usage), 1)
+        alarms = endpoints * ALARM_METRICS_PER_VARIANT * prices.PRICES["cw_alarm_metric_month"].usd
+        entries.append(
+            {
+                "endpoints": endpoints,
+                "accounts": accounts,
+                "scan": {
+                    "per_month_usd": scan["per_month_usd"],
+                    "breakdown": {
+                        name: {k: v for k, v in line.items() if k != "per_1000_jobs_usd"}
+                        for name, line in scan["breakdown"].items()
+                    },
+                    "counts": counts(usage),
+                    "detect_minutes": [window + delay, window + delay + tick / 60],
+                },
+                "alarms": {
+                    "per_month_usd": round(alarms, 2),
+                    "alarm_metrics": endpoints * ALARM_METRICS_PER_VARIANT,
+                    "detect_minutes": [window + m for m in ALARM_EVALUATION_MINUTES],
+                },
             }
         )
     return entries
@@ -375,10 +442,12 @@ def main() -> None:
     init = init_seconds(cold["cpu_seconds"])
     per_lifecycle, ref_per_lifecycle = lifecycle(init)
     costs = cost_all_in(init)
+    health = endpoint_health(init)
     cpu = warm_cpu()
     results = {
         "scenario": {"fleet_day": vars(day_spec), "events": len(day.events), "jobs": day.jobs},
         "cost_all_in": costs,
+        "endpoint_health": health,
         "invocations_per_training_lifecycle": round(per_lifecycle, 3),
         "reference_invocations_per_training_lifecycle": round(ref_per_lifecycle, 3),
         "getmetricdata_calls_vs_floor": round(burst_meter.calls / floor, 3),
@@ -477,6 +546,20 @@ def _print(results: dict[str, Any]) -> None:
             f"  {requests.get('cloudwatch.GetMetricData', 0):>8,}"
             f" {units.get('cloudwatch.metrics_requested', 0):>10,.0f}"
             f" {share['counts']['invocations'].get('FleetFunction', 0):>8,}"
+        )
+    print("\nEndpoint health: the scan against CloudWatch alarms per endpoint (a month; minutes "
+          "from a breach to its alert)")  # fmt: skip
+    print(f"{'endpoints':>9} {'scan USD':>9} {'metrics/day':>12} {'minutes':>8}"
+          f"  {'alarms USD':>10} {'minutes':>8}")  # fmt: skip
+    for entry in results["endpoint_health"]:
+        scan, alarms = entry["scan"], entry["alarms"]
+        metrics = scan["counts"]["billing_units"].get("cloudwatch.metrics_requested", 0)
+        scan_minutes, alarm_minutes = (
+            "-".join(f"{m:g}" for m in side["detect_minutes"]) for side in (scan, alarms)
+        )
+        print(
+            f"{entry['endpoints']:>9,} {scan['per_month_usd']:>9,.2f} {metrics:>12,.0f}"
+            f" {scan_minutes:>8}  {alarms['per_month_usd']:>10,.2f} {alarm_minutes:>8}"
         )
     print(f"\n{results['bench_cpu_seconds']} CPU seconds (this process); written to "
           f"{RESULTS.relative_to(ROOT)}")  # fmt: skip

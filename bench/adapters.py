@@ -17,7 +17,7 @@ import json
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from shared.adapters.cloudwatch import EndpointActivity
 from shared.adapters.eventbridge import PUT_EVENTS_MAX_ENTRIES, RefreshRequester
 from shared.contracts.labels import Labels
 from shared.contracts.storm_window import StormWindow
-from shared.domain.health import Minute
+from shared.domain.health import Minute, Signal
 from shared.domain.parser import parse_time
 from shared.domain.utilization import NAMESPACES, Call, Query
 from shared.ports import (
@@ -344,6 +344,23 @@ class CountingFleetTable(MemoryFleetTable):
         change = super().close_episode
         return bool(self._updated(key, lambda: change(key, episode)))
 
+    def health_episodes(self) -> list[dict[str, Any]]:
+        self._scan()
+        return super().health_episodes()
+
+    def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
+        change = super().open_unhealthy
+        episode: int | None = self._updated(key, lambda: change(key, since, value, limit))
+        return episode
+
+    def unhealthy_alerted(self, key: str, episode: int, alone: bool) -> bool:
+        change = super().unhealthy_alerted
+        return bool(self._updated(key, lambda: change(key, episode, alone)))
+
+    def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
+        change = super().close_unhealthy
+        return bool(self._updated(key, lambda: change(key, episode, expires)))
+
 
 # ---- CloudWatch --------------------------------------------------------------------------------
 
@@ -423,11 +440,15 @@ class CountingActivity(InvocationSource):
         return dict.fromkeys(endpoints, 1.0)
 
     def health(
-        self, account: str, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+        self,
+        account: str,
+        variants: Mapping[tuple[str, str], Collection[Signal]],
+        start: datetime,
+        end: datetime,
     ) -> dict[tuple[str, str], list[Minute]]:
-        """Three billed metrics per variant (1-minute periods). Assumed: every variant served
-        traffic without an error, every minute (none unhealthy)."""
-        queries = len(EndpointActivity.HEALTH) * len(variants)
+        """A billed metric per variant and signal judged, besides its requests (1-minute
+        periods). Assumed: every variant served traffic without an error, every minute."""
+        queries = sum(1 + len(signals) for signals in variants.values())
         minutes = max(1, int((end - start).total_seconds()) // 60)
         per_call = max(
             1, min(EndpointActivity.MAX_QUERIES, EndpointActivity.MAX_POINTS // (minutes + 1))

@@ -105,6 +105,13 @@ def _target(value: Any) -> str:
     raise ValueError(f"not a reference to a resource: {value!r}")
 
 
+def _enabled(schedule: Mapping[str, Any], resolve: Any) -> bool:
+    """A SAM schedule runs unless its `State` (or a literal `Enabled`) says it does not."""
+    return bool(resolve(schedule.get("Enabled", True))) and (
+        resolve(schedule.get("State", "ENABLED")) != "DISABLED"
+    )
+
+
 def rate_seconds(expression: str) -> int:
     """`rate(5 minutes)` → 300. A cron schedule is refused, not guessed."""
     match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
@@ -185,7 +192,7 @@ def read(template: Mapping[str, Any]) -> Deployment:
             if event["Type"] == "SQS":
                 queue = _target(event_props["Queue"])
                 sources[queue] = _queue_source(queue, logical_id, event_props, resources, resolve)
-            elif event["Type"] == "Schedule" and resolve(event_props.get("Enabled", True)):
+            elif event["Type"] == "Schedule" and _enabled(event_props, resolve):
                 schedules.append(
                     Schedule(
                         logical_id,

@@ -139,6 +139,9 @@ class Usage:
 # The in-flight check's work: its schedule's invocations, and the running jobs' queue (sending,
 # polling, the fleet function's batches); a share of the day's usage, priced on its own.
 IN_FLIGHT, RUNNING_JOBS_QUEUE = {"action": "in-flight"}, "RunningJobsQueue"
+ORGANIZATION = "o-bench12345"  # the fleet's accounts' organization (its paths admit them all)
+# The endpoint health check's: its schedule's invocations (issue 16, part 2).
+ENDPOINT_HEALTH = {"action": "endpoint-health"}
 
 
 @dataclass
@@ -210,6 +213,10 @@ class Simulation:
             "SummaryQueue": "SummaryQueue",
             "SummaryDeadLetterQueue": "SummaryDeadLetterQueue",
             "RunningJobsDeadLetterQueue": "RunningJobsDeadLetterQueue",
+            # Deployed for an organization, so with its OAM sink: the fleet function's checks
+            # read the linked accounts' endpoint metrics.
+            "OrganizationPaths": ORGANIZATION,
+            "OamSink.Arn": f"arn:aws:oam:{REGION}:{ACCOUNT}:sink/bench",
         }  # fmt: skip
         refs = cfn.parameter_defaults() | cfn.pseudo_parameters(ACCOUNT, REGION) | names
         return cfn.function_environment(logical_id, refs) | {"AWS_REGION": REGION}
@@ -478,7 +485,10 @@ class Simulation:
 
     # ---- Lambda ----------------------------------------------------------------------------
     def _invoke_async(self, function: str, event: Any) -> None:
-        with self._share("in-flight", event == IN_FLIGHT):
+        with (
+            self._share("in-flight", event == IN_FLIGHT),
+            self._share("endpoint-health", event == ENDPOINT_HEALTH),
+        ):
             self._invoke(function, event)
 
     def _invoke(self, function: str, event: Any) -> Any:

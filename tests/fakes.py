@@ -10,7 +10,7 @@ a method cannot be instantiated (also a type error, where it is). Time is `share
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sagewatch.embedded.memory import FleetItemsInMemory
 from sagewatch.embedded.memory import MemoryOnce as MemoryOnce  # the do-once store: one for all
 from shared.adapters.dynamodb import BurstLedger
 from shared.contracts.storm_window import StormWindow
-from shared.domain.health import Minute
+from shared.domain.health import Minute, Signal
 from shared.domain.utilization import Call
 from shared.ports import (
     AlertChannel,
@@ -173,7 +173,11 @@ class NoInvocations(InvocationSource):
         return dict.fromkeys(endpoints, 0.0)
 
     def health(
-        self, account: str, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+        self,
+        account: str,
+        variants: Mapping[tuple[str, str], Collection[Signal]],
+        start: datetime,
+        end: datetime,
     ) -> dict[tuple[str, str], list[Minute]]:
         return {pair: [] for pair in variants}  # no request: nothing to judge
 

@@ -121,6 +121,9 @@ def limits() -> Limits:
     return Limits(max_receives, 1 + int(invoke_config["MaximumRetryAttempts"]))
 
 
+EMBEDDED_SINK = f"arn:aws:oam:{REGION}:{ACCOUNT}:sink/embedded"
+
+
 def function_environments(
     parameters: Mapping[str, str],
     bus_name: str,
@@ -142,9 +145,13 @@ def function_environments(
         "SummaryDeadLetterQueue": queues["summary-dlq"],
         "RunningJobsDeadLetterQueue": queues["running-jobs-dlq"],
     }
-    return {
+    env = {
         name: cfn.function_environment(logical_id, refs) for name, logical_id in FUNCTIONS.items()
     }
+    # moto has no OAM, and its CloudWatch reads every account's metrics as this one's: as if
+    # every workload account were linked to a sink, which the fleet function's checks need.
+    env["fleet"]["OAM_SINK_ARN"] = env["fleet"]["OAM_SINK_ARN"] or EMBEDDED_SINK
+    return env
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from sagewatch.embedded.stack import EmbeddedAws
 from shared.domain.parser import parse_time
 from shared.platform.clock import Clock, FixedClock
 
-IN_FLIGHT = {"action": "in-flight"}  # what the template's InFlight schedule sends
+# What the template's fleet schedules played between the events send, and how often (seconds;
+# the template's rate for the endpoint health check).
+HEALTH_EVERY = 300
 
 
 def replay(
@@ -44,7 +46,11 @@ def replay(
         if stack == "memory"
         else EmbeddedAws(parameters, faults, clock)
     )
-    every = int(aws.parameters["InFlightCheckMinutes"]) * 60
+    every = {
+        "in-flight": int(aws.parameters["InFlightCheckMinutes"]) * 60,
+        "endpoint-health": HEALTH_EVERY if int(aws.parameters["EndpointHealthMinutes"]) else 0,
+    }
+    every = {action: seconds for action, seconds in every.items() if seconds}
     schedule = _Schedule(aws, clock, every) if every and isinstance(clock, FixedClock) else None
     with aws:
         if metrics:
@@ -67,29 +73,35 @@ def replay(
 
 
 class _Schedule:
-    """The in-flight check's schedule, played at its own times between the events: the running
-    jobs it sees are those whose events came before. Everything else runs on the replay's time
-    (just after the last event)."""
+    """The fleet's checks on their schedules, played at their own times between the events: the
+    running jobs and endpoints they see are those whose events came before. Everything else runs
+    on the replay's time (just after the last event)."""
 
-    def __init__(self, aws: MemoryAws | EmbeddedAws, clock: FixedClock, every: int) -> None:
-        self.aws, self.clock, self.every = aws, clock, every
+    def __init__(
+        self, aws: MemoryAws | EmbeddedAws, clock: FixedClock, every: Mapping[str, int]
+    ) -> None:
+        self.aws, self.clock, self.every = aws, clock, dict(every)
         self.end = clock.now
-        self.next: float | None = None
+        self.next: dict[str, float] = {}
 
     def until(self, at: float) -> None:
         """Every tick up to `at` (an event's time), each after the functions caught up."""
-        if self.next is None:
-            self.next = (at // self.every + 1) * self.every if at > 0 else None
+        if not self.next:
+            if at > 0:
+                self.next = {action: (at // s + 1) * s for action, s in self.every.items()}
             return
-        while self.next <= min(at, self.end):
+        while True:
+            action = min(self.next, key=lambda a: (self.next[a], a))  # ties: in name order
+            if self.next[action] > min(at, self.end):
+                return
             self.aws.run()
-            self.clock.now = self.next
+            self.clock.now = self.next[action]
             try:
-                self.aws.schedule("fleet", IN_FLIGHT)
+                self.aws.schedule("fleet", {"action": action})
                 self.aws.run()
             finally:
                 self.clock.now = self.end
-            self.next += self.every
+            self.next[action] += self.every[action]
 
 
 def _time_of(event: Any) -> float:

@@ -8,14 +8,14 @@ default to the AWS adapters of `shared.aws`; tests and the benchmark pass the in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from shared.contracts.labels import Labels
 from shared.contracts.storm_window import StormWindow
-from shared.domain.health import Minute
+from shared.domain.health import Minute, Signal
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.clock import Clock
 from shared.platform.idempotency import OnceStore, Progress
@@ -207,10 +207,14 @@ class InvocationSource(Protocol):
         ...
 
     def health(
-        self, account: str, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+        self,
+        account: str,
+        variants: Mapping[tuple[str, str], Collection[Signal]],
+        start: datetime,
+        end: datetime,
     ) -> dict[tuple[str, str], list[Minute]] | None:
-        """Each (endpoint, variant)'s minutes in the window (requests, 5XX errors, latency);
-        None when the account does not share its metrics."""
+        """Each (endpoint, variant)'s minutes in the window: its requests, and what its judged
+        signals need (5XX errors, latency); None when the account does not share its metrics."""
         ...
 
 

@@ -28,8 +28,9 @@ def test_given_events_when_replay_json_then_stdout_is_exactly_one_json_object() 
     document = json.loads(result.stdout)
     assert document["events"] == 1
     assert [a["attributes"]["kind"] for a in document["alerts"]] == ["failure"]
-    # The fleet function: the job's state change, and the in-flight check's tick before the end.
-    assert document["invocations"] == {"alerter": 1, "enricher": 1, "fleet": 2}
+    # The fleet function: the job's state change, and before the end the in-flight check's tick
+    # and the endpoint health check's two (every 5 minutes).
+    assert document["invocations"] == {"alerter": 1, "enricher": 1, "fleet": 4}
 
 
 def test_given_missing_path_when_replay_then_exit_2_with_one_line_reason(tmp_path: Path) -> None:

@@ -168,8 +168,9 @@ def test_given_alerts_parked_when_fixed_and_redriven_then_each_alert_sent_once(
         aws.run()
 
         # Events delivered at once, no schedule played: the replay's alerts without the
-        # in-flight check's.
-        scheduled = replay(SAMPLES, demo_metrics, {"InFlightCheckMinutes": "0"}, clock=_clock())
+        # in-flight and endpoint health checks'.
+        unscheduled = {"InFlightCheckMinutes": "0", "EndpointHealthMinutes": "0"}
+        scheduled = replay(SAMPLES, demo_metrics, unscheduled, clock=_clock())
         assert sorted(_incidents({"alerts": aws.alerts()})) == sorted(_incidents(scheduled))
         assert redriver.letters() == []
 

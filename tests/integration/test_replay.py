@@ -91,6 +91,10 @@ def test_given_events_folder_when_replayed_then_one_alert_per_failure_incident(
         # HyperPod: a group short of instances, an instance no capacity launched, and two nodes
         # of one cluster in one window: the first alone, both in its summary
         ("forecast-foundation", "unhealthy"),
+        # its 5XX errors spiked for a quarter of an hour (the demo's metrics): one alert, and
+        # its recovery as an update of that incident
+        ("forecasting-demand-realtime", "unhealthy"),
+        ("forecasting-demand-realtime", "unhealthy"),
         ("forecasting-feature-build-20261120-0700", "idle"),
         ("model-monitoring-202611200900-6c1f2e9a8b7d4c3e5f0a1b2c", "violations"),
         ("nlp-instruct-tune", "unhealthy"),

@@ -21,7 +21,7 @@ from shared.adapters.eventbridge import EventPublisher, RefreshRequester
 from shared.adapters.sns import AlertPublisher
 from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
 from shared.contracts.storm_window import StormWindow
-from shared.domain.health import Minute
+from shared.domain.health import Minute, Signal
 from shared.domain.utilization import Call, JobKey, Metric, Query
 from shared.domain.vocabulary import ResourceKind
 from shared.platform.errors import PublishError, RetryableError
@@ -1018,8 +1018,9 @@ def test_given_variants_when_their_health_is_read_then_three_minute_queries_each
         {"MetricDataQueries": queries, "StartTime": T0, "EndTime": end},
     )  # fmt: skip
 
+    both = frozenset(Signal)
     found = EndpointActivity(cloudwatch).health(
-        WORKLOAD, [("a", "AllTraffic"), ("b", "AllTraffic")], T0, end
+        WORKLOAD, {("a", "AllTraffic"): both, ("b", "AllTraffic"): both}, T0, end
     )
 
     assert found == {
@@ -1033,7 +1034,32 @@ def test_given_a_variants_health_unshared_then_none(aws: Stubbed) -> None:
     cloudwatch, stub = aws("cloudwatch")
     stub.add_response("get_metric_data", {"MetricDataResults": [sums("q0", status="Forbidden")]})
 
-    assert EndpointActivity(cloudwatch).health(WORKLOAD, [("a", "v")], T0, HOUR) is None
+    assert (
+        EndpointActivity(cloudwatch).health(WORKLOAD, {("a", "v"): {Signal.ERRORS}}, T0, HOUR)
+        is None
+    )
+
+
+def test_given_a_signal_not_judged_then_its_metric_is_not_asked_for(aws: Stubbed) -> None:
+    cloudwatch, stub = aws("cloudwatch")
+    queries = [
+        health_query(0, "a", "Invocations", "Sum"),
+        health_query(1, "a", "ModelLatency", "Average"),
+        health_query(2, "b", "Invocations", "Sum"),
+    ]
+    stub.add_response(
+        "get_metric_data",
+        {"MetricDataResults": [{"Id": "q1", "StatusCode": "Complete", "Timestamps": [T0],
+                                "Values": [250_000.0]}]},
+        {"MetricDataQueries": queries, "StartTime": T0, "EndTime": HOUR},
+    )  # fmt: skip
+
+    found = EndpointActivity(cloudwatch).health(
+        WORKLOAD, {("a", "AllTraffic"): {Signal.LATENCY}, ("b", "AllTraffic"): set()}, T0, HOUR
+    )
+
+    assert found == {("a", "AllTraffic"): [Minute(T0, 0.0, 0.0, 250.0)], ("b", "AllTraffic"): []}
+    stub.assert_no_pending_responses()
 
 
 def test_given_metrics_not_shared_when_counted_then_none_for_every_endpoint(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from shared.adapters.boto import Adapter
-from shared.domain.health import Minute
+from shared.domain.health import Minute, Signal
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.errors import RetryableError
 from shared.ports import Fetched
@@ -107,15 +107,22 @@ class EndpointActivity(Adapter):
         return totals
 
     def health(
-        self, account: str, variants: Sequence[tuple[str, str]], start: datetime, end: datetime
+        self,
+        account: str,
+        variants: Mapping[tuple[str, str], Collection[Signal]],
+        start: datetime,
+        end: datetime,
     ) -> dict[tuple[str, str], list[Minute]] | None:
-        """Each (endpoint, variant)'s minutes from `start` to `end`: requests, 5XX errors, mean
-        model latency (ms); None when the account does not share its metrics."""
-        queries = [
-            _query(account, name, variant, metric, stat, 60)
-            for name, variant in variants
-            for metric, stat in self.HEALTH
+        """Each (endpoint, variant)'s minutes from `start` to `end`: its requests, and what its
+        judged signals need (5XX errors, mean model latency in ms; every metric asked for is
+        billed); None when the account does not share its metrics."""
+        asked = [
+            (pair, slot)
+            for pair, signals in variants.items()
+            for slot, signal in enumerate((None, Signal.ERRORS, Signal.LATENCY))
+            if signal is None or signal in signals
         ]
+        queries = [_query(account, *pair, *self.HEALTH[slot], 60) for pair, slot in asked]
         results = self._results(queries, start, end, 60)
         if results is None:
             return None
@@ -123,9 +130,9 @@ class EndpointActivity(Adapter):
             pair: {} for pair in variants
         }
         for index, timestamps, values in results:
-            pair, which = variants[index // 3], index % 3
+            pair, slot = asked[index]
             for at, value in zip(timestamps, values, strict=False):
-                by_minute[pair].setdefault(at, [0.0, 0.0, None])[which] = value
+                by_minute[pair].setdefault(at, [0.0, 0.0, None])[slot] = value
         return {
             pair: [
                 Minute(at, float(v[0] or 0.0), float(v[1] or 0.0),

@@ -355,7 +355,7 @@ def _team(alert: Alert) -> str | None:
 def _facts(alert: Alert) -> list[tuple[str, str]]:
     """The labelled facts every rendering shows, in reading order (values are plain text)."""
     facts = [("Status", alert.status)]
-    facts += [(label.capitalize(), value) for label, value in alert.context]
+    facts += [(label[:1].upper() + label[1:], value) for label, value in alert.context]
     if alert.instance_type:
         facts.append(("Hardware", f"{alert.instance_type} x {alert.instance_count}"))
     ran = _duration(alert.duration_seconds)

@@ -74,6 +74,11 @@ class Limits:
     def of_signal(self, signal: Signal) -> float | None:
         return self.max_5xx_percent if signal is Signal.ERRORS else self.max_latency_ms
 
+    @property
+    def judged(self) -> frozenset[Signal]:
+        """The signals with a limit (only their metrics are read: each one read is billed)."""
+        return frozenset(signal for signal in Signal if self.of_signal(signal) is not None)
+
 
 _UNSET = -1.0  # a tag absent, or unreadable: the default holds
 

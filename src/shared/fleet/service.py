@@ -547,14 +547,15 @@ class Fleet:
         for endpoint in inventory.endpoints:
             says = JobSays.of(endpoint.tags)
             limits = Limits.of(dict(endpoint.tags), self.settings.endpoint_limits)
-            if says.silenced or not any(limits.of_signal(signal) for signal in Signal):
+            if says.silenced or not limits.judged:
                 continue
             for served in endpoint.variants:
                 if len(watched) < MAX_VARIANTS_PER_ACCOUNT:
                     watched[(endpoint.name, served.name)] = (limits, says)
         if len(watched) == MAX_VARIANTS_PER_ACCOUNT:
             logger.warning("endpoint variants past the health budget", extra={"account": account})
-        readings = self.activity.health(account, list(watched), *window) if watched else {}
+        wanted = {pair: limits.judged for pair, (limits, _) in watched.items()}
+        readings = self.activity.health(account, wanted, *window) if watched else {}
         if readings is None:  # the account does not share its metrics
             return 0
         left = dict(episodes)
