@@ -351,6 +351,7 @@ def snapshot(
     dead_letters: Callable[[], int] | None = None,
     alias: Callable[[], str | None] | None = None,
     team_tag_key: str | None = None,
+    automation: Callable[[str], dict[str, dict[str, str]]] | None = None,
 ) -> Item:
     kpis, errors = collect(sagemaker, now, names)
     waiting = _besides(dead_letters, "forwarding_dead_letters", errors)
@@ -358,6 +359,13 @@ def snapshot(
     owners = _besides(
         (lambda: teams(sagemaker, team_tag_key)) if team_tag_key else None, "teams", errors
     )
+    runs = _besides(
+        (lambda: automation(team_tag_key)) if team_tag_key and automation else None,
+        "automation_teams",
+        errors,
+    )
+    if runs is not None:
+        owners = (owners or {}) | runs
     return fit(
         {
             "schema_version": SCHEMA_VERSION,
@@ -390,7 +398,7 @@ def _besides(read: Callable[[], Any] | None, field: str, errors: dict[str, str])
 # an idle endpoint is known from this snapshot alone. SageMaker Search reads the tags of up to
 # 100 resources a call; the MAX_ITEMS most recently modified of each kind are reported.
 OWNED = {"endpoint": ("Endpoint", "EndpointName"), "pipeline": ("Pipeline", "PipelineName")}
-TEAMS_ACTIONS = ("sagemaker:Search",)
+TEAMS_ACTIONS = ("sagemaker:Search", "tag:GetResources")  # for the automation's below
 TEAM_CHARS = 64  # what an alert shows of a team (a tag value may be 256 characters)
 
 
@@ -410,6 +418,43 @@ def teams(sagemaker: Any, tag_key: str) -> dict[str, dict[str, str]]:
                 tags = {t.get("Key"): t.get("Value") for t in item.get("Tags") or []}
                 if item.get(name_field) and tags.get(tag_key):
                     owners[item[name_field]] = str(tags[tag_key])[:TEAM_CHARS]
+    return found
+
+
+# Who owns an ML automation run (its events carry no tags either): its state machine's,
+# pipeline's or CodeBuild project's team tag, the three in one paginated GetResources, for the
+# names starting with the prefix the workload stack forwards.
+AUTOMATION = {
+    "states": ("state-machine", "stateMachine:"),
+    "codepipeline": ("codepipeline", ""),
+    "codebuild": ("codebuild", "project/"),
+}
+AUTOMATION_TYPES = ["states:stateMachine", "codepipeline", "codebuild:project"]
+
+
+def automation_teams(tagging: Any, tag_key: str, prefix: str) -> dict[str, dict[str, str]]:
+    """kind → {name: team} for the ML platform's state machines, pipelines and projects."""
+    found: dict[str, dict[str, str]] = {kind: {} for kind, _ in AUTOMATION.values()}
+    pages = tagging.get_paginator("get_resources").paginate(
+        TagFilters=[{"Key": tag_key}], ResourceTypeFilters=AUTOMATION_TYPES
+    )
+    for page in pages:
+        for mapping in page.get("ResourceTagMappingList", []):
+            parts = str(mapping.get("ResourceARN", "")).split(":", 5)
+            if len(parts) < 6 or parts[2] not in AUTOMATION:
+                continue
+            kind, head = AUTOMATION[parts[2]]
+            name = parts[5].removeprefix(head)
+            tags = {t.get("Key"): t.get("Value") for t in mapping.get("Tags") or []}
+            owners = found[kind]
+            if (
+                parts[5].startswith(head)
+                and ":" not in name  # a webhook or a custom action, not a pipeline
+                and name.startswith(prefix)
+                and tags.get(tag_key)
+                and len(owners) < MAX_ITEMS
+            ):
+                owners[name] = str(tags[tag_key])[:TEAM_CHARS]
     return found
 
 
@@ -472,6 +517,9 @@ def handler(event: Any, context: Any) -> Item:
         else None,
         alias=lambda: account_alias(client("iam")),
         team_tag_key=os.environ.get("TEAM_TAG_KEY") or None,
+        automation=(lambda key: automation_teams(client("resourcegroupstaggingapi"), key, prefix))
+        if (prefix := os.environ.get("ML_AUTOMATION_PREFIX"))
+        else None,
     )
     event_id = publish(client("events"), detail)
     result = {

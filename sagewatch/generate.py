@@ -19,9 +19,11 @@ templates is written by hand.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import re
 import sys
+import tokenize
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -211,10 +213,43 @@ def collector(text: str) -> str:
     )
 
 
+def compact(code: str) -> str:
+    """The code less its docstrings and comments, indented a space a level: the workload
+    template must stay under the 51,200 bytes `--template-body` takes, and inline/collector.py,
+    its source, keeps them for its readers."""
+    return narrower(without_docstrings(without_comments(code)))
+
+
+def narrower(code: str) -> str:
+    """Each indentation level one space instead of four (a line inside a string as it is)."""
+    inside: set[int] = set()
+    for token in tokenize.generate_tokens(io.StringIO(code).readline):
+        if token.type == tokenize.STRING and token.end[0] > token.start[0]:
+            inside.update(range(token.start[0] + 1, token.end[0] + 1))  # 1-based rows
+    lines = code.split("\n")
+    for row, line in enumerate(lines, 1):
+        if row not in inside and line.strip():
+            spaces = len(line) - len(line.lstrip(" "))
+            lines[row - 1] = " " * (spaces // 4 + spaces % 4) + line[spaces:]
+    narrow = "\n".join(lines)
+    compile(narrow, "collector", "exec")  # still the same program
+    return narrow
+
+
+def without_comments(code: str) -> str:
+    """The code less its comments (a line that held only a comment goes too)."""
+    lines = code.split("\n")
+    for token in tokenize.generate_tokens(io.StringIO(code).readline):
+        if token.type == tokenize.COMMENT:
+            row, column = token.start
+            lines[row - 1] = lines[row - 1][:column].rstrip() or "\0"  # \0: the line goes
+    kept = "\n".join(line for line in lines if line != "\0")
+    compile(kept, "collector", "exec")  # still the same program
+    return kept
+
+
 def without_docstrings(code: str) -> str:
-    """The code less its docstrings (whole lines in this code's style): the workload template
-    must stay under the 51,200 bytes `--template-body` takes, and inline/collector.py, its
-    source, keeps them for its readers."""
+    """The code less its docstrings (whole lines in this code's style)."""
     lines = code.split("\n")
     drop: set[int] = set()
     for node in ast.walk(ast.parse(code)):
@@ -231,7 +266,7 @@ def without_docstrings(code: str) -> str:
 
 
 def workload_template(text: str) -> str:
-    code = without_docstrings(collector(COLLECTOR.read_text())).rstrip("\n").split("\n")
+    code = compact(collector(COLLECTOR.read_text())).rstrip("\n").split("\n")
     body = [f"          {line}" if line else "" for line in code]
     return _replace_block(
         text, ("InventoryCollectorFunction", "Properties", "Code", "ZipFile"), body

@@ -145,6 +145,108 @@ def test_given_no_team_tag_key_then_nothing_is_searched(collector: ModuleType) -
     assert (detail["teams"], detail["errors"]) == (None, {})
 
 
+def test_given_tagged_state_machines_then_those_of_the_ml_prefix_name_their_teams(
+    aws: None, collector: ModuleType
+) -> None:
+    states = boto3.client("stepfunctions", region_name=REGION)
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    for name, tags in (
+        ("ml-vision-retrain-and-deploy", {"team": "vision", "cost": "x"}),
+        ("ml-untagged", {}),
+        ("billing-nightly-etl", {"team": "billing"}),  # not the ML platform's
+    ):
+        states.create_state_machine(
+            name=name, definition=definition, roleArn=ROLE,
+            tags=[{"key": k, "value": v} for k, v in tags.items()],
+        )  # fmt: skip
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=REGION)
+
+    found = collector.automation_teams(tagging, "team", "ml-")
+
+    assert found == {
+        "state-machine": {"ml-vision-retrain-and-deploy": "vision"},
+        "codepipeline": {},
+        "codebuild": {},
+    }
+
+
+class Tagging:
+    """GetResources' pages, for the resource types moto's tagging API does not list."""
+
+    def __init__(self, *pages: list[dict[str, Any]]) -> None:
+        self.pages = list(pages)
+        self.asked: list[dict[str, Any]] = []
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "get_resources"
+        return self
+
+    def paginate(self, **params: Any) -> Any:
+        self.asked.append(params)
+        return [{"ResourceTagMappingList": page} for page in self.pages]
+
+
+def _tagged(arn: str, team: str | None = "mlops") -> dict[str, Any]:
+    return {"ResourceARN": arn, "Tags": [{"Key": "team", "Value": team}] if team else []}
+
+
+def test_given_pipelines_and_projects_then_their_arns_name_them_and_the_rest_are_skipped(
+    collector: ModuleType,
+) -> None:
+    base = f"arn:aws:{{}}:{REGION}:{FORECASTING}:{{}}"
+    tagging = Tagging(
+        [
+            _tagged(base.format("codepipeline", "ml-forecasting-deploy")),
+            _tagged(base.format("codepipeline", "webhook:ml-hook")),  # not a pipeline
+            _tagged(base.format("codebuild", "project/ml-forecasting-eval-image"), "x" * 99),
+            _tagged(base.format("codebuild", "report-group/ml-reports")),  # not a project
+        ],
+        [
+            _tagged(base.format("states", "stateMachine:ml-train")),
+            _tagged(base.format("codebuild", "project/web-frontend")),  # not the ML prefix
+            _tagged(base.format("sqs", "ml-queue")),  # no type asked for
+            _tagged("not-an-arn"),
+            _tagged(base.format("codepipeline", "ml-untagged"), None),
+        ],
+    )
+
+    found = collector.automation_teams(tagging, "team", "ml-")
+
+    assert found == {
+        "state-machine": {"ml-train": "mlops"},
+        "codepipeline": {"ml-forecasting-deploy": "mlops"},
+        "codebuild": {"ml-forecasting-eval-image": "x" * 64},
+    }
+    assert tagging.asked == [
+        {
+            "TagFilters": [{"Key": "team"}],
+            "ResourceTypeFilters": ["states:stateMachine", "codepipeline", "codebuild:project"],
+        }
+    ]
+
+
+def test_given_the_tagging_api_refused_then_the_sagemaker_teams_still_go_out(
+    aws: None, collector: ModuleType
+) -> None:
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    _pipeline(sagemaker, "nlp-intentclassifier-train", {"team": "nlp-platform"})
+
+    def refused(key: str) -> dict[str, dict[str, str]]:
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "tag:GetResources"}}
+        raise ClientError(error, "GetResources")  # type: ignore[arg-type]
+
+    detail = collector.snapshot(
+        sagemaker, project="p", environment="e", trigger="schedule", request_id=None, now=NOW,
+        names=(), team_tag_key="team", automation=refused,
+    )  # fmt: skip
+
+    assert detail["teams"] == {
+        "endpoint": {},
+        "pipeline": {"nlp-intentclassifier-train": "nlp-platform"},
+    }
+    assert detail["errors"] == {"automation_teams": "AccessDeniedException: tag:GetResources"}
+
+
 # ---- the snapshot, as hostile input ------------------------------------------------------------
 
 
@@ -176,7 +278,7 @@ def test_given_a_snapshots_teams_then_names_are_keyed_whatever_their_case() -> N
         ({"pipeline": {"p": 42, "q": "", "r": None}}, {}, "3 owning teams dropped"),
         ({"pipeline": {"p" * 257: "t"}}, {}, "1 owning teams dropped"),
         ({"pipeline": {"t" * 9: "x" * 100}}, {"pipeline/ttttttttt": "x" * 64}, None),
-        ({"notebook": {"n": "t"}}, {}, None),  # only endpoints and pipelines
+        ({"notebook": {"n": "t"}}, {}, None),  # only the kinds sagewatch alerts on
     ],
 )  # fmt: skip
 def test_given_hostile_teams_then_only_valid_ones_are_kept_and_the_rest_named(
@@ -187,6 +289,28 @@ def test_given_hostile_teams_then_only_valid_ones_are_kept_and_the_rest_named(
     assert snapshot.teams == kept
     assert (snapshot.errors.get("teams") or "").startswith(error or "")
     assert ("teams" in snapshot.errors) is (error is not None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "kept"),
+    [
+        ("state-machine", "ml-vision-retrain-and-deploy", True),
+        ("state-machine", "m" * 81, False),  # Step Functions' 80
+        ("codepipeline", "ml-forecasting.deploy@v2", True),
+        ("codepipeline", "p" * 101, False),  # CodePipeline's 100
+        ("codebuild", "ml_eval-image", True),
+        ("codebuild", "b" * 256, False),  # CodeBuild's 255
+        ("codebuild", "-leading-dash", False),
+        ("codebuild", "has space", False),
+        ("codepipeline", "ml:pipe", False),
+    ],
+)
+def test_given_automation_owners_then_names_are_held_to_their_services_rules(
+    kind: str, name: str, kept: bool
+) -> None:
+    snapshot = parse_snapshot(_snapshot({kind: {name: "mlops"}}))
+
+    assert snapshot.teams == ({owned(kind, name): "mlops"} if kept else {})
 
 
 def test_given_more_teams_than_allowed_then_the_first_max_owned_are_kept() -> None:
@@ -282,6 +406,28 @@ def test_given_a_pipelines_team_in_a_snapshot_then_its_failure_names_the_team() 
     assert published["attributes"]["team"] == "nlp-platform"
     assert json.loads(published["message"])["team"] == "nlp-platform"
     assert "| Team nlp-platform |" in channels["email"].items[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("sample", "kind", "name"),
+    [
+        ("codebuild-build-failed", "codebuild", "ml-forecasting-eval-image"),
+        ("codepipeline-execution-failed", "codepipeline", "ml-forecasting-deploy"),
+    ],
+)
+def test_given_an_automation_owner_in_a_snapshot_then_its_failure_names_the_team(
+    sample: str, kind: str, name: str
+) -> None:
+    table = MemoryFleetTable()
+    table.put_heartbeat(FORECASTING, REGION, 1.0, 15, {"project": "f", "environment": "prod"})
+    owners = _snapshot({kind: {name: "forecasting-mlops"}}, time="2026-11-20T10:00:00Z")
+    _fleet(table).handle(owners)
+    alerter, channels = _alerter(table)
+
+    alerter.handle(read_event(sample))
+
+    [published] = channels["json"].items
+    assert published["attributes"]["team"] == "forecasting-mlops"
 
 
 def test_given_another_account_names_the_pipeline_then_its_team_is_not_taken() -> None:

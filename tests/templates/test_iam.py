@@ -49,6 +49,7 @@ RESOURCE_STAR_ACTIONS = frozenset(
         "sagemaker:ListMonitoringSchedules",
         "iam:ListAccountAliases",  # the inventory collector's account name (no resource type)
         "sagemaker:Search",  # the inventory collector's owning teams (no resource type)
+        "tag:GetResources",  # and those of the ML platform's automation (no resource type)
     }
 )
 

@@ -5,6 +5,7 @@ admits the monitoring account's refresh requests and nothing else."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterator
@@ -233,6 +234,7 @@ def test_given_no_labels_when_rendered_then_heartbeat_and_collector_say_unknown(
         "SAGEWATCH_ENVIRONMENT": "unknown",
         "FORWARDING_DEAD_LETTER_QUEUE_URL": placeholder("ForwardingDeadLetterQueue"),
         "TEAM_TAG_KEY": "team",
+        "ML_AUTOMATION_PREFIX": "ml-",
     }
 
 
@@ -521,15 +523,16 @@ def _iam_reference() -> dict[str, Any]:
 
 
 def test_given_the_kpis_actions_when_scoped_then_star_only_where_no_resource_type_exists() -> None:
-    sagemaker = _iam_reference()["sagemaker"]
+    reference = _iam_reference()
+    sagemaker = reference["sagemaker"]
     grants = role_grants(render(), spoke.COLLECTOR_ROLE)
     checked = 0
     for action, granted in grants.items():
         service, name = action.split(":")
-        if service != "sagemaker":
+        if service not in ("sagemaker", "tag"):
             continue
         checked += 1
-        types = sagemaker["Actions"][name.lower()].get("Resources", [])
+        types = reference[service]["Actions"][name.lower()].get("Resources", [])
         if not types:
             assert granted == ["*"], f"{action} takes no resource: it needs '*'"
             continue
@@ -590,3 +593,30 @@ def test_given_the_console_parameter_groups_when_read_then_every_parameter_is_in
     grouped = [name for group in groups for name in group["Parameters"]]
     assert sorted(grouped) == sorted(template["Parameters"])
     assert len(grouped) == len(set(grouped))
+
+
+def _without_docstrings(tree: ast.Module) -> str:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and body:
+            first = body[0]
+            if (
+                len(body) > 1
+                and isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                body.pop(0)
+    return ast.dump(tree)
+
+
+def test_given_the_templates_collector_then_it_is_the_same_program_as_its_source() -> None:
+    """`make generate` writes inline/collector.py into the template without its docstrings and
+    comments, a space per indentation level (the template must stay under 51,200 bytes): the
+    same program, statement for statement."""
+    resource = load(WORKLOAD_TEMPLATE)["Resources"][spoke.COLLECTOR_FUNCTION]
+    copy = resource["Properties"]["Code"]["ZipFile"]
+    source = spoke.COLLECTOR.read_text()
+
+    assert ast.dump(ast.parse(copy)) == _without_docstrings(ast.parse(source))
+    assert "#" not in copy.replace('"#', "")  # no comment left (a "#" in a string would be)

@@ -132,7 +132,8 @@ class Delivery:
         )
 
     def _owner(self, alert: Alert) -> str | None:
-        """The team the account's inventory names for the endpoint or pipeline, if any."""
+        """The team the account's inventory names for the endpoint, pipeline, state machine,
+        CodePipeline pipeline or CodeBuild project, if any."""
         kind = _OWNED.get(alert.resource)
         if kind is None or self.labels is None:
             return None
@@ -148,6 +149,9 @@ _OWNED = {
     ResourceKind.ENDPOINT: "endpoint",
     ResourceKind.PIPELINE_EXECUTION: "pipeline",
     ResourceKind.PIPELINE_STEP: "pipeline",
+    ResourceKind.STATE_MACHINE_EXECUTION: "state-machine",
+    ResourceKind.CODEPIPELINE_EXECUTION: "codepipeline",
+    ResourceKind.CODEBUILD_BUILD: "codebuild",
 }
 
 

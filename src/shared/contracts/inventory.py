@@ -274,9 +274,17 @@ def _errors(value: Any) -> dict[str, str]:
     return {_label(str(k)): _LABEL_UNSAFE.sub("_", str(v))[:200] for k, v in items}
 
 
-# SageMaker's rule for endpoint and pipeline names (pipelines may be 256 long).
-_RESOURCE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", re.ASCII)
-_NAME_LIMITS = {"endpoint": 63, "pipeline": 256}
+# Each kind's rule for names: SageMaker's for endpoints and pipelines (pipelines may be 256
+# long); Step Functions', CodePipeline's and CodeBuild's for the ML platform's automation.
+_SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", re.ASCII)
+_AUTOMATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,254}", re.ASCII)
+_NAMES = {
+    "endpoint": (_SAGEMAKER_NAME, 63),
+    "pipeline": (_SAGEMAKER_NAME, 256),
+    "state-machine": (_AUTOMATION_NAME, 80),
+    "codepipeline": (_AUTOMATION_NAME, 100),
+    "codebuild": (_AUTOMATION_NAME, 255),
+}
 
 
 def _teams(value: Any) -> tuple[dict[str, str] | None, str | None]:
@@ -291,10 +299,11 @@ def _teams(value: Any) -> tuple[dict[str, str] | None, str | None]:
         items = list(named.items()) if isinstance(named, Mapping) else []
         dropped += max(0, len(items) - MAX_OWNED)
         for name, team in items[:MAX_OWNED]:
+            rule, longest = _NAMES[kind]
             if (
                 isinstance(name, str)
-                and len(name) <= _NAME_LIMITS[kind]
-                and _RESOURCE_NAME.fullmatch(name)
+                and len(name) <= longest
+                and rule.fullmatch(name)
                 and _label(team) != "unknown"
             ):
                 teams[owned(kind, name)] = _label(team)

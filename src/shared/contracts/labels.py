@@ -13,14 +13,16 @@ from typing import Any
 UNKNOWN = "unknown"  # what a workload stack without the parameter sends
 
 # The resources whose owning team an inventory snapshot names (their events carry no tags, or
-# none arrive: pipelines, idle endpoints); at most MAX_OWNED of each kind.
-OWNED_KINDS = ("endpoint", "pipeline")
+# none arrive: pipelines, idle endpoints, the ML platform's automation); at most MAX_OWNED of
+# each kind.
+OWNED_KINDS = ("endpoint", "pipeline", "state-machine", "codepipeline", "codebuild")
 MAX_OWNED = 100
 
 
 def owned(kind: str, name: str) -> str:
-    """The key of a resource's team (SageMaker names are unique whatever their case; endpoint
-    ARNs are lower-case)."""
+    """The key of a resource's team (SageMaker names are unique whatever their case, and its
+    endpoint ARNs lower-case; two automation resources whose names differ only in case share
+    theirs)."""
     return f"{kind}/{name.lower()}"
 
 
