@@ -272,7 +272,7 @@ def endpoint_health(init: Mapping[str, float]) -> list[dict[str, Any]]:
     for endpoints, accounts in HEALTH_FLEETS:
         spec = FleetSpec(
             accounts=accounts, training=0, processing=0, transform=0, tuning=0, pipelines=0,
-            endpoints=endpoints, duplicate_rate=0,
+            endpoints=endpoints, automation=0, duplicate_rate=0,
         )  # fmt: skip
         usage = Simulation(generate(spec), monitoring, workload, init).run().part["endpoint-health"]
         scan = costing.summary(costing.share(usage), 1)
@@ -430,7 +430,7 @@ def main() -> None:
 
     burst_spec = FleetSpec(
         seed=13, training=0, processing=0, transform=0, tuning=1, children_per_tuning=200,
-        pipelines=0, endpoints=0, duplicate_rate=0,
+        pipelines=0, endpoints=0, automation=0, duplicate_rate=0,
     )  # fmt: skip
     burst = generate(burst_spec)
     _, burst_meter, _ = run_fleet(burst, run_every=None)

@@ -30,6 +30,9 @@ class FleetSpec:
     children_per_tuning: int = 100  # a burst: all children end within a minute
     pipelines: int = 15
     endpoints: int = 10
+    # ML automation outside SageMaker (issue 16): runs a day of each of a Step Functions state
+    # machine, a CodePipeline pipeline and a CodeBuild project, named with the ML prefix.
+    automation: int = 15
     failure_rate: float = 0.06
     duplicate_rate: float = 0.03
 
@@ -85,11 +88,16 @@ class _Builder:
         self.endpoints: dict[str, list[tuple[str, str]]] = {}
 
     def envelope(
-        self, account: str, detail_type: str, when: datetime, detail: dict[str, Any]
+        self,
+        account: str,
+        detail_type: str,
+        when: datetime,
+        detail: dict[str, Any],
+        source: str = "aws.sagemaker",
     ) -> None:
         event = {
             "version": "0", "id": str(uuid.UUID(int=self.rng.getrandbits(128))),
-            "detail-type": detail_type, "source": "aws.sagemaker", "account": account,
+            "detail-type": detail_type, "source": source, "account": account,
             "time": _iso(when), "region": REGION, "resources": [], "detail": detail,
         }  # fmt: skip
         self.events.append(event)
@@ -222,8 +230,43 @@ class _Builder:
                 self.envelope(account, "SageMaker Endpoint State Change", start,
                               {"EndpointName": f"endpoint-{n}", "EndpointStatus": status,
                                "LastModifiedTime": _ms(start)})  # fmt: skip
+        for n in range(spec.automation):
+            self.automation(n)
         self.events.sort(key=lambda e: e["time"])
         return Fleet(self.events, self.series, self.jobs, self.accounts, self.runs, self.endpoints)
+
+    def automation(self, n: int) -> None:
+        """One run each of an ML state machine, pipeline and build project, as their services
+        report how they ended (the workload's MlAutomationRule forwards these only); a failed
+        pipeline reports its failed action too."""
+        account, rng = self.rng.choice(self.accounts), self.rng
+        start = DAY + timedelta(minutes=rng.randrange(0, 20 * 60))
+        end = start + timedelta(minutes=rng.randrange(5, 90))
+        where = f"{REGION}:{account}"
+        failed = [rng.random() < self.spec.failure_rate for _ in range(3)]
+        self.envelope(account, "Step Functions Execution Status Change", end, {
+            "executionArn": f"arn:aws:states:{where}:execution:ml-flow-{n}:run-{n}",
+            "stateMachineArn": f"arn:aws:states:{where}:stateMachine:ml-flow-{n}",
+            "name": f"run-{n}", "status": "FAILED" if failed[0] else "SUCCEEDED",
+            "startDate": _ms(start), "stopDate": _ms(end),
+        }, source="aws.states")  # fmt: skip
+        execution = str(uuid.UUID(int=rng.getrandbits(128)))
+        pipeline = {"pipeline": f"ml-deploy-{n}", "version": 1, "execution-id": execution}
+        if failed[1]:
+            self.envelope(account, "CodePipeline Action Execution State Change", end, pipeline | {
+                "stage": "Build", "action": "Image", "state": "FAILED", "region": REGION,
+                "execution-result": {"external-execution-summary": "Build failed"},
+            }, source="aws.codepipeline")  # fmt: skip
+        self.envelope(account, "CodePipeline Pipeline Execution State Change", end, pipeline | {
+            "state": "FAILED" if failed[1] else "SUCCEEDED",
+        }, source="aws.codepipeline")  # fmt: skip
+        build = f"arn:aws:codebuild:{where}:build/ml-image-{n}:{execution}"
+        self.envelope(account, "CodeBuild Build State Change", end, {
+            "build-status": "FAILED" if failed[2] else "SUCCEEDED",
+            "project-name": f"ml-image-{n}", "build-id": build,
+            "additional-information": {"initiator": "ml-engineer", "build-complete": True,
+                                       "build-start-time": _iso(start)},
+        }, source="aws.codebuild")  # fmt: skip
 
 
 def generate(spec: FleetSpec) -> Fleet:
@@ -233,7 +276,8 @@ def generate(spec: FleetSpec) -> Fleet:
 def sized(jobs: int, accounts: int, seed: int = 7) -> FleetSpec:
     """The default day's mix of work, scaled to `jobs` finished jobs a day over `accounts`
     accounts: the same shares of training, processing, transform and tuning children, and of
-    pipelines and endpoints per job; tuning jobs keep about as many children each."""
+    pipelines, endpoints and automation runs per job; tuning jobs keep about as many children
+    each."""
     base = FleetSpec()
     base_jobs = (
         base.training + base.processing + base.transform + base.tuning * base.children_per_tuning
@@ -254,6 +298,7 @@ def sized(jobs: int, accounts: int, seed: int = 7) -> FleetSpec:
         children_per_tuning=per_tuning,
         pipelines=max(1, round(base.pipelines * scale)),
         endpoints=max(1, round(base.endpoints * scale)),
+        automation=max(1, round(base.automation * scale)),
     )
 
 

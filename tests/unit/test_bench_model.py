@@ -77,7 +77,8 @@ def test_the_stack_as_written() -> None:
 
 def _training(count: int, **spec: Any) -> Fleet:
     base = FleetSpec(seed=3, accounts=1, training=count, processing=0, transform=0, tuning=0,
-                     pipelines=0, endpoints=0, duplicate_rate=0, failure_rate=0)  # fmt: skip
+                     pipelines=0, endpoints=0, automation=0, duplicate_rate=0,
+                     failure_rate=0)  # fmt: skip
     return generate(FleetSpec(**(vars(base) | spec)))
 
 
