@@ -360,25 +360,13 @@ class FleetTable(Adapter):
         ]
 
     def open_episode(self, key: str, since: float, percent: float) -> int | None:
-        try:
-            response = self.api.update_item(
-                TableName=self.table,
-                Key={"id": {"S": key}},
-                UpdateExpression="SET idle_since = :s, idle_percent = :p, alerted = :no "
-                "ADD episode :one",
-                ConditionExpression="attribute_exists(job) AND attribute_not_exists(ended_at) "
-                "AND attribute_not_exists(idle_since)",
-                ExpressionAttributeValues={
-                    ":s": {"N": str(since)},
-                    ":p": {"N": str(percent)},
-                    ":no": {"BOOL": False},
-                    ":one": {"N": "1"},
-                },
-                ReturnValues="UPDATED_NEW",
-            )
-        except self.api.exceptions.ConditionalCheckFailedException:
-            return None
-        return int(response["Attributes"]["episode"]["N"])
+        return self._opened(
+            key,
+            "SET idle_since = :s, idle_percent = :p, alerted = :no ADD episode :one",
+            "attribute_exists(job) AND attribute_not_exists(ended_at) "
+            "AND attribute_not_exists(idle_since)",
+            {":s": {"N": str(since)}, ":p": {"N": str(percent)}},
+        )
 
     def episode_alerted(self, key: str, episode: int) -> dict[str, Any] | None:
         try:
@@ -416,21 +404,32 @@ class FleetTable(Adapter):
         ]
 
     def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
+        return self._opened(
+            key,
+            "SET unhealthy_since = :s, #value = :v, #limit = :l, alerted = :no, alone = :no "
+            "REMOVE expiration ADD episode :one",
+            "attribute_not_exists(unhealthy_since)",
+            {":s": {"N": str(since)}, ":v": {"N": str(value)}, ":l": {"N": str(limit)}},
+            {"#value": "value", "#limit": "limit"},  # reserved words
+        )
+
+    def _opened(
+        self,
+        key: str,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> int | None:
+        """An episode opened by one conditional update (its number), or None if refused."""
         try:
             response = self.api.update_item(
                 TableName=self.table,
                 Key={"id": {"S": key}},
-                UpdateExpression="SET unhealthy_since = :s, #value = :v, #limit = :l, "
-                "alerted = :no, alone = :no REMOVE expiration ADD episode :one",
-                ConditionExpression="attribute_not_exists(unhealthy_since)",
-                ExpressionAttributeNames={"#value": "value", "#limit": "limit"},  # reserved
-                ExpressionAttributeValues={
-                    ":s": {"N": str(since)},
-                    ":v": {"N": str(value)},
-                    ":l": {"N": str(limit)},
-                    ":no": {"BOOL": False},
-                    ":one": {"N": "1"},
-                },
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                **({"ExpressionAttributeNames": names} if names else {}),
+                ExpressionAttributeValues=values | {":no": {"BOOL": False}, ":one": {"N": "1"}},
                 ReturnValues="UPDATED_NEW",
             )
         except self.api.exceptions.ConditionalCheckFailedException:
