@@ -254,3 +254,30 @@ def test_given_a_silenced_endpoint_or_the_check_off_then_its_metrics_are_not_eve
     assert off == {"endpoint_health_skipped": "EndpointHealthMinutes is 0"}
     assert "no OAM sink" in no_sink["endpoint_health_skipped"]
     assert _health(aws) == []
+
+
+def test_given_a_summary_whose_marks_were_lost_when_sent_again_then_it_is_the_same_incident(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
+    names = ["svc-a", "svc-b", "svc-c"]
+    fleet.handle(_snapshot(endpoints=[(name, {}) for name in names]))
+    for name in names:
+        _serve(aws, name, range(0, 20), errors=100)
+    clock.at(12)
+    lost = []
+    marked = fleet.table.unhealthy_alerted
+    fleet.table.unhealthy_alerted = lambda key, n, alone: lost.append(key) or False  # type: ignore[method-assign]
+    fleet.handle(HEALTH)  # alerted, but no mark kept
+    fleet.table.unhealthy_alerted = marked  # type: ignore[method-assign]
+    clock.at(17)
+
+    again = fleet.handle(HEALTH)
+
+    assert len(lost) == 3
+    assert len(again["endpoints_unhealthy"]) == 3  # due again: alerted as before
+    alerts = [a["json"] for a in _health(aws)]
+    assert [(a["name"], a["status"]) for a in alerts] == [
+        ("svc-a", "InService"),
+        ("2 endpoint variants", "InService"),
+    ]  # the same two incidents, each paged once

@@ -88,6 +88,7 @@ def test_given_more_errors_than_requests_in_a_minute_then_the_rate_is_capped_at_
         ({"sagewatch:max-latency-ms": " 250 "}, 5.0, 250.0, {Signal.LATENCY}),
         ({"sagewatch:max-5xx-percent": "off", "sagewatch:max-latency-ms": "0"}, None, None,
          {Signal.ERRORS, Signal.LATENCY}),
+        ({"sagewatch:max-5xx-percent": "0.0"}, None, 5_000.0, {Signal.ERRORS}),
         ({"sagewatch:max-5xx-percent": "101"}, 5.0, 5_000.0, set()),  # out of range: default
         ({"sagewatch:max-5xx-percent": "-3"}, 5.0, 5_000.0, set()),
         ({"sagewatch:max-5xx-percent": "nan"}, 5.0, 5_000.0, set()),

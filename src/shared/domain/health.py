@@ -93,6 +93,8 @@ def _limit(value: str | None, most: float) -> float | None:
         number = float(text)
     except ValueError:
         return _UNSET
+    if number == 0:  # "0.0" turns it off as "0" does
+        return None
     return number if math.isfinite(number) and 0 < number <= most else _UNSET
 
 

@@ -174,15 +174,22 @@ def recovered_alert(
     )
 
 
-def unhealthy_summary(account: str, region: str, episodes: Sequence[Episode], now: float) -> Alert:
+def unhealthy_summary(account: str, region: str, episodes: Sequence[Episode]) -> Alert:
     """Storm control: past the threshold, one alert names an account's variants that turned
-    unhealthy in the same scan (their recoveries are not paged: the dashboard shows them)."""
+    unhealthy in the same scan (their recoveries are not paged: the dashboard shows them). Its
+    incident is their episodes' start: a tick that sends it again (its marks were lost) sends
+    the same incident."""
     names = [f"{e.endpoint}/{e.variant} ({e.signal.label})" for e in episodes]
     what = f"{len(episodes)} endpoint variants"
     return Alert(
         kind=AlertKind.UNHEALTHY,
         incident=incident_key(
-            account, region, ResourceKind.ENDPOINT, "*", "unhealthy", str(int(now))
+            account,
+            region,
+            ResourceKind.ENDPOINT,
+            "*",
+            "unhealthy",
+            str(int(min(e.since for e in episodes))),
         ),
         account=account,
         region=region,

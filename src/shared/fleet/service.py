@@ -586,7 +586,7 @@ class Fleet:
                     outcome["recovered"].append(f"{account}/{name}/{variant}")
                 elif episode is not None and not episode.alerted:
                     due.append((episode, judgement, limits, says))  # its alert failed before
-        self._alert_unhealthy(account, region, due, now)
+        self._alert_unhealthy(account, region, due)
         outcome["unhealthy"] += [f"{account}/{e.endpoint}/{e.variant}" for e, *_ in due]
         in_service = {endpoint.name for endpoint in inventory.endpoints}
         for episode in left.values():  # deleted, silenced, or its limit turned off
@@ -600,7 +600,6 @@ class Fleet:
         account: str,
         region: str,
         due: list[tuple[Episode, Judgement, Limits, JobSays]],
-        now: float,
     ) -> None:
         """One alert each up to the storm threshold; past it, one names the rest."""
         threshold = self.settings.idle_alerts_per_account or len(due)
@@ -610,7 +609,7 @@ class Fleet:
             self.table.unhealthy_alerted(episode.key, episode.number, alone=True)
         rest = [episode for episode, *_ in due[threshold:]]
         if rest:
-            self._alert(unhealthy_summary(account, region, rest, now))
+            self._alert(unhealthy_summary(account, region, rest))
             for episode in rest:
                 self.table.unhealthy_alerted(episode.key, episode.number, alone=False)
 
