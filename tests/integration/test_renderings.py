@@ -168,8 +168,8 @@ def test_given_docs_sample_alerts_when_compared_then_each_is_what_the_replay_sen
     samples = re.findall(r"```text\n(.*?)\n```", (ROOT / doc).read_text(), flags=re.DOTALL)
     bodies = {alert["email"]["body"] for alert in alerts}
     # failure, violations, under-used, idle (after the end, while running, its end), a refused
-    # call, unhealthy
-    assert len(samples) == 8
+    # call, unhealthy (a HyperPod node; in docs/alerts.md an endpoint's health too)
+    assert len(samples) == {"docs/alerts.md": 9, "README.md": 8}[doc]
     for sample in samples:
         assert sample in bodies, sample.splitlines()[0]
 
