@@ -321,74 +321,44 @@ WARM_ROUNDS = 5
 
 def warm_cpu(events: int = 2000) -> dict[str, float]:
     """CPU milliseconds per event with in-memory fakes, against a json.loads floor."""
-    from sagewatch.template import EVENTS
-    from shared.alerting.service import Alerter, Summarizer
-    from shared.config import AlerterSettings, EnricherSettings
+    from bench.warm import alerter_workload, publishers, quiet
+    from shared.alerting.service import Summarizer
+    from shared.config import EnricherSettings
     from shared.domain.utilization import Thresholds
     from shared.enrichment.service import Enricher
-    from shared.platform.observability import logger
     from tests.fakes import MemoryLedger, MemoryOnce, NoMetrics, Recorder
 
-    failed = json.loads((EVENTS / "training-failed.json").read_text())
-    raw = [
-        json.dumps(
-            failed | {"id": f"e{n}", "detail": failed["detail"] | {"TrainingJobName": f"job-{n}"}}
-        )
-        for n in range(events)
-    ]
-    settings = AlerterSettings(
-        {c: f"arn:aws:sns:us-east-1:123456789012:{c}" for c in ("email", "json", "chat")},
-        "t", "team", 3600, 0, 600, "", "us-east-1", "sagewatch",
-    )  # fmt: skip
-
-    def alerter() -> Alerter:  # a new one per round: a second round would meet only duplicates
-        return Alerter(
-            settings, publishers=_publishers(), ledger=MemoryLedger(), summaries=Recorder(),
-            records=MemoryOnce(),
-        )  # fmt: skip
-
+    raw, settings, alerter = alerter_workload(events)
     enricher = Enricher(
         EnricherSettings("bus", "us-east-1", Thresholds(), "t", "q", 5, 0, 3600, "team"),
         metrics=NoMetrics(), publisher=Recorder(), dead_letters=Recorder(),
         emit=lambda report: None, records=MemoryOnce(),
     )  # fmt: skip
-    handler: Any = logger.registered_handler
-    sink, previous = io.StringIO(), handler.stream
-    handler.stream = sink
-    try:
-        with contextlib.redirect_stdout(sink):
-            # Interleaved rounds, medians: the two measures see the same machine load.
-            floors, alerts = [], []
-            for _ in range(WARM_ROUNDS):
-                floors.append(_cpu(lambda: [json.loads(text) for text in raw]) / events)
-                handle = alerter().handle
-                alerts.append(_cpu(lambda h=handle: [h(json.loads(t)) for t in raw]) / events)
-            floor, alert = statistics.median(floors), statistics.median(alerts)
-            batches = [
-                [{"messageId": str(i), "body": text} for i, text in enumerate(raw[n : n + 100])]
-                for n in range(0, events, 100)
-            ]
-            enrich = _cpu(lambda: [enricher.run(batch) for batch in batches]) / events
-            ledger = MemoryLedger()
-            windows = [
-                {"messageId": str(n), "body": json.dumps(_burst(n, ledger))} for n in range(events)
-            ]
-            summarizer = Summarizer(
-                settings, publishers=_publishers(), ledger=ledger, records=MemoryOnce()
-            )
-            summarize = _cpu(lambda: summarizer.run(windows)) / events
-    finally:
-        handler.stream = previous
+    with quiet():
+        # Interleaved rounds, medians: the two measures see the same machine load.
+        floors, alerts = [], []
+        for _ in range(WARM_ROUNDS):
+            floors.append(_cpu(lambda: [json.loads(text) for text in raw]) / events)
+            handle = alerter().handle  # a new one per round: it would meet only duplicates
+            alerts.append(_cpu(lambda h=handle: [h(json.loads(t)) for t in raw]) / events)
+        floor, alert = statistics.median(floors), statistics.median(alerts)
+        batches = [
+            [{"messageId": str(i), "body": text} for i, text in enumerate(raw[n : n + 100])]
+            for n in range(0, events, 100)
+        ]
+        enrich = _cpu(lambda: [enricher.run(batch) for batch in batches]) / events
+        ledger = MemoryLedger()
+        windows = [
+            {"messageId": str(n), "body": json.dumps(_burst(n, ledger))} for n in range(events)
+        ]
+        summarizer = Summarizer(
+            settings, publishers=publishers(), ledger=ledger, records=MemoryOnce()
+        )
+        summarize = _cpu(lambda: summarizer.run(windows)) / events
     return {
         "json_loads_ms": floor * 1000, "alerter_ms": alert * 1000, "enricher_ms": enrich * 1000,
         "summarizer_ms": summarize * 1000,
     }  # fmt: skip
-
-
-def _publishers() -> dict[str, Any]:
-    from tests.fakes import Recorder
-
-    return dict.fromkeys(("email", "json", "chat"), Recorder())
 
 
 def _burst(n: int, ledger: Any) -> dict[str, Any]:

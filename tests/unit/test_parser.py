@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.domain.events import InstanceGroup, SageMakerEvent
 from shared.domain.parser import (
@@ -971,3 +973,26 @@ def test_given_name_longer_than_any_sagemaker_name_when_parsed_then_invalid_even
 ) -> None:
     with pytest.raises(InvalidEvent, match="257 characters"):
         parse_event(training_event(TrainingJobName="n" * 257))
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 30),
+        timezones=st.timezones() | st.just(UTC),
+    ),
+    st.sampled_from(["auto", "seconds", "milliseconds", "microseconds"]),
+    st.booleans(),
+)  # fmt: skip
+def test_given_any_iso_time_when_parsed_then_the_same_instant_in_utc(
+    when: datetime, timespec: str, zulu: bool
+) -> None:
+    text = when.isoformat(timespec=timespec)
+    if zulu and when.utcoffset() == timedelta(0):
+        text = text.removesuffix("+00:00") + "Z"
+    shown = datetime.fromisoformat(text)  # what the text holds (seconds or milliseconds)
+
+    parsed = parse_time(text)
+
+    assert parsed == shown
+    assert parsed is not None
+    assert parsed.utcoffset() == timedelta(0)

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.alerting.alerts import failure_alert
 from shared.alerting.render import chat_notification, document, subject, text_body
 from shared.domain.parser import parse_event
-from shared.domain.text import sanitize
+from shared.domain.text import _SECRETS, _masked, sanitize
 
 TrainingEvent = Callable[..., dict[str, Any]]
 
@@ -179,3 +181,48 @@ def test_given_a_masked_reason_when_sanitized_again_then_it_stays_the_same() -> 
 
     assert once is not None
     assert sanitize(once) == once  # the email and chat renderings sanitize the reason again
+
+
+def _every_shape_tried(text: str) -> str:
+    for pattern, replacement, _ in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# Pieces of the corpora's secrets and of their words, in other cases and orders, among ordinary
+# text: whatever a shape would mask, its words let it be tried.
+_PIECES = [piece for _, reason, secrets in SECRETS for piece in (reason, *secrets)] + [
+    "PASSWORD", "Api-Key", "x-auth-token", "BEARER ", "Sig=", "HTTPS://",
+    "Hooks.Slack.com/services/", "AKIA", "ghp_", "sk-", "\u212aey=",
+    "=", ":", " ", "'", '"', "/", "@", "-", "_", "A", "0",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", [reason for _, reason, _ in SECRETS] + ORDINARY)
+def test_given_the_corpora_when_masked_then_as_if_every_shape_was_tried(text: str) -> None:
+    assert _masked(text) == _every_shape_tried(text)
+
+
+# Every word of the key shapes, each way a key is written, in either case.
+_KEYED = [
+    form.format(key=case(key))
+    for key in (
+        "password", "passwd", "pwd", "passphrase", "secret", "token", "api_key", "access-key",
+        "secret key", "private.key", "account_key", "credentials", "signature", "sig",
+        "authorization", "auth",
+    )
+    for case in (str.lower, str.upper)
+    for form in ("{key}=v4lue", "--{key} v4lue", "<{key}>v4lue</{key}>")
+    if " " not in key or "--" not in form  # `--secret key v4lue`: the flag's value is `key`
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", _KEYED)
+def test_given_any_key_word_when_masked_then_its_value_is(text: str) -> None:
+    assert "v4lue" not in _masked(text)
+    assert _masked(text) == _every_shape_tried(text)
+
+
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=12), max_size=12).map("".join))
+def test_given_any_text_when_masked_then_as_if_every_shape_was_tried(text: str) -> None:
+    assert _masked(text) == _every_shape_tried(text)

@@ -55,6 +55,9 @@ class _Parts:
     subject: str
     attributes: dict[str, str]
     thread: str
+    labels: list[tuple[str, str]]  # who owns it, what the account is for
+    facts: list[tuple[str, str]]
+    step: str  # the next step
     signed_in: bool = False  # the links sign in to their account (the access portal's)
 
     def labelled(self, alert: Alert, labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
@@ -75,6 +78,9 @@ def _parts(alert: Alert, dashboard_url: str | None, portal: Portal | None = None
         subject(alert),
         attributes(alert),
         thread_id(alert),
+        _labels(alert),
+        _facts(alert),
+        next_step(alert),
         signed_in=portal is not None,
     )
 
@@ -84,7 +90,7 @@ def render(
 ) -> Rendered:
     parts = _parts(alert, dashboard_url, portal)
     text = text_body(alert, dashboard_url, parts)
-    chat, chat_message = _fitted(_chat(alert, parts))
+    chat, chat_message = _chat_fitted(alert, parts)
     machine, document_message = _fitted(_document(alert, parts, text))
     return Rendered(
         subject=parts.subject,
@@ -412,14 +418,14 @@ def subject(alert: Alert) -> str:
 def text_body(alert: Alert, dashboard_url: str | None = None, parts: _Parts | None = None) -> str:
     """Plain text an on-call engineer reads in ten seconds: what, where, why, what next."""
     lines = [alert.headline[:1].upper() + alert.headline[1:], ""]
+    parts = parts or _parts(alert, dashboard_url)
     where = [f"Account {_account(alert)}", f"Region {alert.region}"]
-    where += [f"{label} {value}" for label, value in _labels(alert)]
+    where += [f"{label} {value}" for label, value in parts.labels]
     lines.append(" | ".join(where))
-    lines += [f"{label}: {value}" for label, value in _facts(alert)]
+    lines += [f"{label}: {value}" for label, value in parts.facts]
     if alert.reason:
         lines += ["", "Why:", *("  " + line for line in for_email(alert.reason).splitlines())]
-    lines += ["", f"Next: {next_step(alert)}"]
-    parts = parts or _parts(alert, dashboard_url)
+    lines += ["", f"Next: {parts.step}"]
     lines += [f"{label}: {url}" for label, url in parts.labelled(alert)]
     return _fit_text("\n".join(lines))
 
@@ -454,13 +460,22 @@ def thread_id(alert: Alert) -> str:
 def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[str, Any]:
     """The custom notification schema (version 1.0, source custom); client-markdown text with
     every untrusted value escaped so it cannot mention, link or format."""
-    return _fit(_chat(alert, _parts(alert, dashboard_url)))
+    return _chat_fitted(alert, _parts(alert, dashboard_url))[0]
+
+
+def _chat_fitted(alert: Alert, parts: _Parts) -> tuple[dict[str, Any], str]:
+    """The notification and its encoding, mention-free. JSON writes `<`, `>` and `@` as they
+    are: where its encoding has none, no string of it does (the common case, no second pass)."""
+    notification, message = _fitted(_chat(alert, parts))
+    if "<" in message or ">" in message or "@" in message:
+        notification, message = _fitted(_no_mentions_anywhere(notification))
+    return notification, message
 
 
 def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
     where = f"*Account* {chat_plain(_account(alert))} · *Region* {alert.region}"
-    where += "".join(f" · *{label}* {chat_plain(value)}" for label, value in _labels(alert))
-    lines = [where, *(f"*{label}*: {chat_plain(value)}" for label, value in _facts(alert))]
+    where += "".join(f" · *{label}* {chat_plain(value)}" for label, value in parts.labels)
+    lines = [where, *(f"*{label}*: {chat_plain(value)}" for label, value in parts.facts)]
     description = "\n".join(lines)[: CHAT_DESCRIPTION_LIMIT - 100]
     reason = alert.reason or ""
     while reason:  # the reason, shortened until its (escaped) block fits
@@ -470,11 +485,11 @@ def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
             description += why
             break
         reason = reason[: len(reason) - overflow - 1].rstrip() + "…" if len(reason) > 20 else ""
-    steps = [next_step(alert)]
+    steps = [parts.step]
     steps += [f"[{label}]({url})" for label, url in parts.labelled(alert, _LINK_LABELS)]
     headline = chat_plain(alert.headline)
     title = f"{_EMOJI[alert.kind]} {headline[:1].upper()}{headline[1:]}"
-    notification = {
+    return {
         "version": "1.0",
         "source": "custom",
         "id": hashlib.sha256(alert.incident.encode()).hexdigest()[:32],
@@ -492,8 +507,6 @@ def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
             "additionalContext": parts.attributes | {"incident": alert.follows or alert.incident},
         },
     }
-    result: dict[str, Any] = _no_mentions_anywhere(notification)
-    return result
 
 
 def _no_mentions_anywhere(value: Any) -> Any:
@@ -560,7 +573,7 @@ def _document(alert: Alert, parts: _Parts, text: str) -> dict[str, Any]:
         "waste": alert.waste.as_dict() if alert.waste else None,
         "context": dict(alert.context),
         "links": parts.links,
-        "next_step": next_step(alert),
+        "next_step": parts.step,
         "subject": parts.subject,
         "text": text,
         "attributes": parts.attributes,

@@ -46,6 +46,7 @@ from shared.platform.errors import InvalidEvent
 
 MAX_INSTANCE_COUNT = 10_000  # beyond any SageMaker quota; guards the planner's host list
 _EPOCH_MILLIS_THRESHOLD = 100_000_000_000  # larger numbers are milliseconds (after 1973 in ms)
+_ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 _ISO_FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
@@ -181,7 +182,7 @@ def envelope(raw: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidEvent(f"envelope field {key!r} is missing or not a string")
         fields[attr] = value
     account, region = raw.get("account"), raw.get("region")
-    if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account, re.ASCII):
+    if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account):
         raise InvalidEvent("envelope field 'account' is not a 12-digit account id")
     if not isinstance(region, str) or not region:
         raise InvalidEvent("envelope field 'region' is missing or not a string")
@@ -207,14 +208,19 @@ MAX_DEPTH = 64
 
 def check_depth(raw: Any, limit: int = MAX_DEPTH) -> Any:
     """`raw` itself, or an `InvalidEvent` if lists and objects nest in it deeper than `limit`."""
-    stack = [(raw, 1)] if isinstance(raw, Mapping | list) else []
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if isinstance(value, Mapping) else value
-        if depth > limit and children:
+    level: list[Any] = [raw] if isinstance(raw, Mapping | list) else []
+    depth = 0
+    while level:  # a level at a time: every alert pays for this walk, keep it tight
+        depth += 1
+        if depth > limit and any(level):
             raise InvalidEvent(f"event nests deeper than {limit} levels")
-        # Only containers are visited (JSON's are dicts and lists): most of an event is text.
-        stack += [(child, depth + 1) for child in children if isinstance(child, dict | list)]
+        below: list[Any] = []
+        for value in level:
+            # Only containers are visited (JSON's are dicts and lists): most of an event is text.
+            for child in value if isinstance(value, list) else value.values():
+                if type(child) is dict or type(child) is list:
+                    below.append(child)
+        level = below
     return raw
 
 
