@@ -27,7 +27,7 @@ from shared.adapters.cloudwatch import EndpointActivity
 from shared.adapters.eventbridge import PUT_EVENTS_MAX_ENTRIES, RefreshRequester
 from shared.contracts.labels import Labels
 from shared.contracts.storm_window import StormWindow
-from shared.domain.health import Minute, Signal
+from shared.domain.health import Breach, Minute, Signal
 from shared.domain.parser import parse_time
 from shared.domain.utilization import NAMESPACES, Call, Query
 from shared.ports import (
@@ -348,14 +348,14 @@ class CountingFleetTable(MemoryFleetTable):
         self._scan()
         return super().health_episodes()
 
-    def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
+    def open_unhealthy(self, key: str, breach: Breach, expires: int) -> int | None:
         change = super().open_unhealthy
-        episode: int | None = self._updated(key, lambda: change(key, since, value, limit))
+        episode: int | None = self._updated(key, lambda: change(key, breach, expires))
         return episode
 
-    def unhealthy_alerted(self, key: str, episode: int, alone: bool) -> bool:
+    def unhealthy_alerted(self, key: str, episode: int) -> bool:
         change = super().unhealthy_alerted
-        return bool(self._updated(key, lambda: change(key, episode, alone)))
+        return bool(self._updated(key, lambda: change(key, episode)))
 
     def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
         change = super().close_unhealthy

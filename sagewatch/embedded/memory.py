@@ -77,6 +77,7 @@ from sagewatch.faults import FaultInjector
 from sagewatch.moto_patches import metric_data
 from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, describe
 from shared.contracts.labels import Labels, teams_from_record
+from shared.domain.health import Breach
 from shared.platform.clock import Clock, system_clock
 from shared.ports import FleetStore, OnceStore, Progress, StormLedger
 
@@ -790,24 +791,24 @@ class FleetItemsInMemory:
             if key.startswith("health|") and "unhealthy_since" in item
         ]
 
-    def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
+    def open_unhealthy(self, key: str, breach: Breach, expires: int) -> int | None:
         self._count("dynamodb.UpdateItem")
         item = self.items.setdefault(key, {"id": key})
         if "unhealthy_since" in item:
             return None
         episode = int(item.get("episode", "0")) + 1
-        item.pop("expiration", None)
         item.update(
-            unhealthy_since=str(since), value=str(value), limit=str(limit),
-            episode=str(episode), alerted=False, alone=False,
+            unhealthy_since=str(breach.since), value=str(breach.value), limit=str(breach.limit),
+            requests=str(breach.requests), alone=breach.alone, alerted=False,
+            expiration=str(expires), episode=str(episode),
         )  # fmt: skip
         return episode
 
-    def unhealthy_alerted(self, key: str, episode: int, alone: bool) -> bool:
+    def unhealthy_alerted(self, key: str, episode: int) -> bool:
         self._count("dynamodb.UpdateItem")
         item = self._unhealthy(key, episode)
         if item is not None:
-            item.update(alerted=True, alone=alone)
+            item["alerted"] = True
         return item is not None
 
     def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
@@ -815,8 +816,8 @@ class FleetItemsInMemory:
         item = self._unhealthy(key, episode)
         if item is None:
             return False
-        for name in ("unhealthy_since", "alerted", "alone"):
-            item.pop(name)
+        for name in ("unhealthy_since", "alerted", "alone", "requests"):
+            item.pop(name, None)
         item["expiration"] = str(expires)
         return True
 

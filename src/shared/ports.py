@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from shared.contracts.labels import Labels
 from shared.contracts.storm_window import StormWindow
-from shared.domain.health import Minute, Signal
+from shared.domain.health import Breach, Minute, Signal
 from shared.domain.utilization import Call, JobKey, Query
 from shared.platform.clock import Clock
 from shared.platform.idempotency import OnceStore, Progress
@@ -164,13 +164,14 @@ class FleetStore(Protocol):
         """The records of endpoint variants' open health episodes (`health.Episode`)."""
         ...
 
-    def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
-        """Open a health episode unless one is open: its number, or None."""
+    def open_unhealthy(self, key: str, breach: Breach, expires: int) -> int | None:
+        """Open a health episode unless one is open: its number, or None. Its record goes at
+        `expires` if nothing closes it before."""
         ...
 
-    def unhealthy_alerted(self, key: str, episode: int, alone: bool) -> bool:
-        """Episode `episode` was alerted (`alone`: on its own, else in a summary); False if it
-        is no longer open."""
+    def unhealthy_alerted(self, key: str, episode: int) -> bool:
+        """Episode `episode` was alerted (alone or in its summary); False if it is no longer
+        open."""
         ...
 
     def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from jsonschema import Draft202012Validator
 
 from sagewatch.embedded import EmbeddedAws
@@ -61,9 +62,12 @@ def fleet(aws: EmbeddedAws, clock: Clock) -> Fleet:
 
 
 def _snapshot(
-    minutes: float = 0, endpoints: Sequence[tuple[str, dict[str, str]]] | None = None
+    minutes: float = 0,
+    endpoints: Sequence[tuple[str, dict[str, str]]] | None = None,
+    variant: str = "AllTraffic",
 ) -> dict[str, Any]:
-    """The sample snapshot, collected `minutes` after T0, listing `endpoints` (name, tags)."""
+    """The sample snapshot, collected `minutes` after T0, listing `endpoints` (name, tags), each
+    serving one `variant`."""
     at = T0 + timedelta(minutes=minutes)
     snapshot: dict[str, Any] = json.loads((EVENTS / "inventory-snapshot.json").read_text())
     snapshot["id"], snapshot["time"] = f"snap-{minutes}", at.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -71,6 +75,7 @@ def _snapshot(
     if endpoints is not None:
         kpi = snapshot["detail"]["kpis"]["endpoints_in_service"]
         first = kpi["items"][0]
+        first["variants"][0]["name"] = variant
         kpi["items"] = [
             copy.deepcopy(first) | {"name": name, "tags": tags} for name, tags in endpoints
         ]
@@ -84,11 +89,12 @@ def _serve(
     requests: float = 100,
     errors: float = 0,
     latency_ms: float = 40,
+    variant: str = "AllTraffic",
 ) -> None:
-    """Minutes of traffic of the endpoint's AllTraffic variant, as SageMaker publishes them."""
+    """Minutes of traffic of the endpoint's variant, as SageMaker publishes them."""
     dimensions = [
         {"Name": "EndpointName", "Value": endpoint},
-        {"Name": "VariantName", "Value": "AllTraffic"},
+        {"Name": "VariantName", "Value": variant},
     ]
     data = []
     for minute in minutes:
@@ -267,7 +273,7 @@ def test_given_a_summary_whose_marks_were_lost_when_sent_again_then_it_is_the_sa
     clock.at(12)
     lost = []
     marked = fleet.table.unhealthy_alerted
-    fleet.table.unhealthy_alerted = lambda key, n, alone: lost.append(key) or False  # type: ignore[method-assign]
+    fleet.table.unhealthy_alerted = lambda key, n: lost.append(key) or False  # type: ignore[method-assign]
     fleet.handle(HEALTH)  # alerted, but no mark kept
     fleet.table.unhealthy_alerted = marked  # type: ignore[method-assign]
     clock.at(17)
@@ -281,3 +287,100 @@ def test_given_a_summary_whose_marks_were_lost_when_sent_again_then_it_is_the_sa
         ("svc-a", "InService"),
         ("2 endpoint variants", "InService"),
     ]  # the same two incidents, each paged once
+
+
+def test_given_a_summary_whose_marks_were_lost_when_another_variant_fails_then_none_pages_twice(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
+    names = ["svc-a", "svc-b", "svc-c", "svc-d"]
+    fleet.handle(_snapshot(endpoints=[(name, {}) for name in names]))
+    for name in names[:3]:
+        _serve(aws, name, range(0, 30), errors=100)
+    _serve(aws, "svc-d", range(0, 12))
+    _serve(aws, "svc-d", range(12, 30), errors=100)  # fails a scan later
+    clock.at(12)
+    marked = fleet.table.unhealthy_alerted
+
+    def throttled(key: str, number: int) -> bool:
+        if "svc-a" not in key:  # the summary was sent, its marks were not kept
+            raise ClientError({"Error": {"Code": "ThrottlingException"}}, "UpdateItem")
+        return marked(key, number)
+
+    fleet.table.unhealthy_alerted = throttled  # type: ignore[method-assign]
+    first = fleet.handle(HEALTH)
+    fleet.table.unhealthy_alerted = marked  # type: ignore[method-assign]
+    clock.at(25)
+
+    fleet.handle(HEALTH)
+    fleet.handle(HEALTH)
+
+    assert first["endpoints_unchecked"] == [ACCOUNT]  # checked again at the next scan
+    alerts = [a["json"] for a in _health(aws)]
+    assert [(a["name"], a["status"]) for a in alerts] == [
+        ("svc-a", "InService"),
+        ("2 endpoint variants", "InService"),  # svc-b and svc-c, sent once
+        ("svc-d", "InService"),  # the first of its scan: alone
+    ]
+    assert "svc-b" in alerts[1]["context"]["variants"]
+
+
+def test_given_a_variant_replaced_then_its_episode_ends_with_a_gone_follow_up(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_snapshot(endpoints=[("ranker", {})], variant="blue"))
+    _serve(aws, "ranker", range(0, 15), errors=100, variant="blue")
+    clock.at(13)
+    fleet.handle(HEALTH)
+    fleet.handle(_snapshot(20, endpoints=[("ranker", {})], variant="green"))  # blue/green update
+    _serve(aws, "ranker", range(15, 30), variant="green")
+    clock.at(27)
+
+    fleet.handle(HEALTH)
+
+    alerts = [a["json"] for a in _health(aws)]
+    assert [(a["name"], a["context"]["variant"], a["status"]) for a in alerts] == [
+        ("ranker", "blue", "InService"),
+        ("ranker", "blue", "gone"),
+    ]
+    assert "no longer in service with variant blue" in alerts[1]["headline"]
+
+
+def test_given_an_alert_that_failed_when_sent_again_later_then_it_shows_the_window_that_broke(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_snapshot(endpoints=[("ranker", {})]))
+    _serve(aws, "ranker", range(0, 12), errors=100)  # then no traffic at all
+    clock.at(13)
+    publishers = fleet.deliver.publishers
+
+    class Unreachable:
+        def publish(self, *_: Any) -> str:
+            raise ClientError({"Error": {"Code": "InternalError"}}, "Publish")
+
+    fleet.deliver.publishers = dict.fromkeys(publishers, Unreachable())
+    failed = fleet.handle(HEALTH)
+    fleet.deliver.publishers = publishers
+    clock.at(27)  # its window now has no requests: quiet
+
+    again = fleet.handle(HEALTH)
+
+    [alert] = [a["json"] for a in _health(aws)]
+    assert failed["endpoints_unchecked"] == [ACCOUNT]
+    assert again["endpoints_unhealthy"] == [f"{ACCOUNT}/ranker/AllTraffic"]
+    assert alert["context"]["5XX error rate"] == "100.0% over 10 min"
+    assert alert["context"]["traffic"] == "1,000 requests in 10 min"
+
+
+def test_given_an_episode_opened_then_its_record_expires_unless_a_scan_closes_it(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_snapshot(endpoints=[("ranker", {})]))
+    _serve(aws, "ranker", range(0, 15), errors=100)
+    clock.at(13)
+
+    fleet.handle(HEALTH)
+
+    [record] = [r for r in fleet.table.health_episodes() if "5xx-rate" in r["id"]]
+    assert int(float(record["expiration"])) == int(clock()) + 30 * 86_400
+    assert (record["alone"], record["alerted"], int(record["requests"])) == (True, True, 1000)

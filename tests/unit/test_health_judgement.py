@@ -3,6 +3,7 @@ inventory snapshot may say of them (hostile input)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -95,6 +96,10 @@ def test_given_more_errors_than_requests_in_a_minute_then_the_rate_is_capped_at_
         ({"sagewatch:max-latency-ms": "inf"}, 5.0, 5_000.0, set()),
         ({"sagewatch:max-latency-ms": "3600001"}, 5.0, 5_000.0, set()),
         ({"sagewatch:max-latency-ms": "fast please"}, 5.0, 5_000.0, set()),
+        # Below a thousandth: no limit anyone means, and less than DynamoDB keeps (1E-130).
+        ({"sagewatch:max-latency-ms": "1e-200"}, 5.0, 5_000.0, set()),
+        ({"sagewatch:max-5xx-percent": "0.0009"}, 5.0, 5_000.0, set()),
+        ({"sagewatch:max-5xx-percent": "0.001"}, 0.001, 5_000.0, {Signal.ERRORS}),
     ],
 )  # fmt: skip
 def test_given_an_endpoints_tags_then_its_limits(
@@ -135,7 +140,7 @@ def test_given_a_snapshots_endpoint_tags_then_only_sagewatchs_own_and_short_stri
 def test_given_an_episodes_record_then_it_reads_back_and_a_closed_or_foreign_one_does_not() -> None:
     key = key_of("111122223333", "us-east-1", "ranker", "AllTraffic", Signal.LATENCY)
     record = {"id": key, "unhealthy_since": "1763640000.0", "episode": "2", "value": "250.0",
-              "limit": "100.0", "alerted": True, "alone": False}  # fmt: skip
+              "limit": "100.0", "alerted": True, "alone": False, "requests": "1200"}  # fmt: skip
 
     episode = Episode.from_record(record)
 
@@ -144,7 +149,10 @@ def test_given_an_episodes_record_then_it_reads_back_and_a_closed_or_foreign_one
         "ranker", "AllTraffic", Signal.LATENCY, 2,
     )  # fmt: skip
     assert episode.key == key
-    assert (episode.alerted, episode.alone) == (True, False)
+    assert (episode.alerted, episode.alone, episode.requests) == (True, False, 1200)
+    assert Episode.from_record({k: v for k, v in record.items() if k != "requests"}) == (
+        replace(episode, requests=0)  # opened before episodes kept their requests
+    )
     assert (
         episode.incident
         == "111122223333|us-east-1|endpoint|ranker/AllTraffic|model-latency|1763640000"

@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.adapters.boto import Adapter
 from shared.contracts.labels import Labels, teams_from_record
+from shared.domain.health import Breach
 from shared.platform.idempotency import Progress
 
 
@@ -403,13 +404,20 @@ class FleetTable(Adapter):
             if item["id"]["S"].startswith("health|") and "unhealthy_since" in item
         ]
 
-    def open_unhealthy(self, key: str, since: float, value: float, limit: float) -> int | None:
+    def open_unhealthy(self, key: str, breach: Breach, expires: int) -> int | None:
         return self._opened(
             key,
-            "SET unhealthy_since = :s, #value = :v, #limit = :l, alerted = :no, alone = :no "
-            "REMOVE expiration ADD episode :one",
+            "SET unhealthy_since = :s, #value = :v, #limit = :l, requests = :r, alone = :a, "
+            "alerted = :no, expiration = :e ADD episode :one",
             "attribute_not_exists(unhealthy_since)",
-            {":s": {"N": str(since)}, ":v": {"N": str(value)}, ":l": {"N": str(limit)}},
+            {
+                ":s": {"N": str(breach.since)},
+                ":v": {"N": str(breach.value)},
+                ":l": {"N": str(breach.limit)},
+                ":r": {"N": str(breach.requests)},
+                ":a": {"BOOL": breach.alone},
+                ":e": {"N": str(expires)},
+            },
             {"#value": "value", "#limit": "limit"},  # reserved words
         )
 
@@ -436,15 +444,12 @@ class FleetTable(Adapter):
             return None
         return int(response["Attributes"]["episode"]["N"])
 
-    def unhealthy_alerted(self, key: str, episode: int, alone: bool) -> bool:
-        return self._if_open(
-            key, episode, "SET alerted = :yes, alone = :alone",
-            {":yes": {"BOOL": True}, ":alone": {"BOOL": alone}},
-        )  # fmt: skip
+    def unhealthy_alerted(self, key: str, episode: int) -> bool:
+        return self._if_open(key, episode, "SET alerted = :yes", {":yes": {"BOOL": True}})
 
     def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
         return self._if_open(
-            key, episode, "SET expiration = :e REMOVE unhealthy_since, alerted, alone",
+            key, episode, "SET expiration = :e REMOVE unhealthy_since, alerted, alone, requests",
             {":e": {"N": str(expires)}},
         )  # fmt: skip
 

@@ -22,6 +22,9 @@ HEALTH_WINDOW_MINUTES = 10  # the sustained span, by default
 # far back, so a minute not yet published never reads as a minute without requests.
 METRIC_DELAY_SECONDS = 120
 MAX_LATENCY_MS = 3_600_000  # an hour: no tag may ask for more (a real-time call lasts minutes)
+# The least a tag may ask for (of a percent, of a millisecond): below it no limit anyone means,
+# and a number DynamoDB cannot keep (it refuses less than 1E-130) must not stop an account's check.
+LEAST_LIMIT = 0.001
 
 
 class Signal(StrEnum):
@@ -95,7 +98,7 @@ def _limit(value: str | None, most: float) -> float | None:
         return _UNSET
     if number == 0:  # "0.0" turns it off as "0" does
         return None
-    return number if math.isfinite(number) and 0 < number <= most else _UNSET
+    return number if math.isfinite(number) and LEAST_LIMIT <= number <= most else _UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,19 @@ class Judgement:
     requests: int  # in the window
     breached: int  # minutes above the limit
     judged: int  # minutes with requests
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """What opens a variant's episode: when its window began, its value and requests over that
+    window, the limit broken, and whether it pages alone (else in its scan's summary: past the
+    storm threshold, decided when it opens so that a scan sending it again decides the same)."""
+
+    since: float
+    value: float
+    requests: int
+    limit: float
+    alone: bool
 
 
 def judge(

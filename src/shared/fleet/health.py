@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.alerting.alerts import Alert, AlertKind, JobSays, incident_key, listing
-from shared.domain.health import Judgement, Limits, Signal
+from shared.domain.health import Breach, Judgement, Limits, Signal
 from shared.domain.text import one_line
 from shared.domain.vocabulary import ResourceKind
 
@@ -41,11 +41,22 @@ class Episode:
     variant: str
     signal: Signal
     number: int
-    since: float
-    value: float
+    since: float  # the start of the window that opened it
+    value: float  # over that window
     limit: float
     alerted: bool
-    alone: bool  # alerted on its own (not only named in an account's summary)
+    alone: bool  # pages on its own (else it is named in its scan's summary)
+    requests: int = 0  # over that window
+
+    @classmethod
+    def opened(
+        cls, account: str, region: str, endpoint: str, variant: str, signal: Signal,
+        number: int, breach: Breach,
+    ) -> Episode:  # fmt: skip
+        return cls(
+            account, region, endpoint, variant, signal, number, breach.since, breach.value,
+            breach.limit, alerted=False, alone=breach.alone, requests=breach.requests,
+        )  # fmt: skip
 
     @property
     def key(self) -> str:
@@ -81,8 +92,9 @@ class Episode:
                 float(str(record["limit"])),
                 record.get("alerted") in (True, "true"),
                 record.get("alone") in (True, "true"),
+                int(float(str(record.get("requests", 0)))),
             )
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OverflowError):
             return None
 
 
@@ -91,20 +103,20 @@ class Episode:
 
 def unhealthy_alert(
     episode: Episode,
-    judgement: Judgement,
     window_minutes: int,
     limits: Limits,
     says: JobSays,
     team: str | None = None,
 ) -> Alert:
-    """A variant whose errors or latency stayed above its limit for the whole window."""
+    """A variant whose errors or latency stayed above its limit for the whole window (the
+    window that opened its episode, also when a later scan sends it again)."""
     signal = episode.signal
     said = "its tag " + signal.tag if signal in limits.tagged else "the stack's default"
     context = (
         ("variant", episode.variant),
-        (signal.label, f"{signal.shown(judgement.value)} over {window_minutes} min"),
+        (signal.label, f"{signal.shown(episode.value)} over {window_minutes} min"),
         ("limit", f"{signal.shown(episode.limit)} ({said})"),
-        ("traffic", f"{judgement.requests:,} requests in {window_minutes} min"),
+        ("traffic", f"{episode.requests:,} requests in {window_minutes} min"),
         ("since", f"{_at(episode.since):%Y-%m-%d %H:%M} UTC"),
     )
     what = "answers with errors" if signal is Signal.ERRORS else "is slow"
@@ -118,7 +130,7 @@ def unhealthy_alert(
             name=episode.endpoint,
             status="InService",
             headline=f"endpoint {one_line(episode.endpoint)} {what}: {signal.label} "
-            f"{signal.shown(judgement.value)} above {signal.shown(episode.limit)} for "
+            f"{signal.shown(episode.value)} above {signal.shown(episode.limit)} for "
             f"{window_minutes} min (variant {one_line(episode.variant)})",
             reason=f"{signal.label} above {signal.shown(episode.limit)} in every minute with "
             f"requests of the last {window_minutes} min",
@@ -136,15 +148,16 @@ def recovered_alert(
     says: JobSays,
     team: str | None = None,
 ) -> Alert:
-    """The follow-up when the signal is back under its limit for a whole window, or the endpoint
-    is no longer in service (judgement None)."""
+    """The follow-up when the signal is back under its limit for a whole window, or the variant
+    is no longer in service (judgement None: its endpoint deleted, or the variant replaced)."""
     signal, lasted = episode.signal, _span(now - episode.since)
     if judgement is None:
         status, headline = (
             "gone",
             (
-                f"endpoint {one_line(episode.endpoint)} is no longer in service (its "
-                f"{signal.label} was above {signal.shown(episode.limit)} for {lasted})"
+                f"endpoint {one_line(episode.endpoint)} is no longer in service with variant "
+                f"{one_line(episode.variant)} (its {signal.label} was above "
+                f"{signal.shown(episode.limit)} for {lasted})"
             ),
         )
     else:
@@ -177,8 +190,8 @@ def recovered_alert(
 def unhealthy_summary(account: str, region: str, episodes: Sequence[Episode]) -> Alert:
     """Storm control: past the threshold, one alert names an account's variants that turned
     unhealthy in the same scan (their recoveries are not paged: the dashboard shows them). Its
-    incident is their episodes' start: a tick that sends it again (its marks were lost) sends
-    the same incident."""
+    incident is their episodes' start: a scan that sends it again (its marks were lost) sends
+    the same incident, naming those of them still not marked."""
     names = [f"{e.endpoint}/{e.variant} ({e.signal.label})" for e in episodes]
     what = f"{len(episodes)} endpoint variants"
     return Alert(

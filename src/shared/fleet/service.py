@@ -33,7 +33,7 @@ from shared.contracts.inventory import (
     parse_snapshot,
 )
 from shared.domain.events import SageMakerEvent
-from shared.domain.health import METRIC_DELAY_SECONDS, Judgement, Limits, Signal, judge
+from shared.domain.health import METRIC_DELAY_SECONDS, Breach, Limits, Signal, judge
 from shared.domain.health import Verdict as HealthVerdict
 from shared.domain.parser import check_depth, event_id_of, load_body, parse_event
 from shared.domain.patterns import running
@@ -544,22 +544,28 @@ class Fleet:
             self.settings.endpoint_health_minutes,
         )
         watched: dict[tuple[str, str], tuple[Limits, JobSays]] = {}
+        listed: set[tuple[str, str]] = set()  # every variant in service, watched or not
         for endpoint in inventory.endpoints:
             says = JobSays.of(endpoint.tags)
             limits = Limits.of(dict(endpoint.tags), self.settings.endpoint_limits)
-            if says.silenced or not limits.judged:
-                continue
             for served in endpoint.variants:
-                if len(watched) < MAX_VARIANTS_PER_ACCOUNT:
+                listed.add((endpoint.name, served.name))
+                if not says.silenced and limits.judged:
                     watched[(endpoint.name, served.name)] = (limits, says)
-        if len(watched) == MAX_VARIANTS_PER_ACCOUNT:
+        if len(watched) > MAX_VARIANTS_PER_ACCOUNT:
             logger.warning("endpoint variants past the health budget", extra={"account": account})
+        unread = set(list(watched)[MAX_VARIANTS_PER_ACCOUNT:])  # judged at no tick: left as is
+        watched = {pair: said for pair, said in watched.items() if pair not in unread}
         wanted = {pair: limits.judged for pair, (limits, _) in watched.items()}
         readings = self.activity.health(account, wanted, *window) if watched else {}
         if readings is None:  # the account does not share its metrics
+            outcome["unchecked"].append(account)
             return 0
         left = dict(episodes)
-        due: list[tuple[Episode, Judgement, Limits, JobSays]] = []
+        due: list[tuple[Episode, Limits, JobSays]] = []
+        # Storm control: this window's new episodes past the threshold page in its summary.
+        start, threshold = window[0].timestamp(), self.settings.idle_alerts_per_account
+        opened = sum(1 for episode in episodes.values() if episode.since == start)
         for (name, variant), (limits, says) in watched.items():
             for signal in Signal:
                 key = key_of(account, region, name, variant, signal)
@@ -570,48 +576,49 @@ class Fleet:
                     continue
                 judgement = judge(readings.get((name, variant), []), signal, limit, minutes)
                 if episode is None and judgement.verdict is HealthVerdict.UNHEALTHY:
-                    since = window[0].timestamp()
-                    number = self.table.open_unhealthy(key, since, judgement.value, limit)
+                    alone = not threshold or opened < threshold
+                    breach = Breach(start, judgement.value, judgement.requests, limit, alone)
+                    number = self.table.open_unhealthy(key, breach, int(now) + HEALTH_OPEN_SECONDS)
                     if number is None:
                         continue  # another scan opened it: its alert is that scan's
-                    episode = Episode(
-                        account, region, name, variant, signal, number, since,
-                        judgement.value, limit, alerted=False, alone=False,
-                    )  # fmt: skip
-                    due.append((episode, judgement, limits, says))
+                    opened += 1
+                    episode = Episode.opened(account, region, name, variant, signal, number, breach)
+                    due.append((episode, limits, says))
                 elif episode is not None and judgement.verdict is HealthVerdict.HEALTHY:
                     if episode.alerted and episode.alone:
                         self._alert(recovered_alert(episode, judgement, now, says))
                     self.table.close_unhealthy(key, episode.number, int(now) + HEALTH_KEPT_SECONDS)
                     outcome["recovered"].append(f"{account}/{name}/{variant}")
                 elif episode is not None and not episode.alerted:
-                    due.append((episode, judgement, limits, says))  # its alert failed before
+                    due.append((episode, limits, says))  # its alert failed before
         self._alert_unhealthy(account, region, due)
         outcome["unhealthy"] += [f"{account}/{e.endpoint}/{e.variant}" for e, *_ in due]
-        in_service = {endpoint.name for endpoint in inventory.endpoints}
-        for episode in left.values():  # deleted, silenced, or its limit turned off
-            if episode.endpoint not in in_service and episode.alerted and episode.alone:
+        for episode in left.values():  # gone, silenced, or its limit turned off
+            pair = (episode.endpoint, episode.variant)
+            if pair in unread:
+                continue
+            if pair not in listed and episode.alerted and episode.alone:
                 self._alert(recovered_alert(episode, None, now, JobSays()))
             self.table.close_unhealthy(episode.key, episode.number, int(now) + HEALTH_KEPT_SECONDS)
         return len(watched)
 
     def _alert_unhealthy(
-        self,
-        account: str,
-        region: str,
-        due: list[tuple[Episode, Judgement, Limits, JobSays]],
+        self, account: str, region: str, due: list[tuple[Episode, Limits, JobSays]]
     ) -> None:
-        """One alert each up to the storm threshold; past it, one names the rest."""
-        threshold = self.settings.idle_alerts_per_account or len(due)
+        """Each one that pages alone, then one summary per scan for the rest (its incident is
+        theirs: sent again, it is the same one)."""
         minutes = self.settings.endpoint_health_minutes
-        for episode, judgement, limits, says in due[:threshold]:
-            self._alert(unhealthy_alert(episode, judgement, minutes, limits, says))
-            self.table.unhealthy_alerted(episode.key, episode.number, alone=True)
-        rest = [episode for episode, *_ in due[threshold:]]
-        if rest:
-            self._alert(unhealthy_summary(account, region, rest))
-            for episode in rest:
-                self.table.unhealthy_alerted(episode.key, episode.number, alone=False)
+        summaries: dict[float, list[Episode]] = {}
+        for episode, limits, says in due:
+            if episode.alone:
+                self._alert(unhealthy_alert(episode, minutes, limits, says))
+                self.table.unhealthy_alerted(episode.key, episode.number)
+            else:
+                summaries.setdefault(episode.since, []).append(episode)
+        for named in summaries.values():
+            self._alert(unhealthy_summary(account, region, named))
+            for episode in named:
+                self.table.unhealthy_alerted(episode.key, episode.number)
 
     def _alert(self, alert: Alert) -> None:
         if self.deliver(alert).outcome is AlertOutcome.ALERTED:
@@ -623,6 +630,9 @@ class Fleet:
 # whatever its snapshot claims.
 MAX_VARIANTS_PER_ACCOUNT = 200
 HEALTH_KEPT_SECONDS = 2 * 86_400  # a closed episode's record: its number goes on
+# An open episode's record, if no scan closes it (its account no longer sends inventories, or
+# shares no metrics): gone then, and a variant still unhealthy opens a new one (a new page).
+HEALTH_OPEN_SECONDS = 30 * 86_400
 
 # What one tick reads at most: a job's hosts, and an account's (the most expensive jobs first).
 # A workload account's events claim the hosts: these bound what its claims can cost.
