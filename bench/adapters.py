@@ -357,6 +357,10 @@ class CountingFleetTable(MemoryFleetTable):
         change = super().unhealthy_alerted
         return bool(self._updated(key, lambda: change(key, episode)))
 
+    def keep_unhealthy(self, key: str, episode: int, expires: int) -> bool:
+        change = super().keep_unhealthy
+        return bool(self._updated(key, lambda: change(key, episode, expires)))
+
     def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
         change = super().close_unhealthy
         return bool(self._updated(key, lambda: change(key, episode, expires)))

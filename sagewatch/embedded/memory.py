@@ -799,7 +799,7 @@ class FleetItemsInMemory:
         episode = int(item.get("episode", "0")) + 1
         item.update(
             unhealthy_since=str(breach.since), value=str(breach.value), limit=str(breach.limit),
-            requests=str(breach.requests), alone=breach.alone, alerted=False,
+            requests=str(breach.requests), alone=breach.alone, batch=breach.batch, alerted=False,
             expiration=str(expires), episode=str(episode),
         )  # fmt: skip
         return episode
@@ -811,12 +811,19 @@ class FleetItemsInMemory:
             item["alerted"] = True
         return item is not None
 
+    def keep_unhealthy(self, key: str, episode: int, expires: int) -> bool:
+        self._count("dynamodb.UpdateItem")
+        item = self._unhealthy(key, episode)
+        if item is not None:
+            item["expiration"] = str(expires)
+        return item is not None
+
     def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
         self._count("dynamodb.UpdateItem")
         item = self._unhealthy(key, episode)
         if item is None:
             return False
-        for name in ("unhealthy_since", "alerted", "alone", "requests"):
+        for name in ("unhealthy_since", "alerted", "alone", "requests", "batch"):
             item.pop(name, None)
         item["expiration"] = str(expires)
         return True

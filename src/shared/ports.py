@@ -174,6 +174,11 @@ class FleetStore(Protocol):
         open."""
         ...
 
+    def keep_unhealthy(self, key: str, episode: int, expires: int) -> bool:
+        """Episode `episode` is still open (a scan saw it): its record goes at `expires` now;
+        False if it is no longer open."""
+        ...
+
     def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
         """Close episode `episode` (the record is kept until `expires`); False if it was not
         open."""

@@ -372,15 +372,55 @@ def test_given_an_alert_that_failed_when_sent_again_later_then_it_shows_the_wind
     assert alert["context"]["traffic"] == "1,000 requests in 10 min"
 
 
-def test_given_an_episode_opened_then_its_record_expires_unless_a_scan_closes_it(
+def test_given_an_episode_open_then_each_day_a_scan_keeps_its_record_for_30_days_more(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
     fleet.handle(_snapshot(endpoints=[("ranker", {})]))
     _serve(aws, "ranker", range(0, 15), errors=100)
     clock.at(13)
-
     fleet.handle(HEALTH)
 
-    [record] = [r for r in fleet.table.health_episodes() if "5xx-rate" in r["id"]]
-    assert int(float(record["expiration"])) == int(clock()) + 30 * 86_400
-    assert (record["alone"], record["alerted"], int(record["requests"])) == (True, True, 1000)
+    def record() -> dict[str, Any]:
+        [found] = [r for r in fleet.table.health_episodes() if "5xx-rate" in r["id"]]
+        return found
+
+    opened = record()
+    clock.at(13 + 60)  # an hour on, still open (no traffic: quiet)
+    fleet.handle(HEALTH)
+    hour_later = record()
+    clock.at(13 + 25 * 60)  # a day on
+    fleet.handle(_snapshot(13 + 25 * 60, endpoints=[("ranker", {})]))
+    fleet.handle(HEALTH)
+
+    assert int(float(opened["expiration"])) == int(T0.timestamp()) + 13 * 60 + 30 * 86_400
+    assert (opened["alone"], opened["alerted"], int(opened["requests"])) == (True, True, 1000)
+    assert hour_later["expiration"] == opened["expiration"]  # a write a day, not a tick
+    assert int(float(record()["expiration"])) == int(clock()) + 30 * 86_400
+
+
+def test_given_variants_failing_in_a_later_scan_of_the_same_window_then_they_are_paged_too(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
+    names = ["svc-a", "svc-b", "svc-c", "svc-d"]
+    fleet.handle(_snapshot(endpoints=[(name, {}) for name in names]))
+    for name in names[:2]:
+        _serve(aws, name, range(0, 12), errors=100)
+    clock.at(12)
+    fleet.handle(HEALTH)
+    for name in names[2:]:
+        _serve(aws, name, range(0, 12), errors=100)  # their minutes published late
+
+    fleet.handle(HEALTH)  # the same window again (a tick delivered twice)
+
+    alerts = [a["json"] for a in _health(aws)]
+    assert [(a["name"], a["status"]) for a in alerts] == [
+        ("svc-a", "InService"),
+        ("1 endpoint variants", "InService"),  # svc-b, past the threshold of its scan
+        ("svc-c", "InService"),  # the first its scan opened: alone
+        ("1 endpoint variants", "InService"),  # svc-d: that scan's summary, another incident
+    ]
+    assert [a["context"]["variants"] for a in (alerts[1], alerts[3])] == [
+        "svc-b/AllTraffic (5XX error rate)",
+        "svc-d/AllTraffic (5XX error rate)",
+    ]

@@ -408,7 +408,7 @@ class FleetTable(Adapter):
         return self._opened(
             key,
             "SET unhealthy_since = :s, #value = :v, #limit = :l, requests = :r, alone = :a, "
-            "alerted = :no, expiration = :e ADD episode :one",
+            "#batch = :b, alerted = :no, expiration = :e ADD episode :one",
             "attribute_not_exists(unhealthy_since)",
             {
                 ":s": {"N": str(breach.since)},
@@ -416,9 +416,10 @@ class FleetTable(Adapter):
                 ":l": {"N": str(breach.limit)},
                 ":r": {"N": str(breach.requests)},
                 ":a": {"BOOL": breach.alone},
+                ":b": {"S": breach.batch},
                 ":e": {"N": str(expires)},
             },
-            {"#value": "value", "#limit": "limit"},  # reserved words
+            {"#value": "value", "#limit": "limit"} | _BATCH,
         )
 
     def _opened(
@@ -447,19 +448,33 @@ class FleetTable(Adapter):
     def unhealthy_alerted(self, key: str, episode: int) -> bool:
         return self._if_open(key, episode, "SET alerted = :yes", {":yes": {"BOOL": True}})
 
+    def keep_unhealthy(self, key: str, episode: int, expires: int) -> bool:
+        return self._if_open(key, episode, "SET expiration = :e", {":e": {"N": str(expires)}})
+
     def close_unhealthy(self, key: str, episode: int, expires: int) -> bool:
         return self._if_open(
-            key, episode, "SET expiration = :e REMOVE unhealthy_since, alerted, alone, requests",
+            key,
+            episode,
+            "SET expiration = :e REMOVE unhealthy_since, alerted, alone, requests, #batch",
             {":e": {"N": str(expires)}},
+            _BATCH,
         )  # fmt: skip
 
-    def _if_open(self, key: str, episode: int, update: str, values: dict[str, Any]) -> bool:
+    def _if_open(
+        self,
+        key: str,
+        episode: int,
+        update: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> bool:
         try:
             self.api.update_item(
                 TableName=self.table,
                 Key={"id": {"S": key}},
                 UpdateExpression=update,
                 ConditionExpression="attribute_exists(unhealthy_since) AND episode = :n",
+                **({"ExpressionAttributeNames": names} if names else {}),
                 ExpressionAttributeValues=values | {":n": {"N": str(episode)}},
             )
         except self.api.exceptions.ConditionalCheckFailedException:
@@ -476,3 +491,6 @@ class FleetTable(Adapter):
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
     """An item's values without their DynamoDB types (numbers stay text)."""
     return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+_BATCH = {"#batch": "batch"}  # value, limit and batch are DynamoDB reserved words

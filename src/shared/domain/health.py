@@ -131,14 +131,16 @@ class Judgement:
 @dataclass(frozen=True, slots=True)
 class Breach:
     """What opens a variant's episode: when its window began, its value and requests over that
-    window, the limit broken, and whether it pages alone (else in its scan's summary: past the
-    storm threshold, decided when it opens so that a scan sending it again decides the same)."""
+    window, the limit broken, and whether it pages alone or in the summary of the scan that
+    opened it (`batch`: the first key that scan opened). Decided when it opens, so that a scan
+    sending it again sends the same alerts."""
 
     since: float
     value: float
     requests: int
     limit: float
     alone: bool
+    batch: str
 
 
 def judge(

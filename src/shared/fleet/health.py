@@ -12,6 +12,7 @@ parameters.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,15 +48,19 @@ class Episode:
     alerted: bool
     alone: bool  # pages on its own (else it is named in its scan's summary)
     requests: int = 0  # over that window
+    batch: str = ""  # the scan that opened it (`Breach.batch`)
+    expires: int = 0  # when its record goes unless a scan keeps it
 
     @classmethod
     def opened(
         cls, account: str, region: str, endpoint: str, variant: str, signal: Signal,
         number: int, breach: Breach,
+        expires: int,
     ) -> Episode:  # fmt: skip
         return cls(
             account, region, endpoint, variant, signal, number, breach.since, breach.value,
             breach.limit, alerted=False, alone=breach.alone, requests=breach.requests,
+            batch=breach.batch, expires=expires,
         )  # fmt: skip
 
     @property
@@ -93,6 +98,8 @@ class Episode:
                 record.get("alerted") in (True, "true"),
                 record.get("alone") in (True, "true"),
                 int(float(str(record.get("requests", 0)))),
+                str(record.get("batch", "")),
+                int(float(str(record.get("expiration", 0)))),
             )
         except (KeyError, ValueError, OverflowError):
             return None
@@ -190,10 +197,11 @@ def recovered_alert(
 def unhealthy_summary(account: str, region: str, episodes: Sequence[Episode]) -> Alert:
     """Storm control: past the threshold, one alert names an account's variants that turned
     unhealthy in the same scan (their recoveries are not paged: the dashboard shows them). Its
-    incident is their episodes' start: a scan that sends it again (its marks were lost) sends
-    the same incident, naming those of them still not marked."""
+    incident is that scan's (their window's start and batch): a scan that sends it again (its
+    marks were lost) sends the same incident, naming those of them still not marked."""
     names = [f"{e.endpoint}/{e.variant} ({e.signal.label})" for e in episodes]
     what = f"{len(episodes)} endpoint variants"
+    first = min(episodes, key=lambda e: (e.since, e.batch))
     return Alert(
         kind=AlertKind.UNHEALTHY,
         incident=incident_key(
@@ -202,7 +210,8 @@ def unhealthy_summary(account: str, region: str, episodes: Sequence[Episode]) ->
             ResourceKind.ENDPOINT,
             "*",
             "unhealthy",
-            str(int(min(e.since for e in episodes))),
+            str(int(first.since)),
+            hashlib.sha256(first.batch.encode()).hexdigest()[:12],
         ),
         account=account,
         region=region,

@@ -563,9 +563,10 @@ class Fleet:
             return 0
         left = dict(episodes)
         due: list[tuple[Episode, Limits, JobSays]] = []
-        # Storm control: this window's new episodes past the threshold page in its summary.
-        start, threshold = window[0].timestamp(), self.settings.idle_alerts_per_account
-        opened = sum(1 for episode in episodes.values() if episode.since == start)
+        # Storm control: this scan's new episodes past the threshold page in its summary.
+        start, threshold, opened = window[0].timestamp(), self.settings.idle_alerts_per_account, 0
+        batch = ""  # the first key this scan opens: its summary's incident
+        expires = int(now) + HEALTH_OPEN_SECONDS
         for (name, variant), (limits, says) in watched.items():
             for signal in Signal:
                 key = key_of(account, region, name, variant, signal)
@@ -576,13 +577,15 @@ class Fleet:
                     continue
                 judgement = judge(readings.get((name, variant), []), signal, limit, minutes)
                 if episode is None and judgement.verdict is HealthVerdict.UNHEALTHY:
-                    alone = not threshold or opened < threshold
-                    breach = Breach(start, judgement.value, judgement.requests, limit, alone)
-                    number = self.table.open_unhealthy(key, breach, int(now) + HEALTH_OPEN_SECONDS)
+                    alone, batch = not threshold or opened < threshold, batch or key
+                    breach = Breach(start, judgement.value, judgement.requests, limit, alone, batch)
+                    number = self.table.open_unhealthy(key, breach, expires)
                     if number is None:
                         continue  # another scan opened it: its alert is that scan's
                     opened += 1
-                    episode = Episode.opened(account, region, name, variant, signal, number, breach)
+                    episode = Episode.opened(
+                        account, region, name, variant, signal, number, breach, expires
+                    )
                     due.append((episode, limits, says))
                 elif episode is not None and judgement.verdict is HealthVerdict.HEALTHY:
                     if episode.alerted and episode.alone:
@@ -591,6 +594,8 @@ class Fleet:
                     outcome["recovered"].append(f"{account}/{name}/{variant}")
                 elif episode is not None and not episode.alerted:
                     due.append((episode, limits, says))  # its alert failed before
+                elif episode is not None and episode.expires < now + HEALTH_OPEN_SECONDS - 86_400:
+                    self.table.keep_unhealthy(key, episode.number, expires)  # a write a day
         self._alert_unhealthy(account, region, due)
         outcome["unhealthy"] += [f"{account}/{e.endpoint}/{e.variant}" for e, *_ in due]
         for episode in left.values():  # gone, silenced, or its limit turned off
@@ -608,13 +613,13 @@ class Fleet:
         """Each one that pages alone, then one summary per scan for the rest (its incident is
         theirs: sent again, it is the same one)."""
         minutes = self.settings.endpoint_health_minutes
-        summaries: dict[float, list[Episode]] = {}
+        summaries: dict[tuple[float, str], list[Episode]] = {}
         for episode, limits, says in due:
             if episode.alone:
                 self._alert(unhealthy_alert(episode, minutes, limits, says))
                 self.table.unhealthy_alerted(episode.key, episode.number)
             else:
-                summaries.setdefault(episode.since, []).append(episode)
+                summaries.setdefault((episode.since, episode.batch), []).append(episode)
         for named in summaries.values():
             self._alert(unhealthy_summary(account, region, named))
             for episode in named:
@@ -630,8 +635,8 @@ class Fleet:
 # whatever its snapshot claims.
 MAX_VARIANTS_PER_ACCOUNT = 200
 HEALTH_KEPT_SECONDS = 2 * 86_400  # a closed episode's record: its number goes on
-# An open episode's record, if no scan closes it (its account no longer sends inventories, or
-# shares no metrics): gone then, and a variant still unhealthy opens a new one (a new page).
+# An open episode's record, unless a scan sees it again (each keeps it this long, once a day):
+# gone when its account has sent no inventory or shared no metrics that long.
 HEALTH_OPEN_SECONDS = 30 * 86_400
 
 # What one tick reads at most: a job's hosts, and an account's (the most expensive jobs first).
