@@ -183,11 +183,10 @@ def test_given_no_columns_when_piped_then_80_columns(monkeypatch: pytest.MonkeyP
 def _hostile_events(path: Path) -> Path:
     """Samples whose fields carry escape sequences, bidi overrides and Rich markup."""
     completed = json.loads((EVENTS / "training-completed-gpu.json").read_text())
-    completed["region"] = "[/bogus]"
     completed["detail"]["TrainingJobName"] = "evil-\u202etxt.exe"
     completed["detail"]["ResourceConfig"]["InstanceType"] = "ml.p3.2xlarge\x1b[2J\x9b31m"
     failed = json.loads((EVENTS / "training-failed.json").read_text())
-    failed["region"] = "[/bogus]"
+    failed["detail"]["TrainingJobName"] = "[/bogus]"
     failed["detail"]["FailureReason"] = (
         "boom \x1b]8;;https://evil.example\x07click\x1b]8;;\x07 [red]markup[/red] \u202egnp.exe"
     )

@@ -296,6 +296,11 @@ def test_given_hostile_teams_then_only_valid_ones_are_kept_and_the_rest_named(
     [
         ("state-machine", "ml-vision-retrain-and-deploy", True),
         ("state-machine", "m" * 81, False),  # Step Functions' 80
+        ("state-machine", "ml-train+eval(v2)", True),  # Step Functions refuses only a few
+        ("state-machine", "ml-modèle", True),
+        ("state-machine", "ml train", False),
+        ("state-machine", "ml/train", False),
+        ("state-machine", "ml#train", False),
         ("codepipeline", "ml-forecasting.deploy@v2", True),
         ("codepipeline", "p" * 101, False),  # CodePipeline's 100
         ("codebuild", "ml_eval-image", True),

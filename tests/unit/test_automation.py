@@ -334,3 +334,13 @@ def test_given_a_build_an_ml_pipeline_started_then_only_its_pipeline_pages(
         information["initiator"] = initiator
 
     assert _forwarded_by(raw) == ({"MlAutomationRule"} if forwarded else set())
+
+
+def test_given_a_run_id_of_dots_then_its_console_link_stays_on_the_runs_page() -> None:
+    """A browser resolves `..` in a path: a hostile execution id must not open another page."""
+    alerter, channels = _alerter()
+
+    alerter.handle(_with("codepipeline-execution-failed", execution_id=".."))
+
+    console = json.loads(channels["json"].items[0]["message"])["links"]["console"]
+    assert "/executions/%2E%2E/timeline" in console

@@ -856,6 +856,35 @@ def test_given_bad_account_id_when_parsed_then_invalid_event(
         parse_event(raw)
 
 
+@pytest.mark.parametrize(
+    "region",
+    ["evil.example/x#", "x@evil.example/", "us-east-1.evil.com", "US-EAST-1", "us-east-1 ", "",
+     "us-east", "us-east-123", 1],
+)  # fmt: skip
+def test_given_a_region_that_is_no_aws_region_when_parsed_then_invalid_event(
+    training_event: TrainingEvent, region: Any
+) -> None:
+    """A Region names the console's host in every link: a workload account's event cannot."""
+    raw = training_event()
+    raw["region"] = region
+
+    with pytest.raises(InvalidEvent, match="Region"):
+        parse_event(raw)
+
+
+@pytest.mark.parametrize(
+    "region", ["us-east-1", "us-gov-west-1", "cn-northwest-1", "eu-isoe-west-1", "us-isob-east-1",
+               "il-central-1", "ap-southeast-5"],
+)  # fmt: skip
+def test_given_any_aws_region_when_parsed_then_it_is_the_events(
+    training_event: TrainingEvent, region: str
+) -> None:
+    raw = training_event()
+    raw["region"] = region
+
+    assert parse_event(raw).region == region
+
+
 @pytest.mark.parametrize("field", ["id", "source", "detail-type", "region"])
 def test_given_missing_envelope_field_when_parsed_then_invalid_event_naming_it(
     training_event: TrainingEvent, field: str

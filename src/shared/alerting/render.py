@@ -218,14 +218,21 @@ _AUTOMATION_PAGES: dict[ResourceKind, Callable[[Alert], str]] = {
         )
     ),
     ResourceKind.CODEPIPELINE_EXECUTION: lambda a: (
-        f"codesuite/codepipeline/pipelines/{quote(a.name, safe='')}/executions/"
-        f"{quote(a.run or '', safe='')}/timeline?region={a.region}"
+        f"codesuite/codepipeline/pipelines/{_segment(a.name)}/executions/"
+        f"{_segment(a.run or '')}/timeline?region={a.region}"
     ),
     ResourceKind.CODEBUILD_BUILD: lambda a: (
-        f"codesuite/codebuild/{a.account}/projects/{quote(a.name, safe='')}/build/"
-        f"{quote(a.run or '', safe='')}/?region={a.region}"
+        f"codesuite/codebuild/{a.account}/projects/{_segment(a.name)}/build/"
+        f"{_segment(a.run or '')}/?region={a.region}"
     ),
 }
+
+
+def _segment(text: str) -> str:
+    """One path segment of a name from an event: `/` encoded, and `.` or `..` too (a browser
+    would resolve them to another page)."""
+    quoted = quote(text, safe="")
+    return quoted.replace(".", "%2E") if quoted.strip(".") == "" else quoted
 
 
 # --- shared wording -------------------------------------------------------------------------
@@ -440,6 +447,12 @@ _EMOJI = {
     AlertKind.OPS: ":satellite_antenna:",
     AlertKind.UNHEALTHY: ":stethoscope:",
 }
+# The console link of an automation run opens its own service's console.
+_CONSOLES = {
+    ResourceKind.STATE_MACHINE_EXECUTION: {"console": "Step Functions console"},
+    ResourceKind.CODEPIPELINE_EXECUTION: {"console": "CodePipeline console"},
+    ResourceKind.CODEBUILD_BUILD: {"console": "CodeBuild console"},
+}
 _LINK_LABELS = {
     "console": "SageMaker console", "logs": "CloudWatch logs", "dashboard": "Dashboard",
     "events": "CloudTrail events", "quotas": "Service Quotas", "metrics": "CloudWatch metrics",
@@ -486,7 +499,8 @@ def _chat(alert: Alert, parts: _Parts) -> dict[str, Any]:
             break
         reason = reason[: len(reason) - overflow - 1].rstrip() + "…" if len(reason) > 20 else ""
     steps = [parts.step]
-    steps += [f"[{label}]({url})" for label, url in parts.labelled(alert, _LINK_LABELS)]
+    labels = _LINK_LABELS | _CONSOLES.get(alert.resource, {})
+    steps += [f"[{label}]({url})" for label, url in parts.labelled(alert, labels)]
     headline = chat_plain(alert.headline)
     title = f"{_EMOJI[alert.kind]} {headline[:1].upper()}{headline[1:]}"
     return {

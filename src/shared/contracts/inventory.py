@@ -278,10 +278,13 @@ def _errors(value: Any) -> dict[str, str]:
 # long); Step Functions', CodePipeline's and CodeBuild's for the ML platform's automation.
 _SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", re.ASCII)
 _AUTOMATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,254}", re.ASCII)
+# Step Functions refuses only these (whitespace, brackets, wildcards, some punctuation, control
+# characters): `ml-train+eval`, `ml-train(v2)` and `ml-modèle` are names.
+_STATE_MACHINE_NAME = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]+")
 _NAMES = {
     "endpoint": (_SAGEMAKER_NAME, 63),
     "pipeline": (_SAGEMAKER_NAME, 256),
-    "state-machine": (_AUTOMATION_NAME, 80),
+    "state-machine": (_STATE_MACHINE_NAME, 80),
     "codepipeline": (_AUTOMATION_NAME, 100),
     "codebuild": (_AUTOMATION_NAME, 255),
 }

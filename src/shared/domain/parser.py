@@ -47,6 +47,8 @@ from shared.platform.errors import InvalidEvent
 MAX_INSTANCE_COUNT = 10_000  # beyond any SageMaker quota; guards the planner's host list
 _EPOCH_MILLIS_THRESHOLD = 100_000_000_000  # larger numbers are milliseconds (after 1973 in ms)
 _ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
+# us-east-1, us-gov-west-1, cn-north-1, eu-isoe-west-1: a Region names hosts in console links.
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]{1,12}){1,3}-\d{1,2}", re.ASCII)
 _ISO_FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
@@ -184,8 +186,8 @@ def envelope(raw: Mapping[str, Any]) -> dict[str, Any]:
     account, region = raw.get("account"), raw.get("region")
     if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account):
         raise InvalidEvent("envelope field 'account' is not a 12-digit account id")
-    if not isinstance(region, str) or not region:
-        raise InvalidEvent("envelope field 'region' is missing or not a string")
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
+        raise InvalidEvent("envelope field 'region' is not an AWS Region name")
     fields.update(account=account, region=region, time=parse_time(raw.get("time")))
     resources = raw.get("resources")
     fields["resources"] = tuple(
