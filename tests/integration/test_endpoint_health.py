@@ -424,3 +424,30 @@ def test_given_variants_failing_in_a_later_scan_of_the_same_window_then_they_are
         "svc-b/AllTraffic (5XX error rate)",
         "svc-d/AllTraffic (5XX error rate)",
     ]
+
+
+def test_given_two_scans_at_once_then_each_names_its_summary_after_a_key_it_opened(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
+    names = ["svc-a", "svc-b", "svc-c", "svc-d"]
+    fleet.handle(_snapshot(endpoints=[(name, {}) for name in names]))
+    for name in names[:2]:
+        _serve(aws, name, range(0, 12), errors=100)
+    clock.at(12)
+    fleet.handle(HEALTH)  # svc-a alone, svc-b in its summary
+    for name in names[2:]:
+        _serve(aws, name, range(0, 12), errors=100)
+    read = fleet.table.health_episodes
+    fleet.table.health_episodes = lambda: []  # type: ignore[method-assign]  # read before the first wrote
+
+    fleet.handle(HEALTH)  # svc-a and svc-b refused (open already), svc-c and svc-d its own
+    fleet.table.health_episodes = read  # type: ignore[method-assign]
+
+    alerts = [a["json"] for a in _health(aws)]
+    assert [(a["name"], a["context"].get("variants", "")) for a in alerts] == [
+        ("svc-a", ""),
+        ("1 endpoint variants", "svc-b/AllTraffic (5XX error rate)"),
+        ("svc-c", ""),
+        ("1 endpoint variants", "svc-d/AllTraffic (5XX error rate)"),
+    ]

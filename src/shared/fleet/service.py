@@ -577,12 +577,14 @@ class Fleet:
                     continue
                 judgement = judge(readings.get((name, variant), []), signal, limit, minutes)
                 if episode is None and judgement.verdict is HealthVerdict.UNHEALTHY:
-                    alone, batch = not threshold or opened < threshold, batch or key
-                    breach = Breach(start, judgement.value, judgement.requests, limit, alone, batch)
+                    alone = not threshold or opened < threshold
+                    breach = Breach(
+                        start, judgement.value, judgement.requests, limit, alone, batch or key
+                    )
                     number = self.table.open_unhealthy(key, breach, expires)
                     if number is None:
-                        continue  # another scan opened it: its alert is that scan's
-                    opened += 1
+                        continue  # another scan opened it (and named its batch after it)
+                    opened, batch = opened + 1, breach.batch
                     episode = Episode.opened(
                         account, region, name, variant, signal, number, breach, expires
                     )
