@@ -263,7 +263,7 @@ def test_given_a_silenced_endpoint_or_the_check_off_then_its_metrics_are_not_eve
 
 
 def test_given_a_summary_whose_marks_were_lost_when_sent_again_then_it_is_the_same_incident(
-    aws: EmbeddedAws, clock: Clock
+    aws: EmbeddedAws, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
     names = ["svc-a", "svc-b", "svc-c"]
@@ -271,11 +271,15 @@ def test_given_a_summary_whose_marks_were_lost_when_sent_again_then_it_is_the_sa
     for name in names:
         _serve(aws, name, range(0, 20), errors=100)
     clock.at(12)
-    lost = []
-    marked = fleet.table.unhealthy_alerted
-    fleet.table.unhealthy_alerted = lambda key, n: lost.append(key) or False  # type: ignore[method-assign]
-    fleet.handle(HEALTH)  # alerted, but no mark kept
-    fleet.table.unhealthy_alerted = marked  # type: ignore[method-assign]
+    lost: list[str] = []
+
+    def forgotten(key: str, number: int) -> bool:
+        lost.append(key)
+        return False
+
+    with monkeypatch.context() as patched:
+        patched.setattr(fleet.table, "unhealthy_alerted", forgotten)
+        fleet.handle(HEALTH)  # alerted, but no mark kept
     clock.at(17)
 
     again = fleet.handle(HEALTH)
@@ -290,7 +294,7 @@ def test_given_a_summary_whose_marks_were_lost_when_sent_again_then_it_is_the_sa
 
 
 def test_given_a_summary_whose_marks_were_lost_when_another_variant_fails_then_none_pages_twice(
-    aws: EmbeddedAws, clock: Clock
+    aws: EmbeddedAws, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
     names = ["svc-a", "svc-b", "svc-c", "svc-d"]
@@ -307,9 +311,9 @@ def test_given_a_summary_whose_marks_were_lost_when_another_variant_fails_then_n
             raise ClientError({"Error": {"Code": "ThrottlingException"}}, "UpdateItem")
         return marked(key, number)
 
-    fleet.table.unhealthy_alerted = throttled  # type: ignore[method-assign]
-    first = fleet.handle(HEALTH)
-    fleet.table.unhealthy_alerted = marked  # type: ignore[method-assign]
+    with monkeypatch.context() as patched:
+        patched.setattr(fleet.table, "unhealthy_alerted", throttled)
+        first = fleet.handle(HEALTH)
     clock.at(25)
 
     fleet.handle(HEALTH)
@@ -398,9 +402,9 @@ def test_given_an_episode_open_then_each_day_a_scan_keeps_its_record_for_30_days
     assert int(float(record()["expiration"])) == int(clock()) + 30 * 86_400
 
 
-def test_given_variants_failing_in_a_later_scan_of_the_same_window_then_they_are_paged_too(
-    aws: EmbeddedAws, clock: Clock
-) -> None:
+def _two_scans_of_one_window(aws: EmbeddedAws, clock: Clock) -> Fleet:
+    """BurstThreshold 1: svc-a and svc-b fail and a scan at minute 12 pages svc-a alone and
+    svc-b in its summary; then svc-c's and svc-d's minutes of the same window arrive (late)."""
     fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
     names = ["svc-a", "svc-b", "svc-c", "svc-d"]
     fleet.handle(_snapshot(endpoints=[(name, {}) for name in names]))
@@ -409,7 +413,14 @@ def test_given_variants_failing_in_a_later_scan_of_the_same_window_then_they_are
     clock.at(12)
     fleet.handle(HEALTH)
     for name in names[2:]:
-        _serve(aws, name, range(0, 12), errors=100)  # their minutes published late
+        _serve(aws, name, range(0, 12), errors=100)
+    return fleet
+
+
+def test_given_variants_failing_in_a_later_scan_of_the_same_window_then_they_are_paged_too(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    fleet = _two_scans_of_one_window(aws, clock)
 
     fleet.handle(HEALTH)  # the same window again (a tick delivered twice)
 
@@ -427,22 +438,13 @@ def test_given_variants_failing_in_a_later_scan_of_the_same_window_then_they_are
 
 
 def test_given_two_scans_at_once_then_each_names_its_summary_after_a_key_it_opened(
-    aws: EmbeddedAws, clock: Clock
+    aws: EmbeddedAws, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fleet = _fleet(aws, clock, BURST_THRESHOLD="1")
-    names = ["svc-a", "svc-b", "svc-c", "svc-d"]
-    fleet.handle(_snapshot(endpoints=[(name, {}) for name in names]))
-    for name in names[:2]:
-        _serve(aws, name, range(0, 12), errors=100)
-    clock.at(12)
-    fleet.handle(HEALTH)  # svc-a alone, svc-b in its summary
-    for name in names[2:]:
-        _serve(aws, name, range(0, 12), errors=100)
-    read = fleet.table.health_episodes
-    fleet.table.health_episodes = lambda: []  # type: ignore[method-assign]  # read before the first wrote
+    fleet = _two_scans_of_one_window(aws, clock)
+    with monkeypatch.context() as patched:
+        patched.setattr(fleet.table, "health_episodes", lambda: [])  # read before the first wrote
 
-    fleet.handle(HEALTH)  # svc-a and svc-b refused (open already), svc-c and svc-d its own
-    fleet.table.health_episodes = read  # type: ignore[method-assign]
+        fleet.handle(HEALTH)  # svc-a and svc-b refused (open already), svc-c and svc-d its own
 
     alerts = [a["json"] for a in _health(aws)]
     assert [(a["name"], a["context"].get("variants", "")) for a in alerts] == [
