@@ -449,10 +449,11 @@ class CountingActivity(InvocationSource):
         variants: Mapping[tuple[str, str], Collection[Signal]],
         start: datetime,
         end: datetime,
+        requests: bool = True,
     ) -> dict[tuple[str, str], list[Minute]]:
-        """A billed metric per variant and signal judged, besides its requests (1-minute
+        """A billed metric per variant and signal judged, and its requests if asked (1-minute
         periods). Assumed: every variant served traffic without an error, every minute."""
-        queries = sum(1 + len(signals) for signals in variants.values())
+        queries = sum(requests + len(signals) for signals in variants.values())
         minutes = max(1, int((end - start).total_seconds()) // 60)
         per_call = max(
             1, min(EndpointActivity.MAX_QUERIES, EndpointActivity.MAX_POINTS // (minutes + 1))
@@ -461,7 +462,10 @@ class CountingActivity(InvocationSource):
             "cloudwatch.GetMetricData", {"cloudwatch.metrics_requested": queries},
             count=math.ceil(queries / per_call),
         )  # fmt: skip
-        served = [Minute(start + timedelta(minutes=i), 100.0, 0.0, 20.0) for i in range(minutes)]
+        served = [
+            Minute(start + timedelta(minutes=i), 100.0 if requests else 0.0, 0.0, 20.0)
+            for i in range(minutes)
+        ]
         return dict.fromkeys(variants, served)
 
 

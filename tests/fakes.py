@@ -178,6 +178,7 @@ class NoInvocations(InvocationSource):
         variants: Mapping[tuple[str, str], Collection[Signal]],
         start: datetime,
         end: datetime,
+        requests: bool = True,
     ) -> dict[tuple[str, str], list[Minute]]:
         return {pair: [] for pair in variants}  # no request: nothing to judge
 

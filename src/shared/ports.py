@@ -218,9 +218,11 @@ class InvocationSource(Protocol):
         variants: Mapping[tuple[str, str], Collection[Signal]],
         start: datetime,
         end: datetime,
+        requests: bool = True,
     ) -> dict[tuple[str, str], list[Minute]] | None:
-        """Each (endpoint, variant)'s minutes in the window: its requests, and what its judged
-        signals need (5XX errors, latency); None when the account does not share its metrics."""
+        """Each (endpoint, variant)'s minutes in the window: its requests (0 when not
+        `requests`), and what its judged signals need (5XX errors, latency); None when the
+        account does not share its metrics."""
         ...
 
 

@@ -17,7 +17,9 @@ from jsonschema import Draft202012Validator
 
 from sagewatch.embedded import EmbeddedAws
 from sagewatch.template import EVENTS, ROOT
+from shared.adapters.cloudwatch import EndpointActivity
 from shared.config import FleetSettings
+from shared.domain.health import Minute, Signal
 from shared.fleet.service import Fleet
 from tests.integration.conftest import Stacks
 
@@ -51,9 +53,11 @@ def aws(stacks: Stacks, clock: Clock) -> EmbeddedAws:
     return stacks.reset(clock=clock)
 
 
-def _fleet(aws: EmbeddedAws, clock: Clock, **env: str) -> Fleet:
+def _fleet(
+    aws: EmbeddedAws, clock: Clock, activity: EndpointActivity | None = None, **env: str
+) -> Fleet:
     aws._set_env(aws.function_env["fleet"] | {"OAM_SINK_ARN": SINK} | env)
-    return Fleet(FleetSettings.from_env(), clock=clock)
+    return Fleet(FleetSettings.from_env(), activity=activity, clock=clock)
 
 
 @pytest.fixture
@@ -159,6 +163,59 @@ def test_given_errors_sustained_then_one_alert_and_one_recovery_under_repeated_t
     assert recovered["update"] is True
     assert "recovered: 5XX error rate 1.0%, under 5.0% again" in recovered["headline"]
     assert alerts[0]["chat"]["metadata"]["threadId"] == alerts[1]["chat"]["metadata"]["threadId"]
+
+
+class Reads(EndpointActivity):
+    """CloudWatch, and what each health read asked for: (endpoint, metrics) per variant."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[dict[str, list[str]]] = []
+
+    def health(
+        self,
+        account: str,
+        variants: Any,
+        start: datetime,
+        end: datetime,
+        requests: bool = True,
+    ) -> dict[tuple[str, str], list[Minute]] | None:
+        self.asked.append(
+            {
+                name: ["Invocations"] * requests + sorted(s.value for s in signals)
+                for (name, _), signals in variants.items()
+            }
+        )
+        return super().health(account, variants, start, end, requests)
+
+
+def test_given_variants_where_no_minute_may_breach_then_their_requests_are_not_read(
+    aws: EmbeddedAws, clock: Clock
+) -> None:
+    reads = Reads()
+    fleet = _fleet(aws, clock, reads)
+    names = ["healthy", "flaky", "failing", "slow-tagged"]
+    tags = {"slow-tagged": {"sagewatch:max-latency-ms": "100"}}
+    fleet.handle(_snapshot(endpoints=[(name, tags.get(name, {})) for name in names]))
+    _serve(aws, "healthy", range(0, 30))
+    _serve(aws, "flaky", range(0, 30), errors=1)  # 1 %: some errors, under the limit
+    _serve(aws, "failing", range(0, 12), errors=50)
+    _serve(aws, "failing", range(12, 30))
+    _serve(aws, "slow-tagged", range(0, 30), latency_ms=250)
+    clock.at(13)
+    first = fleet.handle(HEALTH)
+    clock.at(30)
+
+    later = fleet.handle(HEALTH)
+
+    signals, requests = sorted(s.value for s in Signal), ["Invocations"]
+    # Every tick reads the signals of all; the requests of those where a minute may breach, and
+    # of "failing" at 30 for its open episode (its minutes 18-27 are fine).
+    assert reads.asked == [dict.fromkeys(names, signals), dict.fromkeys(names[1:], requests)] * 2
+    unhealthy = [f"{ACCOUNT}/{name}/AllTraffic" for name in ("failing", "slow-tagged")]
+    assert first["endpoints_unhealthy"] == unhealthy
+    assert later["endpoints_recovered"] == unhealthy[:1]
+    assert later["variants_checked"] == 4
 
 
 def test_given_a_latency_limit_in_its_tag_then_that_limit_judges_it_not_the_default(

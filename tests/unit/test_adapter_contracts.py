@@ -1062,6 +1062,29 @@ def test_given_a_signal_not_judged_then_its_metric_is_not_asked_for(aws: Stubbed
     stub.assert_no_pending_responses()
 
 
+def test_given_requests_not_asked_for_then_only_the_signals_are_read_and_requests_are_zero(
+    aws: Stubbed,
+) -> None:
+    cloudwatch, stub = aws("cloudwatch")
+    queries = [
+        health_query(0, "a", "Invocation5XXErrors", "Sum"),
+        health_query(1, "a", "ModelLatency", "Average"),
+    ]
+    stub.add_response(
+        "get_metric_data",
+        {"MetricDataResults": [{"Id": "q0", "StatusCode": "Complete", "Timestamps": [T0],
+                                "Values": [3.0]}]},
+        {"MetricDataQueries": queries, "StartTime": T0, "EndTime": HOUR},
+    )  # fmt: skip
+
+    found = EndpointActivity(cloudwatch).health(
+        WORKLOAD, {("a", "AllTraffic"): frozenset(Signal)}, T0, HOUR, requests=False
+    )
+
+    assert found == {("a", "AllTraffic"): [Minute(T0, 0.0, 3.0, None)]}
+    stub.assert_no_pending_responses()
+
+
 def test_given_metrics_not_shared_when_counted_then_none_for_every_endpoint(
     aws: Stubbed,
 ) -> None:

@@ -32,6 +32,7 @@ from shared.adapters.eventbridge import EventPublisher, RefreshRequester
 from shared.adapters.sns import AlertPublisher
 from shared.adapters.sqs import DeadLetterQueue, SummaryQueue
 from shared.contracts.storm_window import StormWindow
+from shared.domain.health import Signal
 from shared.domain.utilization import Call, JobKey, Metric, Query
 from shared.domain.vocabulary import ResourceKind
 from shared.platform.clock import FixedClock
@@ -237,3 +238,19 @@ def test_endpoint_activity(real: Real) -> None:
     CountingActivity(meter).invocations(WORKLOAD, endpoints, T0, end)
     assert meter.calls == expected
     assert meter.units["cloudwatch.metrics_requested"] == 1200
+
+
+@pytest.mark.parametrize(("requests", "metrics"), [(False, 600), (True, 900)])
+def test_endpoint_health(real: Real, requests: bool, metrics: int) -> None:
+    """A metric per variant and signal, and its requests if asked: 500 queries a call."""
+    variants = {(f"e{n}", "AllTraffic"): frozenset(Signal) for n in range(300)}
+    end = T0 + timedelta(minutes=10)
+    expected = real(
+        "cloudwatch",
+        [("get_metric_data", {"MetricDataResults": []})] * 2,
+        lambda client: EndpointActivity(client).health(WORKLOAD, variants, T0, end, requests),
+    )
+    meter = Meter()
+    CountingActivity(meter).health(WORKLOAD, variants, T0, end, requests)
+    assert meter.calls == expected
+    assert meter.units["cloudwatch.metrics_requested"] == metrics

@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.contracts.inventory import endpoint_from
 from shared.domain.health import (
@@ -16,6 +18,8 @@ from shared.domain.health import (
     Signal,
     Verdict,
     judge,
+    may_breach,
+    with_requests,
 )
 from shared.fleet.health import Episode, key_of
 
@@ -73,6 +77,53 @@ def test_given_latency_then_the_mean_is_weighed_by_requests_and_minutes_without_
     assert judgement.verdict is Verdict.UNHEALTHY
     assert judgement.judged == 5
     assert judgement.value == pytest.approx((300 * 200 + 100 * 600 + 30 * 150) / 430)
+
+
+# A minute as CloudWatch may have it: requests, 5XX errors (0 or a few), a latency or none; some
+# minutes missing from the window.
+_MINUTE = st.tuples(
+    st.sampled_from([0.0, 1.0, 3.0, 100.0]),
+    st.sampled_from([0.0, 0.0, 1.0, 60.0]),
+    st.one_of(st.none(), st.sampled_from([20.0, 5_000.0, 5_001.0, 90_000.0])),
+)
+
+
+# Windows: mostly one minute repeated (so that a whole window can breach), some other or missing.
+_WINDOW = _MINUTE.flatmap(
+    lambda usual: st.lists(
+        st.one_of(st.just(usual), st.just(usual), st.none(), _MINUTE), max_size=10
+    )
+)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(rows=_WINDOW, signal=st.sampled_from(Signal))
+def test_given_minutes_where_none_may_breach_read_without_requests_then_never_unhealthy(
+    rows: list[tuple[float, float, float | None] | None], signal: Signal
+) -> None:
+    """The scan reads requests only where a minute may breach (or an episode is open): the
+    verdict it then skips is never one that opens an episode, and with the requests read the
+    minutes are those read all at once."""
+    every = _minutes(*[row or (0, 0, None) for row in rows])
+    whole = [minute for minute, row in zip(every, rows, strict=True) if row]  # None: missing
+    limit = DEFAULT_LIMITS.of_signal(signal)
+    assert limit is not None
+    unread = [replace(m, requests=0.0) for m in whole]
+    verdict = judge(whole, signal, limit, 10).verdict
+
+    if not may_breach(unread, signal, limit):
+        assert verdict in (Verdict.HEALTHY, Verdict.QUIET)
+        assert judge(unread, signal, limit, 10).verdict is Verdict.QUIET
+    requests = [Minute(m.at, m.requests) for m in whole]
+    assert with_requests(unread, requests) == whole
+
+
+def test_given_requests_read_apart_then_minutes_either_read_lacks_are_kept() -> None:
+    t1 = T0 + timedelta(minutes=1)
+    unread = [Minute(T0, 0.0, 2.0, 30.0)]
+    requests = [Minute(t1, 40.0)]
+
+    assert with_requests(unread, requests) == [Minute(T0, 0.0, 2.0, 30.0), Minute(t1, 40.0)]
 
 
 def test_given_more_errors_than_requests_in_a_minute_then_the_rate_is_capped_at_100() -> None:

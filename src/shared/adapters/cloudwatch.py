@@ -112,15 +112,16 @@ class EndpointActivity(Adapter):
         variants: Mapping[tuple[str, str], Collection[Signal]],
         start: datetime,
         end: datetime,
+        requests: bool = True,
     ) -> dict[tuple[str, str], list[Minute]] | None:
-        """Each (endpoint, variant)'s minutes from `start` to `end`: its requests, and what its
-        judged signals need (5XX errors, mean model latency in ms; every metric asked for is
-        billed); None when the account does not share its metrics."""
+        """Each (endpoint, variant)'s minutes from `start` to `end`: its requests (0 when not
+        `requests`), and what its judged signals need (5XX errors, mean model latency in ms;
+        every metric asked for is billed); None when the account does not share its metrics."""
         asked = [
             (pair, slot)
             for pair, signals in variants.items()
             for slot, signal in enumerate((None, Signal.ERRORS, Signal.LATENCY))
-            if signal is None or signal in signals
+            if (requests if signal is None else signal in signals)
         ]
         queries = [_query(account, *pair, *self.HEALTH[slot], 60) for pair, slot in asked]
         results = self._results(queries, start, end, 60)

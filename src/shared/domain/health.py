@@ -166,4 +166,26 @@ def judge(
     return Judgement(verdict, value, round(requests), breached, len(judged))
 
 
+def may_breach(minutes: Sequence[Minute], signal: Signal, limit: float) -> bool:
+    """Whether minutes read without their requests hold one that could breach: a 5XX error, or a
+    mean latency above the limit. Where none can, the window is healthy or quiet, and neither
+    opens an episode: its requests (a third metric, billed) need not be read."""
+    if signal is Signal.ERRORS:
+        return any(minute.errors > 0 for minute in minutes)
+    return any(m.latency_ms is not None and m.latency_ms > limit for m in minutes)
+
+
+def with_requests(minutes: Sequence[Minute], requests: Sequence[Minute]) -> list[Minute]:
+    """Minutes read without their requests, given those read on their own (either may lack a
+    minute the other has)."""
+    served = {minute.at: minute.requests for minute in requests}
+    read = {minute.at: minute for minute in minutes}
+    return [
+        Minute(at, served.get(at, 0.0), read[at].errors, read[at].latency_ms)
+        if at in read
+        else Minute(at, served[at])
+        for at in sorted(read.keys() | served.keys())
+    ]
+
+
 DEFAULT_LIMITS = Limits(max_5xx_percent=5.0, max_latency_ms=5_000.0)

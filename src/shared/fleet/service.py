@@ -33,7 +33,16 @@ from shared.contracts.inventory import (
     parse_snapshot,
 )
 from shared.domain.events import SageMakerEvent
-from shared.domain.health import METRIC_DELAY_SECONDS, Breach, Limits, Signal, judge
+from shared.domain.health import (
+    METRIC_DELAY_SECONDS,
+    Breach,
+    Limits,
+    Minute,
+    Signal,
+    judge,
+    may_breach,
+    with_requests,
+)
 from shared.domain.health import Verdict as HealthVerdict
 from shared.domain.parser import check_depth, event_id_of, load_body, parse_event
 from shared.domain.patterns import running
@@ -497,7 +506,7 @@ class Fleet:
     def endpoint_health(self) -> dict[str, Any]:
         """Endpoint variants whose 5XX rate or model latency stayed above their limits for the
         whole window alert once, and once more when they are back under them or gone (issue 16,
-        part 2), from one GetMetricData round per account. Each account on its own: one whose
+        part 2), from a GetMetricData round or two per account. Each account on its own: one whose
         metrics or alerts fail is logged and checked again at the next tick (an episode opened
         but not alerted is alerted then)."""
         minutes = self.settings.endpoint_health_minutes
@@ -556,8 +565,7 @@ class Fleet:
             logger.warning("endpoint variants past the health budget", extra={"account": account})
         unread = set(list(watched)[MAX_VARIANTS_PER_ACCOUNT:])  # judged at no tick: left as is
         watched = {pair: said for pair, said in watched.items() if pair not in unread}
-        wanted = {pair: limits.judged for pair, (limits, _) in watched.items()}
-        readings = self.activity.health(account, wanted, *window) if watched else {}
+        readings = self._minutes(account, watched, episodes, window) if watched else {}
         if readings is None:  # the account does not share its metrics
             outcome["unchecked"].append(account)
             return 0
@@ -609,6 +617,39 @@ class Fleet:
             self.table.close_unhealthy(episode.key, episode.number, int(now) + HEALTH_KEPT_SECONDS)
         return len(watched)
 
+    def _minutes(
+        self,
+        account: str,
+        watched: Mapping[tuple[str, str], tuple[Limits, JobSays]],
+        episodes: Mapping[str, Episode],
+        window: tuple[datetime, datetime],
+    ) -> dict[tuple[str, str], list[Minute]] | None:
+        """The watched variants' minutes: their judged signals', then the requests of those
+        they could judge (an episode open, or a minute that may breach). The rest can only be
+        healthy or quiet, neither of which opens an episode: judged without requests, they are
+        quiet, and the common case reads two metrics a variant instead of three."""
+        wanted = {pair: limits.judged for pair, (limits, _) in watched.items()}
+        read = self.activity.health(account, wanted, *window, requests=False)
+        if read is None:
+            return None
+        open_ = {(episode.endpoint, episode.variant) for episode in episodes.values()}
+        judging = {
+            pair: frozenset[Signal]()
+            for pair, (limits, _) in watched.items()
+            if pair in open_
+            or any(
+                may_breach(read.get(pair, []), signal, limit)
+                for signal in limits.judged
+                if (limit := limits.of_signal(signal)) is not None
+            )
+        }
+        served = self.activity.health(account, judging, *window) if judging else {}
+        if served is None:
+            return None
+        return read | {
+            pair: with_requests(read.get(pair, []), served.get(pair, [])) for pair in judging
+        }
+
     def _alert_unhealthy(
         self, account: str, region: str, due: list[tuple[Episode, Limits, JobSays]]
     ) -> None:
@@ -633,8 +674,8 @@ class Fleet:
             logger.info("fleet alert", extra={"incident": alert.incident})
 
 
-# What one health tick reads at most of an account: three metrics per variant (every one billed),
-# whatever its snapshot claims.
+# What one health tick reads at most of an account: three metrics per variant (every one billed;
+# two where none may breach), whatever its snapshot claims.
 MAX_VARIANTS_PER_ACCOUNT = 200
 HEALTH_KEPT_SECONDS = 2 * 86_400  # a closed episode's record: its number goes on
 # An open episode's record, unless a scan sees it again (each keeps it this long, once a day):
