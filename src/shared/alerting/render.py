@@ -601,7 +601,10 @@ def _document(alert: Alert, parts: _Parts, text: str) -> dict[str, Any]:
 
 def encoded(payload: dict[str, Any]) -> str:
     """A JSON rendering as the delivery publishes it (ASCII: its length is its size)."""
-    return json.dumps(payload, separators=(",", ":"), default=str)
+    return _ENCODE(payload)
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode  # one, not one a call
 
 
 def _fit_text(text: str) -> str:
