@@ -141,3 +141,15 @@ def test_the_functions_logger_writes_its_lines_with_it(capsys: pytest.CaptureFix
     assert line["incident"] == "i"
     assert line["level"] == "INFO"
     assert line["location"].startswith("test_the_functions_logger_writes_its_lines_with_it:")
+
+
+def test_given_powertools_dev_mode_then_lines_are_indented_as_powertools_indents_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_DEV", "1")
+    with pytest.warns(UserWarning, match="POWERTOOLS_DEV"):
+        ours, theirs = LineFormatter(), LambdaPowertoolsFormatter()
+    record = _record("alert alerted", {"incident": "i"})
+
+    assert ours.format(record) == theirs.format(record)
+    assert '\n    "message":"alert alerted"' in ours.format(record)

@@ -14,6 +14,8 @@ from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
+from aws_lambda_powertools.shared.constants import PRETTY_INDENT
+from aws_lambda_powertools.shared.functions import powertools_dev_is_set
 
 SERVICE = "sagewatch"
 METRICS_NAMESPACE = "SageWatch"
@@ -39,7 +41,12 @@ class LineFormatter(LambdaPowertoolsFormatter):
     test_log_line.py holds the two to the same lines."""
 
     def __init__(self) -> None:
-        encoder = json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False)
+        encoder = json.JSONEncoder(
+            default=str,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            indent=PRETTY_INDENT if powertools_dev_is_set() else None,  # as Powertools' own
+        )
         super().__init__(json_serializer=encoder.encode)
 
     def format(self, record: logging.LogRecord) -> str:
