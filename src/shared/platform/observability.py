@@ -36,7 +36,7 @@ class LineFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON log line, written in one pass for the usual record: a text message with
     no arguments, exception or per-call keys, under the default key templates. Every sent alert
     writes one, and Powertools' own pass (a copy of the record, a linear search of its reserved
-    names per attribute, an attempt to decode every message as JSON) was a seventh of the
+    names per attribute, an attempt to decode every message as JSON) was a tenth of the
     alerter's work per alert. Any other record is Powertools' to format; tests/unit/
     test_log_line.py holds the two to the same lines."""
 
