@@ -32,6 +32,7 @@ EVENTS = ROOT / "events"
 # ---- reading -----------------------------------------------------------------------------------
 
 
+# A base chosen at import (PyYAML built without libyaml has no CSafeLoader): mypy cannot type it.
 class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """`!Ref X` → {"Ref": "X"}, `!GetAtt A.B` → {"Fn::GetAtt": ["A", "B"]}, `!Sub` → {"Fn::Sub"}…
     (libyaml's parser where PyYAML has it: a tenth of the pure-Python one's time)"""
