@@ -378,4 +378,6 @@ def _variant(value: Any) -> Variant:
 
 
 def _is_name(value: Any) -> bool:
-    return isinstance(value, str) and _NAME.fullmatch(value) is not None
+    # The pattern bounds the letters and digits, not the hyphens between them: SageMaker's own
+    # limit is the length. A longer name would reach GetMetricData, which refuses it.
+    return isinstance(value, str) and len(value) <= 63 and _NAME.fullmatch(value) is not None

@@ -715,7 +715,11 @@ def _within_budget(account: str, jobs: list[RunningJob]) -> list[RunningJob]:
 
 
 def _on_hardware(variant: Variant) -> bool:
-    return variant.instance_type is not None and not variant.serverless
+    """Instances billed by the hour: not serverless, not scaled in to zero (an inference
+    component endpoint's variant can be)."""
+    return (
+        variant.instance_type is not None and not variant.serverless and variant.instance_count > 0
+    )
 
 
 def _candidates(inventory: StoredInventory, window_start: float) -> list[Endpoint]:
