@@ -339,6 +339,32 @@ def test_given_two_pages_of_metrics_when_hosts_then_list_metrics_is_paginated_an
     stub.assert_no_pending_responses()
 
 
+def test_given_more_metrics_than_max_listed_when_hosts_then_listing_stops_there(
+    aws: Stubbed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cloudwatch, stub = aws("cloudwatch")
+    monkeypatch.setattr(MetricsReader, "MAX_LISTED", 2)
+    namespace = "/aws/sagemaker/TransformJobs"
+    request = {
+        "Namespace": namespace,
+        "MetricName": "CPUUtilization",
+        "Dimensions": [{"Name": "Host"}],
+        "IncludeLinkedAccounts": True,
+        "OwningAccount": WORKLOAD,
+    }
+    listed = [
+        {"Namespace": namespace, "MetricName": "CPUUtilization",
+         "Dimensions": [{"Name": "Host", "Value": f"job-1/i-{n}"}]}
+        for n in range(2)
+    ]  # fmt: skip
+    stub.add_response("list_metrics", {"Metrics": listed, "NextToken": "p2"}, request)
+
+    hosts = MetricsReader(cloudwatch).hosts(WORKLOAD, namespace, ["job-1"])
+
+    assert hosts == {"job-1": ["job-1/i-0", "job-1/i-1"]}  # no second page asked for
+    stub.assert_no_pending_responses()
+
+
 # AlertPublisher: SNS Publish
 
 

@@ -15,6 +15,8 @@ from shared.ports import Fetched
 
 class MetricsReader(Adapter):
     service = "cloudwatch"
+    MAX_LISTED = 50_000  # transform hosts listed per account: 100 pages (legitimately, ~2 weeks
+    # of 1,700 two-instance transform jobs a day)
 
     def fetch(self, calls: Sequence[Call]) -> Fetched:
         """Run planned calls, following NextToken; each query's datapoints, and the jobs whose
@@ -53,7 +55,9 @@ class MetricsReader(Adapter):
     def hosts(self, account: str, namespace: str, prefixes: Iterable[str]) -> dict[str, list[str]]:
         """Hosts whose `Host` value starts with `<prefix>/` (transform hosts end in an instance id).
 
-        The slash keeps `job-1` from matching `job-10`. One paginated ListMetrics per account."""
+        The slash keeps `job-1` from matching `job-10`. One paginated ListMetrics per account,
+        of at most MAX_LISTED metrics: the account publishes what is listed (PutMetricData takes
+        that namespace), and listing more would spend the batch's time, every account's."""
         wanted = {prefix: f"{prefix}/" for prefix in prefixes}
         found: dict[str, set[str]] = {prefix: set() for prefix in wanted}
         paginator = self.api.get_paginator("list_metrics")
@@ -63,6 +67,7 @@ class MetricsReader(Adapter):
             Dimensions=[{"Name": "Host"}],
             IncludeLinkedAccounts=True,
             OwningAccount=account,
+            PaginationConfig={"MaxItems": self.MAX_LISTED},
         )
         for page in pages:
             for metric in page.get("Metrics", []):

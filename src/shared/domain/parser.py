@@ -113,12 +113,15 @@ def _instance_groups(config: Any) -> tuple[InstanceGroup, ...]:
         return ()
     groups = config.get("InstanceGroups")
     if isinstance(groups, list) and groups:
-        return tuple(
+        found = tuple(
             group
             for raw in groups
             if isinstance(raw, Mapping)
             and (group := _group(raw, name=_text(raw.get("InstanceGroupName")))) is not None
         )
+        if (total := sum(group.count for group in found)) > MAX_INSTANCE_COUNT:
+            raise InvalidEvent(f"{total} instances in all is implausible (> {MAX_INSTANCE_COUNT})")
+        return found
     group = _group(config)
     return (group,) if group else ()
 

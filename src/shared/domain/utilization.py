@@ -176,7 +176,10 @@ def window(job: SageMakerEvent) -> tuple[datetime, datetime] | None:
     if start is None or end is None or end <= start:
         return None
     start = start.replace(second=0, microsecond=0)
-    end = end.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    try:
+        end = end.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    except OverflowError:  # an end in the last minute a datetime holds (9999-12-31 23:59)
+        return None
     return start, end
 
 
@@ -256,6 +259,9 @@ def plan(
         hosts = hosts_for(job, discovered) if reason is None else []
         if reason is None and not hosts:
             reason = "no hosts found in CloudWatch"
+        elif len(hosts) > 2 * job.instance_count:  # transform hosts, listed: the account
+            # publishes them. Room for each instance replaced once; past it, which are the job's?
+            reason = f"{len(hosts)} hosts in CloudWatch for {job.instance_count} instances"
         span = window(job)
         metrics = metrics_for(job)
         if reason is not None or span is None or metrics is None:
