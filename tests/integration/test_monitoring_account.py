@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from moto.events.models import EventPattern
 
 from sagewatch import template as cfn
 from sagewatch.embedded import ACCOUNT, EmbeddedAws
@@ -21,7 +22,7 @@ def _wire_default_bus(aws: EmbeddedAws) -> None:
     events.put_rule(
         Name="MonitoringAccountEventsRule",
         EventBusName=rule["EventBusName"],
-        EventPattern=json.dumps(cfn.resolve(rule["EventPattern"], {})),
+        EventPattern=json.dumps(cfn.resolve(rule["EventPattern"], {"AWS::AccountId": ACCOUNT})),
     )
     events.put_targets(
         Rule="MonitoringAccountEventsRule",
@@ -38,6 +39,16 @@ def test_given_the_default_parameters_then_the_monitoring_account_is_watched() -
     assert rule["Condition"] == "WatchSelf"
     assert rule["Properties"]["EventBusName"] == "default"
     assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+
+
+@pytest.mark.parametrize(("account", "moved"), [(ACCOUNT, True), ("444455556666", False)])
+def test_given_a_sagemaker_event_on_the_default_bus_then_only_this_accounts_own_are_moved(
+    account: str, moved: bool
+) -> None:
+    rule = cfn.load()["Resources"]["MonitoringAccountEventsRule"]["Properties"]
+    pattern = cfn.resolve(rule["EventPattern"], {"AWS::AccountId": ACCOUNT})
+    event = sample("training-failed") | {"account": account}
+    assert EventPattern.load(json.dumps(pattern)).matches_event(event) is moved
 
 
 def test_given_a_failed_job_in_the_monitoring_account_when_on_its_default_bus_then_alerted() -> (
