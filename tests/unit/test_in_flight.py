@@ -1114,7 +1114,7 @@ def _groups(count: int, instances: int) -> list[dict[str, Any]]:
 
 def test_given_a_job_claiming_more_hosts_than_a_tick_reads_then_it_is_not_queried() -> None:
     world = _world()
-    huge = {"InstanceGroups": _groups(5, 10_000), "InstanceType": None, "InstanceCount": None}
+    huge = {"InstanceGroups": _groups(5, 2_000), "InstanceType": None, "InstanceCount": None}
     world.handle(_event(ResourceConfig=huge))
 
     outcome = world.scan()
