@@ -228,12 +228,14 @@ def aws_side_step(reason: str | None) -> str | None:
 
 def _key(text: str) -> str:
     """An incident key as shown to readers: plain, mention-free (so the chat notification shows
-    the same key as the other renderings) and bounded; a long one keeps a digest of the whole,
-    so two keys that differ only past the cut stay two incidents."""
+    the same key as the other renderings) and bounded. One that cleaning changed (a name masked
+    as a credential: `churn-sk-2026-11-20-10-00-00-123` is `churn-***`) or cut keeps a digest
+    of the whole, so two incidents never become one."""
     shown = no_mentions(one_line(text, len(text) + 1))
-    if len(shown) <= LINE_LIMIT:
+    if shown == text and len(shown) <= LINE_LIMIT:
         return shown
-    return shown[: LINE_LIMIT - 33] + "#" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    digest = "#" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return shown[: LINE_LIMIT - len(digest)] + digest
 
 
 def listing(items: Sequence[str], limit: int = LIST_LIMIT, sep: str = ", ") -> str:

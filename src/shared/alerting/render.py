@@ -467,7 +467,8 @@ def thread_id(alert: Alert) -> str:
         about = alert.incident  # one thread per execution or build
     else:
         about = "|".join((alert.account, alert.region, alert.resource.value, alert.name))
-    return "sagewatch-" + hashlib.sha256(about.encode()).hexdigest()[:32]
+    # `thread` is grouping, never shown: kept as given, lone surrogates and all.
+    return "sagewatch-" + hashlib.sha256(about.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def chat_notification(alert: Alert, dashboard_url: str | None = None) -> dict[str, Any]:
