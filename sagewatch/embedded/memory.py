@@ -942,6 +942,7 @@ class MemoryFleetTable(FleetItemsInMemory, FleetStore):
             "first_seen": record["first_seen"],
             "dead_letters": str(record["dead_letters"]),
             "teams": record["teams"],
+            "endpoints_complete": record["endpoints_complete"],
             "expiration": str(expires),
         }
 

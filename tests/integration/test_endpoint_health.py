@@ -510,3 +510,42 @@ def test_given_two_scans_at_once_then_each_names_its_summary_after_a_key_it_open
         ("svc-c", ""),
         ("1 endpoint variants", "svc-d/AllTraffic (5XX error rate)"),
     ]
+
+
+def test_given_a_snapshot_whose_endpoint_list_failed_then_no_gone_and_no_second_page(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_snapshot(endpoints=[("svc", {})]))
+    _serve(aws, "svc", range(0, 60), errors=100)  # failing the whole hour
+    clock.at(13)
+    fleet.handle(HEALTH)  # opens the episode: one page
+
+    broken = _snapshot(20)  # ListEndpoints throttled past the collector's retries
+    del broken["detail"]["kpis"]["endpoints_in_service"]
+    broken["detail"]["errors"] = {"endpoints_in_service": "ThrottlingException: Rate exceeded"}
+    fleet.handle(broken)
+    clock.at(22)
+    fleet.handle(HEALTH)
+    fleet.handle(_snapshot(25, endpoints=[("svc", {})]))  # listed again
+    clock.at(30)
+    fleet.handle(HEALTH)
+
+    assert [alert["json"]["status"] for alert in _health(aws)] == ["InService"]
+
+
+def test_given_a_cut_endpoint_list_then_an_endpoint_it_leaves_out_is_not_gone(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_snapshot(endpoints=[("svc", {})]))
+    _serve(aws, "svc", range(0, 60), errors=100)
+    clock.at(13)
+    fleet.handle(HEALTH)
+
+    # 101 endpoints in service: the collector reports the 100 newest, `truncated: true`.
+    cut = _snapshot(20, endpoints=[(f"new-{i}", {}) for i in range(100)])
+    cut["detail"]["kpis"]["endpoints_in_service"].update(count=101, truncated=True)
+    fleet.handle(cut)
+    clock.at(22)
+    fleet.handle(HEALTH)
+
+    assert [alert["json"]["status"] for alert in _health(aws)] == ["InService"]

@@ -800,6 +800,7 @@ def test_given_a_snapshot_when_put_then_a_put_only_over_older_snapshots(aws: Stu
                 "first_seen": {"S": "{}"},
                 "dead_letters": {"N": "0"},
                 "teams": {"S": "{}"},
+                "endpoints_complete": {"BOOL": False},
                 "expiration": {"N": "900"},
             },
             "ConditionExpression": "attribute_not_exists(collected_at) OR collected_at < :t",
@@ -810,7 +811,7 @@ def test_given_a_snapshot_when_put_then_a_put_only_over_older_snapshots(aws: Stu
 
     table = FleetTable(TABLE, dynamodb)
     record = {"account": WORKLOAD, "region": REGION, "endpoints": "[]", "first_seen": "{}"}
-    record |= {"dead_letters": 0, "teams": "{}"}
+    record |= {"dead_letters": 0, "teams": "{}", "endpoints_complete": False}
     table.put_inventory(record | {"collected_at": 200.0}, 900)
     table.put_inventory(record | {"collected_at": 100.0}, 900)
 

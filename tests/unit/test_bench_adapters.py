@@ -116,7 +116,8 @@ def test_storm_ledger(real: Real) -> None:
 
 def test_fleet_table(real: Real) -> None:
     record = {"account": WORKLOAD, "region": REGION, "collected_at": 1.0, "endpoints": "[]",
-              "first_seen": "{}", "dead_letters": 0, "teams": "{}"}  # fmt: skip
+              "first_seen": "{}", "dead_letters": 0, "teams": "{}",
+              "endpoints_complete": True}  # fmt: skip
 
     def work(table: Any) -> None:
         table.put_heartbeat(WORKLOAD, REGION, 1.0, 15, {})

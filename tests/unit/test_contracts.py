@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared.contracts.inventory import Endpoint, Snapshot, StoredInventory, Variant
+from shared.contracts.inventory import Endpoint, Snapshot, StoredInventory, Variant, parse_snapshot
 from shared.contracts.report import SCHEMA_VERSION, UtilizationReport
 from shared.contracts.storm_window import StormWindow
 from shared.domain.vocabulary import ResourceKind
@@ -132,6 +132,40 @@ def test_a_later_snapshot_keeps_first_sightings_and_drops_endpoints_gone() -> No
 
     assert later.collected_at == DAY_2.timestamp()
     assert later.first_seen == {"ranker": DAY_1.timestamp(), "new": DAY_2.timestamp()}
+
+
+def test_a_list_that_may_leave_endpoints_out_keeps_the_first_sighting_of_those_it_does() -> None:
+    first = StoredInventory.after(_snapshot(DAY_1, GPU, SERVERLESS), None)
+    cut = replace(_snapshot(DAY_2, Endpoint("new", ())), endpoints_complete=False)
+
+    later = StoredInventory.after(cut, first)
+    again = StoredInventory.after(_snapshot(DAY_2 + timedelta(hours=1), GPU), later)
+
+    assert [e.name for e in later.endpoints] == ["new"]  # only what it lists is checked
+    assert not later.complete
+    assert StoredInventory.from_record(later.record()) == later
+    assert again.first_seen == {"ranker": DAY_1.timestamp()}  # its idle clock ran on
+    assert again.complete
+
+
+@pytest.mark.parametrize(
+    ("kpi", "complete"),
+    [
+        ({"count": 1, "items": [GPU.as_dict()], "truncated": False}, True),
+        ({"count": 101, "items": [GPU.as_dict()], "truncated": True}, False),  # 100 newest
+        (None, False),  # ListEndpoints failed: named in `errors`, not listed
+    ],
+)
+def test_a_snapshot_says_whether_its_endpoint_list_is_whole(
+    kpi: dict[str, Any] | None, complete: bool
+) -> None:
+    kpis = {"endpoints_in_service": kpi} if kpi else {}
+    raw = {
+        "id": "s", "source": "sagewatch.inventory", "account": "444455556666",
+        "detail-type": "SageMaker Inventory Snapshot", "region": "eu-west-1",
+        "time": DAY_1.isoformat(), "detail": {"kpis": kpis},
+    }  # fmt: skip
+    assert parse_snapshot(raw).endpoints_complete is complete
 
 
 @pytest.mark.parametrize(

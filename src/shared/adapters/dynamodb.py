@@ -267,6 +267,7 @@ class FleetTable(Adapter):
                     "first_seen": {"S": record["first_seen"]},
                     "dead_letters": {"N": str(record["dead_letters"])},
                     "teams": {"S": record["teams"]},
+                    "endpoints_complete": {"BOOL": record["endpoints_complete"]},
                     "expiration": {"N": str(expires)},
                 },
                 ConditionExpression="attribute_not_exists(collected_at) OR collected_at < :t",

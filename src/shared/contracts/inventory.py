@@ -8,6 +8,7 @@ broken, its stack gone, or the account closed: worth an operations alert either 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -95,6 +96,9 @@ class Snapshot:
     dead_letters: int | None = None  # waiting in its forwarding dead-letter queue; None: unknown
     alias: str | None = None  # the account's IAM alias, the name people know it by
     teams: Mapping[str, str] | None = None  # `labels.owned` key → team; None: not reported
+    # False when the list may leave out endpoints in service: its KPI failed (ListEndpoints
+    # throttled) or was cut (the collector's 100 newest, or halved to fit the event).
+    endpoints_complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,23 +114,32 @@ class StoredInventory:
     first_seen: Mapping[str, float]  # endpoint name → epoch seconds
     dead_letters: int = 0  # in its forwarding dead-letter queue, as last reported
     teams: Mapping[str, str] = field(default_factory=dict)  # `labels.owned` key → team
+    complete: bool = True  # `endpoints` names every endpoint in service (Snapshot's)
 
     @classmethod
     def after(cls, snapshot: Snapshot, previous: StoredInventory | None) -> StoredInventory:
-        """`snapshot` stored over `previous`: endpoints seen before keep their first sighting."""
+        """`snapshot` stored over `previous`: endpoints seen before keep their first sighting,
+        and so do those a list that may leave some out does not name (an endpoint missing from
+        it is not gone: its idle clock runs on when it is listed again)."""
         at = snapshot.at.timestamp()
         seen = previous.first_seen if previous else {}
+        first_seen = {e.name: min(seen.get(e.name, at), at) for e in snapshot.endpoints}
+        if not snapshot.endpoints_complete:
+            unnamed = (item for item in seen.items() if item[0] not in first_seen)
+            room = max(MAX_ENDPOINTS - len(first_seen), 0)  # bounded, whatever the churn
+            first_seen |= dict(itertools.islice(unnamed, room))
         return cls(
             snapshot.account,
             snapshot.region,
             at,
             snapshot.endpoints,
-            {e.name: min(seen.get(e.name, at), at) for e in snapshot.endpoints},
+            first_seen,
             # Unknown this time (the queue unreadable): as last reported.
             snapshot.dead_letters
             if snapshot.dead_letters is not None
             else (previous.dead_letters if previous else 0),
             snapshot.teams if snapshot.teams is not None else (previous.teams if previous else {}),
+            snapshot.endpoints_complete,
         )
 
     def dead_letters_appeared(self, previous: StoredInventory | None) -> bool:
@@ -146,6 +159,7 @@ class StoredInventory:
             "first_seen": json.dumps(dict(self.first_seen)),
             "dead_letters": self.dead_letters,
             "teams": json.dumps(dict(self.teams), separators=(",", ":")),
+            "endpoints_complete": self.complete,
         }
 
     @classmethod
@@ -162,6 +176,7 @@ class StoredInventory:
                 {str(name): float(at) for name, at in seen.items()},
                 int(record.get("dead_letters", 0)),  # records from before it was reported: 0
                 teams_from_record(record.get("teams")),
+                record.get("endpoints_complete", True) is not False,  # older records: listed all
             )
         except (InvalidEvent, ValueError, TypeError, KeyError, AttributeError) as error:
             raise InvalidEvent(f"unreadable inventory record: {str(error)[:200]}") from None
@@ -239,7 +254,8 @@ def parse_snapshot(raw: Any) -> Snapshot:
         and (count := _count(kpi.get("count"))) is not None
     }
     errors = _errors(detail.get("errors"))
-    endpoints, problem = _endpoints(kpis.get("endpoints_in_service"))
+    listed = kpis.get("endpoints_in_service")
+    endpoints, problem = _endpoints(listed)
     if problem and len(errors) < MAX_ERRORS:
         errors["endpoints_in_service"] = problem
     teams, problem = _teams(detail.get("teams"))
@@ -257,6 +273,16 @@ def parse_snapshot(raw: Any) -> Snapshot:
         dead_letters=_count(detail.get("forwarding_dead_letters")),
         alias=_alias(detail.get("account_alias")),
         teams=teams,
+        endpoints_complete=_complete(listed),
+    )
+
+
+def _complete(kpi: Any) -> bool:
+    """Does the endpoints KPI list every endpoint in service? Not when it failed (absent), was
+    cut (`truncated`) or lists more than a snapshot keeps."""
+    items = kpi.get("items") if isinstance(kpi, Mapping) else None
+    return (
+        isinstance(items, list) and kpi.get("truncated") is not True and len(items) <= MAX_ENDPOINTS
     )
 
 

@@ -610,8 +610,8 @@ class Fleet:
         outcome["unhealthy"] += [f"{account}/{e.endpoint}/{e.variant}" for e, *_ in due]
         for episode in left.values():  # gone, silenced, or its limit turned off
             pair = (episode.endpoint, episode.variant)
-            if pair in unread:
-                continue
+            if pair in unread or (pair not in listed and not inventory.complete):
+                continue  # not read, or left out of a list that may leave endpoints out
             if pair not in listed and episode.alerted and episode.alone:
                 self._alert(recovered_alert(episode, None, now, JobSays()))
             self.table.close_unhealthy(episode.key, episode.number, int(now) + HEALTH_KEPT_SECONDS)
