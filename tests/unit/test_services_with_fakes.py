@@ -4,6 +4,7 @@ control, one alert per incident, and every record of an enricher batch to exactl
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -129,6 +130,33 @@ def test_given_a_summary_the_topic_refuses_when_summarized_then_parked_only_if_n
     [item] = dead.items
     assert item["reason"].startswith("summary failed: ")
     assert item["reason"].endswith(f"(not retried: {code} needs a fix, then a redrive)")
+
+
+def test_given_a_summary_parked_after_a_partial_delivery_when_redriven_later_then_not_resent() -> (
+    None
+):
+    channels, ledger, summaries = _channels(), MemoryLedger(), Recorder()
+    alerter = _alerter(channels, ledger, summaries, FixedClock(START + 300))
+    for n in range(4):
+        alerter.handle(_failure(n))
+    sent = len(channels["email"].items)
+    records, dead, clock = MemoryOnce(), Recorder(), FixedClock(START + 1200)
+    settings = replace(ALERTER_SETTINGS, dedup_seconds=172_800)  # the default DedupSeconds
+
+    def summarize(channels: dict[str, Any], message_id: str, body: str) -> None:
+        Summarizer(
+            settings, publishers=channels, ledger=ledger, records=records, dead_letters=dead,
+            clock=clock,
+        ).run([{"messageId": message_id, "body": body}])  # fmt: skip
+
+    # The chat topic refuses SNS (a setting to fix): email and json got the summary, chat not.
+    refusing = channels | {"chat": RefusingChannel("AuthorizationError")}
+    summarize(refusing, "m", json.dumps(summaries.items[0]))
+    [parked] = dead.items
+    clock.advance(3 * 86_400)  # fixed after a weekend, then redriven (kept 14 days)
+    summarize(channels, "m2", parked["body"])
+
+    assert [len(channels[c].items) for c in CHANNELS] == [sent + 1] * len(CHANNELS)
 
 
 def test_given_window_summarized_when_more_fail_then_alone_until_the_next_storm() -> None:

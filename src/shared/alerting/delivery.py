@@ -69,7 +69,10 @@ class Delivery:
         records: OnceStore | None = None,
         clock: Clock = system_clock,
         labels: AccountLabels | None = None,
+        kept_seconds: int | None = None,
     ) -> None:
+        """`kept_seconds`: how long an incident's record (what it sent, to which topics) is kept;
+        the dedup setting's by default."""
         if labels is None and settings.fleet_table:
             labels = FleetTable(settings.fleet_table)
         self.labels = CachedLabels(labels, clock) if labels else None
@@ -85,7 +88,7 @@ class Delivery:
         self.once = Once(
             records or OnceTable(settings.idempotency_table),
             "alert",
-            settings.dedup_seconds,
+            settings.dedup_seconds if kept_seconds is None else kept_seconds,
             clock,
         )
 

@@ -287,7 +287,11 @@ class Summarizer:
         labels: AccountLabels | None = None,
     ) -> None:
         self.settings = settings
-        self.deliver = Delivery(settings, publishers, records, clock, labels)
+        # A summary's record outlives its window's (a message redriven from the summary
+        # dead-letter queue on its last day finds what it already sent, to which topics).
+        kept = max(settings.dedup_seconds, SUMMARY_RETENTION_SECONDS)
+        kept += 2 * settings.burst_window_seconds
+        self.deliver = Delivery(settings, publishers, records, clock, labels, kept)
         self.ledger: StormLedger = ledger or BurstLedger(settings.idempotency_table)
         # The summary queue's own dead-letter queue; without one (tests), a malformed message is
         # left to the queue's redrive policy.
