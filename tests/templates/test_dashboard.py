@@ -258,21 +258,23 @@ def test_given_a_query_when_run_over_the_demo_archive_then_it_returns_rows(
     assert any(value is not None for row in result.rows for value in row.values())
 
 
-def _detail_types(query: insights.Query) -> tuple[set[str], list[Any]]:
-    """The detail-types a query's filters pin (`= 'x'`, `in [...]`) and its `like` patterns."""
+def _pinned(query: insights.Query, name: str) -> tuple[set[str], list[Any]]:
+    """The values a query's filters pin field `name` to (`= 'x'`, `in [...]`) and its `like`
+    patterns of it."""
     exact: set[str] = set()
     patterns: list[Any] = []
+    field = insights.Field(name)
 
     def walk(node: Any) -> None:
         if isinstance(node, insights.Binary):
-            if node.op == "=" and node.left == insights.Field("detail-type"):
+            if node.op == "=" and node.left == field:
                 assert isinstance(node.right, insights.Literal)
                 exact.add(str(node.right.value))
             walk(node.left)
             walk(node.right)
-        elif isinstance(node, insights.In) and node.operand == insights.Field("detail-type"):
+        elif isinstance(node, insights.In) and node.operand == field:
             exact.update(str(v) for v in node.values)
-        elif isinstance(node, insights.Like) and node.operand == insights.Field("detail-type"):
+        elif isinstance(node, insights.Like) and node.operand == field:
             patterns.append(node.pattern)
 
     for command in query.commands:
@@ -281,13 +283,29 @@ def _detail_types(query: insights.Query) -> tuple[set[str], list[Any]]:
     return exact, patterns
 
 
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_given_a_query_that_picks_events_by_detail_type_then_it_pins_their_source_too(
+    name: str,
+) -> None:
+    """A workload account may put its own sources (sagewatch.heartbeat, ...) on the bus with
+    any detail-type, and the archive keeps them: a detail-type alone would let it add rows to a
+    fleet-wide widget (a forged tuning job, a forged CloudTrail call naming someone else)."""
+    query = insights.parse_query(QUERIES[name])
+    exact, patterns = _pinned(query, "detail-type")
+    if not exact and not patterns:
+        return
+    sources, _ = _pinned(query, "source")
+    assert sources, f"{name}: picks {sorted(exact)} {patterns} by detail-type alone"
+    assert all(s.startswith(("aws.", "sagewatch")) for s in sources)
+
+
 @ON_MOTO
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_given_a_query_then_every_detail_field_it_names_exists_in_an_event_of_its_detail_types(
     name: str, demo: dashboard.DemoData
 ) -> None:
     query = insights.parse_query(QUERIES[name])
-    exact, patterns = _detail_types(query)
+    exact, patterns = _pinned(query, "detail-type")
     events = [
         insights.flatten(e)
         for e in demo.archived
