@@ -59,10 +59,11 @@ def _snapshot(
     }  # fmt: skip
 
 
-def _fleet(activity: Quiet) -> tuple[Fleet, FixedClock, dict[str, Recorder]]:
+def _fleet(activity: Quiet, threshold: int = 3) -> tuple[Fleet, FixedClock, dict[str, Recorder]]:
     channels = {c: Recorder() for c in CHANNELS}
     clock = FixedClock(T0)
-    settings = FleetSettings.from_env(ENV | {"OAM_SINK_ARN": SINK, "BURST_THRESHOLD": "3"})
+    env = ENV | {"OAM_SINK_ARN": SINK, "BURST_THRESHOLD": str(threshold)}
+    settings = FleetSettings.from_env(env)
     fleet = Fleet(settings, table=MemoryFleetTable(), activity=activity, refresher=Recorder(),
                   publishers=channels, records=MemoryOnce(), clock=clock)  # fmt: skip
     return fleet, clock, channels
@@ -122,3 +123,18 @@ def test_given_a_variant_scaled_in_to_zero_instances_then_it_is_not_idle_hardwar
 
     assert result["idle_endpoints"] == ["serving"]
     assert _paged(channels) == ["serving"]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "paged"),
+    [(0, ["a", "b"]), (1, ["2 endpoints"]), (2, ["a", "b"])],
+)
+def test_given_a_storm_threshold_then_past_it_one_alert_names_them_and_0_turns_that_off(
+    threshold: int, paged: list[str]
+) -> None:
+    fleet, clock, channels = _fleet(Quiet(), threshold)
+    _a_day_in_service(fleet, clock, lambda at: _snapshot(at, ["a", "b"]))
+
+    fleet.handle({"action": "idle-endpoints"})
+
+    assert sorted(_paged(channels)) == paged

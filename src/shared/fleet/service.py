@@ -403,7 +403,8 @@ class Fleet:
         self, account: str, region: str, found: list[Endpoint], hours: int, end: datetime
     ) -> None:
         day = end.date().isoformat()
-        if len(found) > self.settings.idle_alerts_per_account:
+        threshold = self.settings.idle_alerts_per_account  # 0: storm control off
+        if threshold and len(found) > threshold:
             alerts = [idle_endpoints_alert(account, region, found, hours, day)]
         else:
             alerts = [idle_endpoint_alert(account, region, e, hours, day) for e in found]
