@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from shared.alerting.service import Alerter, Summarizer
 from shared.config import AlerterSettings, EnricherSettings
+from shared.contracts.storm_window import StormWindow
 from shared.domain.utilization import Thresholds, Verdict
 from shared.enrichment.service import Enricher
 from shared.platform.clock import FixedClock
@@ -157,6 +158,47 @@ def test_given_a_summary_parked_after_a_partial_delivery_when_redriven_later_the
     summarize(channels, "m2", parked["body"])
 
     assert [len(channels[c].items) for c in CHANNELS] == [sent + 1] * len(CHANNELS)
+
+
+class FlakySummaries(Recorder):
+    """The summary queue, refusing its first SendMessage (throttled past the SDK's retries)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = False
+
+    def schedule(self, window: StormWindow) -> None:
+        if not self.refused:
+            self.refused = True
+            error = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
+            raise ClientError(error, "SendMessage")  # type: ignore[arg-type]
+        super().schedule(window)
+
+
+@pytest.mark.parametrize("retried_after", [60, WINDOW_SECONDS + 60], ids=["same", "next-window"])
+def test_given_a_summary_unscheduled_once_when_retried_then_held_back_not_sent_alone(
+    retried_after: int,
+) -> None:
+    channels, ledger, summaries = _channels(), MemoryLedger(), FlakySummaries()
+    clock = FixedClock(START + 300)
+    alerter = _alerter(channels, ledger, summaries, clock)
+    for n in range(3):
+        alerter.handle(_failure(n))
+    with pytest.raises(ClientError):  # counted in the window, its summary not scheduled
+        alerter.handle(_failure(3))
+    assert alerter.handle(_failure(4))["outcome"] == "suppressed"  # schedules the summary
+    summarizer = Summarizer(ALERTER_SETTINGS, publishers=channels, ledger=ledger,
+                            records=MemoryOnce())  # fmt: skip
+    summarizer.run([{"messageId": "m", "body": json.dumps(summaries.items[0])}])
+
+    clock.advance(retried_after)  # Lambda retries the failed invocation
+    retry = alerter.handle(_failure(3, event_id="lambda-retry"))
+
+    assert retry["outcome"] == "suppressed"
+    assert [d["name"] for d in _documents(channels)].count("storm-job-03") == 0
+    [summary] = [d for d in _documents(channels) if d["incident"].startswith("burst|")]
+    assert "storm-job-03" in json.dumps(summary)
+    assert len(summaries.items) == 2  # the retry scheduled its window's summary after all
 
 
 def test_given_window_summarized_when_more_fail_then_alone_until_the_next_storm() -> None:

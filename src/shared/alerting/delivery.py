@@ -16,7 +16,7 @@ from shared.contracts.labels import owned
 from shared.domain.portal import Portal
 from shared.domain.vocabulary import ResourceKind
 from shared.platform.clock import Clock, system_clock
-from shared.platform.idempotency import RETRYABLE, Once
+from shared.platform.idempotency import RETRYABLE, Once, Progress
 from shared.platform.observability import logger
 from shared.ports import AccountLabels, AlertChannel, OnceStore
 
@@ -93,16 +93,22 @@ class Delivery:
         )
 
     def __call__(
-        self, alert: Alert, decide: Callable[[], AlertOutcome] = lambda: AlertOutcome.ALERTED
+        self,
+        alert: Alert,
+        decide: Callable[[Progress], AlertOutcome] = lambda _: AlertOutcome.ALERTED,
+        held: Callable[[Progress], None] = lambda _: None,
     ) -> Delivered:
-        """Once per incident: `decide` whether it alerts (storm control), then publish. A retry
-        after a partly failed delivery publishes only to the topics still missing."""
+        """Once per incident: `decide` whether it alerts (storm control), then publish; `held`
+        follows up one it holds back (its summary scheduled), from what `decide` noted in the
+        progress. A retry after a partly failed delivery publishes only to the topics still
+        missing, or follows up again: the decision is never made twice."""
         with self.once.attempt(alert.incident) as progress:
             if progress.done:
                 return Delivered(AlertOutcome.DUPLICATE, dict(progress.sent))
             if progress.outcome is None:
-                progress.outcome = decide()
+                progress.outcome = decide(progress)
             if progress.outcome != AlertOutcome.ALERTED:
+                held(progress)  # if it fails, the record keeps the decision for the retry
                 return Delivered(AlertOutcome(progress.outcome), {})
             missing = [channel for channel in self.publishers if channel not in progress.sent]
             if missing:

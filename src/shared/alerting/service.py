@@ -13,6 +13,7 @@ summary, and a message that outlives it still alerts with what it carries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -85,7 +86,7 @@ from shared.domain.vocabulary import (
 from shared.metrics import emit_alert
 from shared.platform.clock import Clock, system_clock
 from shared.platform.errors import Fault, InvalidEvent, error_code, fault_of
-from shared.platform.idempotency import RETRYABLE
+from shared.platform.idempotency import RETRYABLE, Progress
 from shared.platform.matching import Match, OneOf
 from shared.platform.observability import logger
 from shared.platform.router import Disposition, Router
@@ -109,6 +110,8 @@ LOW_STAKES_FAMILIES = (
     NOTEBOOK, FEATURE_GROUP, IMAGE, IMAGE_VERSION, LABELING_JOB, HUMAN_LOOP, MONITORING_SCHEDULE
 )  # fmt: skip
 FAILURES = "AlerterFunctionFailures"
+# In a held-back incident's progress: the storm window whose summary names it, until scheduled.
+SUMMARY, SCHEDULED = "summary", "scheduled"
 
 
 # A tuning job's children are ordinary training events carrying TuningJobArn: the tuning job
@@ -233,7 +236,9 @@ class Alerter:
             )
             return {"outcome": "silenced", "incident": dispatch.result.incident}
         alert = says.applied(dispatch.result)
-        delivered = self.deliver(alert, lambda: self._decide(alert))
+        delivered = self.deliver(
+            alert, lambda progress: self._decide(alert, progress), self._schedule
+        )
         if delivered.outcome is AlertOutcome.ALERTED:
             emit_alert(alert)
         result: dict[str, Any] = {"outcome": delivered.outcome, "incident": alert.incident}
@@ -242,7 +247,7 @@ class Alerter:
         logger.info(f"alert {delivered.outcome}", extra={"incident": alert.incident})
         return result
 
-    def _decide(self, alert: Alert) -> AlertOutcome:
+    def _decide(self, alert: Alert, progress: Progress) -> AlertOutcome:
         """Done once per incident: a failure is counted in its storm-control window, then
         alerted or held back for the window's summary. An alert with a window of its own (a
         HyperPod cluster's) is the only one of its window sent alone."""
@@ -267,10 +272,18 @@ class Alerter:
         expires = window.window_start + 2 * window.window_seconds + kept
         count, summarized = self.ledger.add(window.bucket, alert.incident, listed, expires)
         if count > threshold and not summarized:
-            # Every time: the summary itself is sent once.
-            self.summaries.schedule(replace(window, failures=count))
+            # Every time (the summary itself is sent once), by `_schedule` once this decision is
+            # noted: a retry after the scheduling failed schedules it without deciding again.
+            progress.sent[SUMMARY] = json.dumps(replace(window, failures=count).message())
             return AlertOutcome.SUPPRESSED
         return AlertOutcome.ALERTED
+
+    def _schedule(self, progress: Progress) -> None:
+        """The summary of the window that holds this alert back, unless already scheduled."""
+        window = progress.sent.get(SUMMARY)
+        if window and window != SCHEDULED:
+            self.summaries.schedule(StormWindow.parse(window))
+            progress.sent[SUMMARY] = SCHEDULED
 
 
 class Summarizer:
