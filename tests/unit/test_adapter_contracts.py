@@ -302,38 +302,40 @@ def test_given_access_denied_when_fetched_then_the_client_error_propagates(aws: 
         )
 
 
+TRANSFORM_HOSTS = "/aws/sagemaker/TransformJobs"
+LIST_HOSTS = {
+    "Namespace": TRANSFORM_HOSTS,
+    "MetricName": "CPUUtilization",
+    "Dimensions": [{"Name": "Host"}],
+    "IncludeLinkedAccounts": True,
+    "OwningAccount": WORKLOAD,
+}
+
+
+def _host_metric(host: str, name: str = "Host") -> dict[str, Any]:
+    return {
+        "Namespace": TRANSFORM_HOSTS,
+        "MetricName": "CPUUtilization",
+        "Dimensions": [{"Name": name, "Value": host}],
+    }
+
+
 def test_given_two_pages_of_metrics_when_hosts_then_list_metrics_is_paginated_and_prefix_exact(
     aws: Stubbed,
 ) -> None:
     cloudwatch, stub = aws("cloudwatch")
-    namespace = "/aws/sagemaker/TransformJobs"
-    request = {
-        "Namespace": namespace,
-        "MetricName": "CPUUtilization",
-        "Dimensions": [{"Name": "Host"}],
-        "IncludeLinkedAccounts": True,
-        "OwningAccount": WORKLOAD,
-    }
-
-    def metric(host: str, name: str = "Host") -> dict[str, Any]:
-        return {
-            "Namespace": namespace,
-            "MetricName": "CPUUtilization",
-            "Dimensions": [{"Name": name, "Value": host}],
-        }
-
     stub.add_response(
         "list_metrics",
-        {"Metrics": [metric("job-1/i-b"), metric("job-10/i-c")], "NextToken": "p2"},
-        request,
+        {"Metrics": [_host_metric("job-1/i-b"), _host_metric("job-10/i-c")], "NextToken": "p2"},
+        LIST_HOSTS,
     )
     stub.add_response(
         "list_metrics",
-        {"Metrics": [metric("job-1/i-a"), metric("job-2/i-d", name="Other")]},
-        request | {"NextToken": "p2"},
+        {"Metrics": [_host_metric("job-1/i-a"), _host_metric("job-2/i-d", name="Other")]},
+        LIST_HOSTS | {"NextToken": "p2"},
     )
 
-    hosts = MetricsReader(cloudwatch).hosts(WORKLOAD, namespace, ["job-1", "job-2"])
+    hosts = MetricsReader(cloudwatch).hosts(WORKLOAD, TRANSFORM_HOSTS, ["job-1", "job-2"])
 
     assert hosts == {"job-1": ["job-1/i-a", "job-1/i-b"], "job-2": []}
     stub.assert_no_pending_responses()
@@ -344,22 +346,10 @@ def test_given_more_metrics_than_max_listed_when_hosts_then_listing_stops_there(
 ) -> None:
     cloudwatch, stub = aws("cloudwatch")
     monkeypatch.setattr(MetricsReader, "MAX_LISTED", 2)
-    namespace = "/aws/sagemaker/TransformJobs"
-    request = {
-        "Namespace": namespace,
-        "MetricName": "CPUUtilization",
-        "Dimensions": [{"Name": "Host"}],
-        "IncludeLinkedAccounts": True,
-        "OwningAccount": WORKLOAD,
-    }
-    listed = [
-        {"Namespace": namespace, "MetricName": "CPUUtilization",
-         "Dimensions": [{"Name": "Host", "Value": f"job-1/i-{n}"}]}
-        for n in range(2)
-    ]  # fmt: skip
-    stub.add_response("list_metrics", {"Metrics": listed, "NextToken": "p2"}, request)
+    listed = [_host_metric(f"job-1/i-{n}") for n in range(2)]
+    stub.add_response("list_metrics", {"Metrics": listed, "NextToken": "p2"}, LIST_HOSTS)
 
-    hosts = MetricsReader(cloudwatch).hosts(WORKLOAD, namespace, ["job-1"])
+    hosts = MetricsReader(cloudwatch).hosts(WORKLOAD, TRANSFORM_HOSTS, ["job-1"])
 
     assert hosts == {"job-1": ["job-1/i-0", "job-1/i-1"]}  # no second page asked for
     stub.assert_no_pending_responses()
@@ -810,7 +800,12 @@ def test_given_a_snapshot_when_put_then_a_put_only_over_older_snapshots(aws: Stu
     error(stub, "put_item", "ConditionalCheckFailedException")  # an older one: no error
 
     table = FleetTable(TABLE, dynamodb)
-    record = {"account": WORKLOAD, "region": REGION, "endpoints": "[]", "first_seen": "{}"}
+    record: dict[str, Any] = {
+        "account": WORKLOAD,
+        "region": REGION,
+        "endpoints": "[]",
+        "first_seen": "{}",
+    }
     record |= {"dead_letters": 0, "teams": "{}", "endpoints_complete": False}
     table.put_inventory(record | {"collected_at": 200.0}, 900)
     table.put_inventory(record | {"collected_at": 100.0}, 900)
