@@ -4,10 +4,12 @@ whose shown keys are alike stay two, and text no encoding takes cannot stop an a
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from shared.alerting.alerts import LINE_LIMIT, _key
+from shared.alerting.alerts import LINE_LIMIT, _key, failure_alert
+from shared.domain.parser import parse_event
 from shared.platform.clock import FixedClock
 from tests.fakes import MemoryLedger, Recorder
 from tests.unit.conftest import read_event
@@ -63,3 +65,13 @@ def test_given_a_lone_surrogate_in_a_schedule_name_when_alerted_then_the_alert_i
 
     assert result["outcome"] == "alerted"
     assert len(_documents(channels)) == 1
+
+
+def test_given_an_update_of_an_incident_whose_key_was_masked_then_it_names_that_incident() -> None:
+    raw = "111122223333|us-east-1|training|churn-sk-2026-11-20-10-00-00-123|idle"
+    first = failure_alert(parse_event(read_event("training-failed")), "team")
+    original = replace(first, incident=raw)
+    update = replace(first, incident=f"{raw}|ended", follows=raw)
+
+    assert update.follows == original.incident
+    assert _key(original.incident) == original.incident  # a key, keyed again, is the same

@@ -147,6 +147,8 @@ class Alert:
 
         fix = object.__setattr__
         fix(self, "incident", _key(self.incident))
+        if self.follows:  # as the incident it updates was keyed (`_key` keeps a key as it is)
+            fix(self, "follows", _key(self.follows))
         fix(self, "account", clean(self.account))
         fix(self, "region", clean(self.region, 64))
         fix(self, "name", clean(self.name))
