@@ -549,3 +549,30 @@ def test_given_a_cut_endpoint_list_then_an_endpoint_it_leaves_out_is_not_gone(
     fleet.handle(HEALTH)
 
     assert [alert["json"]["status"] for alert in _health(aws)] == ["InService"]
+
+
+pytestmark = pytest.mark.integration
+
+
+def test_given_a_cut_list_naming_the_endpoint_when_its_variant_was_replaced_then_gone(
+    aws: EmbeddedAws, fleet: Fleet, clock: Clock
+) -> None:
+    fleet.handle(_snapshot(endpoints=[("ranker", {})], variant="blue"))
+    _serve(aws, "ranker", range(0, 15), errors=100, variant="blue")
+    clock.at(13)
+    fleet.handle(HEALTH)
+    # blue/green update; the account has 101 endpoints, so the collector's list is cut, but it
+    # names `ranker` (one of the 100 newest) with all of its variants.
+    cut = _snapshot(20, endpoints=[("ranker", {})], variant="green")
+    cut["detail"]["kpis"]["endpoints_in_service"].update(count=101, truncated=True)
+    fleet.handle(cut)
+    _serve(aws, "ranker", range(15, 30), variant="green")
+    clock.at(27)
+
+    fleet.handle(HEALTH)
+
+    alerts = [a["json"] for a in _health(aws)]
+    assert [(a["context"]["variant"], a["status"]) for a in alerts] == [
+        ("blue", "InService"),
+        ("blue", "gone"),
+    ]

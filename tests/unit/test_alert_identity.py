@@ -8,8 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from shared.alerting.alerts import LINE_LIMIT, _key, failure_alert
+from shared.alerting.alerts import LINE_LIMIT, JobSays, _key, failure_alert
+from shared.alerting.render import document
+from shared.domain.health import Limits, Signal
 from shared.domain.parser import parse_event
+from shared.fleet.health import Episode, recovered_alert, unhealthy_alert
 from shared.platform.clock import FixedClock
 from tests.fakes import MemoryLedger, Recorder
 from tests.unit.conftest import read_event
@@ -75,3 +78,46 @@ def test_given_an_update_of_an_incident_whose_key_was_masked_then_it_names_that_
 
     assert update.follows == original.incident
     assert _key(original.incident) == original.incident  # a key, keyed again, is the same
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "111122223333|us-east-1|state-machine|nightly+token=abc",  # a masked value at the end
+        '111122223333|us-east-1|state-machine|run password="abc',  # a quote left open
+        "111122223333|us-east-1|training|" + "token=abc " * 150,  # cut inside a masked value
+        "111122223333|us-east-1|training|churn-sk-2026-11-20-10-00-00-123|failed",
+    ],
+    ids=["bare", "quoted", "cut", "name"],
+)
+def test_given_a_key_when_keyed_again_then_it_is_the_same(raw: str) -> None:
+    key = _key(raw)
+    assert _key(key) == key  # an alert copied with `replace` keys its incident again
+    assert len(key) <= LINE_LIMIT
+    assert "abc" not in key
+
+
+def test_given_a_masked_endpoint_name_then_its_recovery_follows_the_incident_it_paged() -> None:
+    episode = Episode(
+        "111122223333", "us-east-1", "churn-sk-2026-11-20-10-00-00-123", "AllTraffic",
+        Signal.ERRORS, 1, START, 30.0, 5.0, alerted=True, alone=True, requests=100, batch="b",
+    )  # fmt: skip
+    paged = unhealthy_alert(episode, 15, Limits(5.0, None), JobSays())
+    recovered = recovered_alert(episode, None, START + 3600, JobSays())
+
+    assert recovered.follows == paged.incident
+    assert document(recovered, None)["incident"] == document(paged, None)["incident"]
+
+
+def test_given_a_held_back_failure_delivered_again_then_only_topics_in_its_message_ids() -> None:
+    summaries = Recorder()
+    alerter = _alerter({c: Recorder() for c in CHANNELS}, MemoryLedger(), summaries,
+                       FixedClock(START + 300))  # fmt: skip
+    for n in range(3):
+        alerter.handle(_failure(n))
+    assert alerter.handle(_failure(3))["outcome"] == "suppressed"
+
+    again = alerter.handle(_failure(3, event_id="redelivered"))
+
+    assert again["outcome"] == "duplicate"
+    assert "message_ids" not in again  # what storm control noted is not a published message

@@ -232,12 +232,26 @@ def _key(text: str) -> str:
     """An incident key as shown to readers: plain, mention-free (so the chat notification shows
     the same key as the other renderings) and bounded. One that cleaning changed (a name masked
     as a credential: `churn-sk-2026-11-20-10-00-00-123` is `churn-***`) or cut keeps a digest
-    of the whole, so two incidents never become one."""
-    shown = no_mentions(one_line(text, len(text) + 1))
+    of the whole, so two incidents never become one. A key is its own key: an alert copied with
+    `replace` keys it again, and a masked value at its end would take in the digest."""
+    shown = _shown(text)
     if shown == text and len(shown) <= LINE_LIMIT:
         return shown
-    digest = "#" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return shown[: LINE_LIMIT - len(digest)] + digest
+    head = text[:-_DIGEST_CHARS]
+    if len(text) <= LINE_LIMIT and _DIGESTED.search(text) and _shown(head) == head:
+        return text
+    room, cut = LINE_LIMIT - _DIGEST_CHARS, LINE_LIMIT - _DIGEST_CHARS
+    while len(shown) > room:  # cut, and cleaned again: a cut may leave half a masked value
+        shown, cut = _shown(shown[:cut]), cut - 8
+    return shown + "#" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+_DIGEST_CHARS = 33  # "#" and 32 hexadecimal digits
+_DIGESTED = re.compile(r"#[0-9a-f]{32}\Z")
+
+
+def _shown(text: str) -> str:
+    return no_mentions(one_line(text, len(text) + 1))
 
 
 def listing(items: Sequence[str], limit: int = LIST_LIMIT, sep: str = ", ") -> str:

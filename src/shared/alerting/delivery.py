@@ -104,7 +104,7 @@ class Delivery:
         missing, or follows up again: the decision is never made twice."""
         with self.once.attempt(alert.incident) as progress:
             if progress.done:
-                return Delivered(AlertOutcome.DUPLICATE, dict(progress.sent))
+                return Delivered(AlertOutcome.DUPLICATE, self._published(progress))
             if progress.outcome is None:
                 progress.outcome = decide(progress)
             if progress.outcome != AlertOutcome.ALERTED:
@@ -118,7 +118,11 @@ class Delivery:
                         rendered.subject, _message(rendered, channel), rendered.attributes
                     )
             fresh = AlertOutcome.ALERTED if missing else AlertOutcome.DUPLICATE
-            return Delivered(fresh, dict(progress.sent))
+            return Delivered(fresh, self._published(progress))
+
+    def _published(self, progress: Progress) -> dict[str, str]:
+        """Each topic's message id (the progress also holds what `decide` noted)."""
+        return {key: sent for key, sent in progress.sent.items() if key in self.publishers}
 
     def labelled(self, alert: Alert) -> Alert:
         """The alert with its account's Project, Environment (which set its severity) and

@@ -609,10 +609,11 @@ class Fleet:
                     self.table.keep_unhealthy(key, episode.number, expires)  # a write a day
         self._alert_unhealthy(account, region, due)
         outcome["unhealthy"] += [f"{account}/{e.endpoint}/{e.variant}" for e, *_ in due]
+        named = {endpoint.name for endpoint in inventory.endpoints}
         for episode in left.values():  # gone, silenced, or its limit turned off
             pair = (episode.endpoint, episode.variant)
-            if pair in unread or (pair not in listed and not inventory.complete):
-                continue  # not read, or left out of a list that may leave endpoints out
+            if pair in unread or (episode.endpoint not in named and not inventory.complete):
+                continue  # not read, or its endpoint left out of a list that may leave some out
             if pair not in listed and episode.alerted and episode.alone:
                 self._alert(recovered_alert(episode, None, now, JobSays()))
             self.table.close_unhealthy(episode.key, episode.number, int(now) + HEALTH_KEPT_SECONDS)
