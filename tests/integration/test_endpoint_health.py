@@ -116,6 +116,22 @@ def _serve(
         )
 
 
+def _paged(
+    aws: EmbeddedAws,
+    fleet: Fleet,
+    clock: Clock,
+    name: str,
+    minutes: range,
+    variant: str = "AllTraffic",
+) -> None:
+    """`name` listed, answering 5XX to every request for `minutes`, and a tick at minute 13
+    that opens its episode: one page."""
+    fleet.handle(_snapshot(endpoints=[(name, {})], variant=variant))
+    _serve(aws, name, minutes, errors=100, variant=variant)
+    clock.at(13)
+    fleet.handle(HEALTH)
+
+
 def _health(aws: EmbeddedAws) -> list[dict[str, Any]]:
     alerts = [a for a in aws.alerts() if a["json"]["kind"] == "unhealthy"]
     for alert in alerts:
@@ -389,10 +405,7 @@ def test_given_a_summary_whose_marks_were_lost_when_another_variant_fails_then_n
 def test_given_a_variant_replaced_then_its_episode_ends_with_a_gone_follow_up(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
-    fleet.handle(_snapshot(endpoints=[("ranker", {})], variant="blue"))
-    _serve(aws, "ranker", range(0, 15), errors=100, variant="blue")
-    clock.at(13)
-    fleet.handle(HEALTH)
+    _paged(aws, fleet, clock, "ranker", range(0, 15), variant="blue")
     fleet.handle(_snapshot(20, endpoints=[("ranker", {})], variant="green"))  # blue/green update
     _serve(aws, "ranker", range(15, 30), variant="green")
     clock.at(27)
@@ -436,10 +449,7 @@ def test_given_an_alert_that_failed_when_sent_again_later_then_it_shows_the_wind
 def test_given_an_episode_open_then_each_day_a_scan_keeps_its_record_for_30_days_more(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
-    fleet.handle(_snapshot(endpoints=[("ranker", {})]))
-    _serve(aws, "ranker", range(0, 15), errors=100)
-    clock.at(13)
-    fleet.handle(HEALTH)
+    _paged(aws, fleet, clock, "ranker", range(0, 15))
 
     def record() -> dict[str, Any]:
         [found] = [r for r in fleet.table.health_episodes() if "5xx-rate" in r["id"]]
@@ -515,10 +525,7 @@ def test_given_two_scans_at_once_then_each_names_its_summary_after_a_key_it_open
 def test_given_a_snapshot_whose_endpoint_list_failed_then_no_gone_and_no_second_page(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
-    fleet.handle(_snapshot(endpoints=[("svc", {})]))
-    _serve(aws, "svc", range(0, 60), errors=100)  # failing the whole hour
-    clock.at(13)
-    fleet.handle(HEALTH)  # opens the episode: one page
+    _paged(aws, fleet, clock, "svc", range(0, 60))  # failing the whole hour
 
     broken = _snapshot(20)  # ListEndpoints throttled past the collector's retries
     del broken["detail"]["kpis"]["endpoints_in_service"]
@@ -536,10 +543,7 @@ def test_given_a_snapshot_whose_endpoint_list_failed_then_no_gone_and_no_second_
 def test_given_a_cut_endpoint_list_then_an_endpoint_it_leaves_out_is_not_gone(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
-    fleet.handle(_snapshot(endpoints=[("svc", {})]))
-    _serve(aws, "svc", range(0, 60), errors=100)
-    clock.at(13)
-    fleet.handle(HEALTH)
+    _paged(aws, fleet, clock, "svc", range(0, 60))
 
     # 101 endpoints in service: the collector reports the 100 newest, `truncated: true`.
     cut = _snapshot(20, endpoints=[(f"new-{i}", {}) for i in range(100)])
@@ -551,16 +555,10 @@ def test_given_a_cut_endpoint_list_then_an_endpoint_it_leaves_out_is_not_gone(
     assert [alert["json"]["status"] for alert in _health(aws)] == ["InService"]
 
 
-pytestmark = pytest.mark.integration
-
-
 def test_given_a_cut_list_naming_the_endpoint_when_its_variant_was_replaced_then_gone(
     aws: EmbeddedAws, fleet: Fleet, clock: Clock
 ) -> None:
-    fleet.handle(_snapshot(endpoints=[("ranker", {})], variant="blue"))
-    _serve(aws, "ranker", range(0, 15), errors=100, variant="blue")
-    clock.at(13)
-    fleet.handle(HEALTH)
+    _paged(aws, fleet, clock, "ranker", range(0, 15), variant="blue")
     # blue/green update; the account has 101 endpoints, so the collector's list is cut, but it
     # names `ranker` (one of the 100 newest) with all of its variants.
     cut = _snapshot(20, endpoints=[("ranker", {})], variant="green")

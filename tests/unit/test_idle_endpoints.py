@@ -35,8 +35,9 @@ class Quiet(NoInvocations):
     ) -> dict[str, float | None]:
         self.read.append(account)
         if any(len(v) > 1024 for variants in endpoints.values() for v in variants):
-            error = {"Error": {"Code": "ValidationError", "Message": "Value too long"}}
-            raise ClientError(error, "GetMetricData")  # type: ignore[arg-type]
+            raise ClientError(
+                {"Error": {"Code": "ValidationError", "Message": "Value too long"}}, "GetMetricData"
+            )
         return dict.fromkeys(endpoints, 0.0)
 
 

@@ -170,8 +170,9 @@ class FlakySummaries(Recorder):
     def schedule(self, window: StormWindow) -> None:
         if not self.refused:
             self.refused = True
-            error = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
-            raise ClientError(error, "SendMessage")  # type: ignore[arg-type]
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "SendMessage"
+            )
         super().schedule(window)
 
 

@@ -191,6 +191,7 @@ MAX_COUNT = 1_000_000  # any KPI count
 MAX_ERRORS = 20
 TAG_CHARS = 64  # a sagewatch:* tag's value (a number, a severity, a yes)
 _NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", re.ASCII)  # endpoint and variant names
+ENDPOINT_NAME_CHARS = 63  # SageMaker's limit of an endpoint's (and a variant's) name
 _INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9.-]{1,40}", re.ASCII)
 _LABEL_UNSAFE = re.compile(r"[^\w .:/@+-]")
 
@@ -308,7 +309,7 @@ _AUTOMATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,254}", re.ASCII)
 # characters): `ml-train+eval`, `ml-train(v2)` and `ml-modèle` are names.
 _STATE_MACHINE_NAME = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]+")
 _NAMES = {
-    "endpoint": (_SAGEMAKER_NAME, 63),
+    "endpoint": (_SAGEMAKER_NAME, ENDPOINT_NAME_CHARS),
     "pipeline": (_SAGEMAKER_NAME, 256),
     "state-machine": (_STATE_MACHINE_NAME, 80),
     "codepipeline": (_AUTOMATION_NAME, 100),
@@ -406,4 +407,8 @@ def _variant(value: Any) -> Variant:
 def _is_name(value: Any) -> bool:
     # The pattern bounds the letters and digits, not the hyphens between them: SageMaker's own
     # limit is the length. A longer name would reach GetMetricData, which refuses it.
-    return isinstance(value, str) and len(value) <= 63 and _NAME.fullmatch(value) is not None
+    return (
+        isinstance(value, str)
+        and len(value) <= ENDPOINT_NAME_CHARS
+        and _NAME.fullmatch(value) is not None
+    )
