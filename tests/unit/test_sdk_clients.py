@@ -1,9 +1,11 @@
 """The shared SDK clients (shared.adapters.boto): botocore's clients, made with a data loader
-that reads only the folders of the services sagewatch calls."""
+that reads only the folders of the services sagewatch calls, and parses its files into dicts."""
 
 from __future__ import annotations
 
+import bz2
 import importlib
+import json
 import os
 import pkgutil
 from collections.abc import Iterator
@@ -96,3 +98,44 @@ def test_given_aws_data_path_then_its_folders_are_searched_first(
     monkeypatch.setenv("AWS_DATA_PATH", os.pathsep.join(["~/mine", str(tmp_path / "$MODELS")]))
     paths = _loader(botocore.session.Session()).search_paths
     assert paths[:2] == [str(tmp_path / "mine"), str(tmp_path / "models")]
+
+
+SHARED_DATA = ("endpoints", "partitions", "sdk-default-configuration", "_retry")
+
+
+@pytest.mark.parametrize("name", SHARED_DATA)
+def test_given_the_sdk_s_shared_data_when_loaded_then_botocore_s_in_its_order_as_dicts(
+    name: str,
+) -> None:
+    ours = _loader(botocore.session.Session()).load_data(name)
+    theirs = botocore.loaders.Loader().load_data(name)
+    assert type(ours) is dict  # botocore's OrderedDicts are what cost the time
+    assert json.dumps(ours) == json.dumps(theirs)  # the same keys, in the same order
+
+
+@pytest.mark.parametrize(
+    ("service", "type_name"),
+    [
+        (service, type_name)
+        for type_name in TYPES
+        for service in botocore.loaders.Loader().list_available_services(type_name)
+        if service in SERVICES
+    ],
+)
+def test_given_a_service_s_data_when_loaded_then_botocore_s_in_its_order_as_dicts(
+    service: str, type_name: str
+) -> None:
+    ours = _loader(botocore.session.Session()).load_service_model(service, type_name)
+    theirs = botocore.loaders.Loader().load_service_model(service, type_name)
+    assert type(ours) is dict
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+def test_given_data_in_a_form_it_does_not_read_then_botocore_s_loader_reads_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(botocore.loaders._JSON_OPEN_METHODS, ".json.bz2", bz2.open)
+    with bz2.open(tmp_path / "extra.json.bz2", "wt") as file:
+        json.dump({"version": 3}, file)
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    assert _loader(botocore.session.Session()).load_data("extra") == {"version": 3}
