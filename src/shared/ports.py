@@ -9,7 +9,7 @@ default to the AWS adapters of `shared.aws`; tests and the benchmark pass the in
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,6 +28,24 @@ class Fetched:
 
     series: dict[Query, list[tuple[datetime, float]]]
     forbidden: set[JobKey]
+
+
+# Endpoint names a day's record of idle alerts keeps (each at most 63 characters: with its
+# copies, alone and pending, under 200 KB of a DynamoDB item's 400); past it, an account's newly
+# idle endpoints are still alerted, unrecorded, so they may be alerted again in later runs.
+MAX_IDLE_ALERTED = 1_000
+
+
+@dataclass(frozen=True)
+class IdleAlerted:
+    """An account's endpoints alerted idle on one UTC day: all those decided, those alerted one
+    by one (the rest were named in an alert for many), and the plans decided but not yet all
+    sent (plan → its endpoints). `version` counts the decisions (compare-and-set)."""
+
+    alerted: frozenset[str] = frozenset()
+    alone: frozenset[str] = frozenset()
+    pending: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    version: int = 0
 
 
 class MetricsSource(Protocol):
@@ -130,6 +148,30 @@ class FleetStore(Protocol):
     def name_account(self, account: str, region: str, at: float, alias: str) -> None:
         """Keep the account's alias beside its heartbeat record (none before the first), as of
         the snapshot at `at` (an older one changes nothing)."""
+        ...
+
+    def idle_alerted(self, account: str, region: str, day: str) -> IdleAlerted:
+        """The account's endpoints alerted idle on `day` (an ISO date, UTC), read as written."""
+        ...
+
+    def plan_idle_alerts(
+        self,
+        account: str,
+        region: str,
+        day: str,
+        plan: str,
+        names: Collection[str],
+        alone: bool,
+        version: int,
+        expires: int,
+    ) -> bool:
+        """Record a decision before its alerts are sent: `names` alerted (alone, if `alone`),
+        `plan` pending with them, kept until `expires`. False if the day's record is no longer
+        at `version` (another run decided meanwhile): nothing is written."""
+        ...
+
+    def idle_alerts_sent(self, account: str, region: str, day: str, plan: str) -> None:
+        """Every alert of `plan` was sent: no longer pending."""
         ...
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
 from shared.contracts.labels import Labels, teams_from_record
 from shared.domain.health import Breach
 from shared.platform.idempotency import Progress
+from shared.ports import IdleAlerted
 
 
 class OnceTable(Adapter):
@@ -322,6 +323,68 @@ class FleetTable(Adapter):
         ).get("Item")
         return teams_from_record((item or {}).get("teams", {}).get("S"))
 
+    def idle_alerted(self, account: str, region: str, day: str) -> IdleAlerted:
+        item = self.api.get_item(
+            TableName=self.table,
+            Key={"id": {"S": _idle_key(account, region, day)}},
+            ConsistentRead=True,  # the decision compares versions: read the last one
+            ProjectionExpression="alerted, alone, pending, #v",
+            ExpressionAttributeNames={"#v": "version"},
+        ).get("Item", {})
+        return IdleAlerted(
+            frozenset(item.get("alerted", {}).get("SS", ())),
+            frozenset(item.get("alone", {}).get("SS", ())),
+            {
+                plan: frozenset(names["SS"])
+                for plan, names in item.get("pending", {}).get("M", {}).items()
+            },
+            int(item.get("version", {}).get("N", "0")),
+        )
+
+    def plan_idle_alerts(
+        self,
+        account: str,
+        region: str,
+        day: str,
+        plan: str,
+        names: Collection[str],
+        alone: bool,
+        version: int,
+        expires: int,
+    ) -> bool:
+        listed = {"SS": sorted(set(names))}  # DynamoDB refuses a set given a name twice
+        # A new record gets its map of plans; an existing one has it (emptied, never removed).
+        pending = "pending = :plans" if version == 0 else "pending.#p = :n"
+        try:
+            self.api.update_item(
+                TableName=self.table,
+                Key={"id": {"S": _idle_key(account, region, day)}},
+                UpdateExpression="ADD alerted :n"
+                + (", alone :n" if alone else "")
+                + f" SET {pending}, #v = :next, expiration = if_not_exists(expiration, :e)",
+                ConditionExpression="attribute_not_exists(#v)" if version == 0 else "#v = :v",
+                ExpressionAttributeNames={"#v": "version"} | ({"#p": plan} if version else {}),
+                ExpressionAttributeValues={
+                    ":n": listed,
+                    ":next": {"N": str(version + 1)},
+                    ":e": {"N": str(expires)},
+                }
+                | ({":v": {"N": str(version)}} if version else {":plans": {"M": {plan: listed}}}),
+            )
+        except self.api.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def idle_alerts_sent(self, account: str, region: str, day: str, plan: str) -> None:
+        with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
+            self.api.update_item(  # never recreates an expired record
+                TableName=self.table,
+                Key={"id": {"S": _idle_key(account, region, day)}},
+                UpdateExpression="REMOVE pending.#p",
+                ConditionExpression="attribute_exists(pending)",
+                ExpressionAttributeNames={"#p": plan},
+            )
+
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         """Later state changes win; none after the job's end (deliveries come out of order)."""
         with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
@@ -487,6 +550,10 @@ class FleetTable(Adapter):
             TableName=self.table, ConsistentRead=True
         ):
             yield from page.get("Items", [])
+
+
+def _idle_key(account: str, region: str, day: str) -> str:
+    return f"idle|{account}|{region}|{day}"
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:

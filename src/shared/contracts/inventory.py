@@ -351,11 +351,18 @@ def _endpoints(kpi: Any) -> tuple[tuple[Endpoint, ...], str | None]:
         return (), None
     endpoints: list[Endpoint] = []
     rejected: list[str] = []
+    named: set[str] = set()
     for item in items[:MAX_ENDPOINTS]:
         try:
-            endpoints.append(endpoint_from(item))
+            endpoint = endpoint_from(item)
         except InvalidEvent as error:
             rejected.append(str(error))
+            continue
+        if endpoint.name in named:  # names are unique in an account and Region: the first kept
+            rejected.append(f"endpoint {endpoint.name!r} listed twice")
+            continue
+        named.add(endpoint.name)
+        endpoints.append(endpoint)
     problems = []
     if len(items) > MAX_ENDPOINTS:
         problems.append(f"{len(items)} endpoints listed, the first {MAX_ENDPOINTS} kept")

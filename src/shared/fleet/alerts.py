@@ -1,8 +1,10 @@
 """The fleet's alerts: a silent workload account, events a workload account could not forward,
-idle endpoints (one each, or one per account and day past the storm threshold)."""
+idle endpoints (one each, or one per run for those newly idle past the day's storm threshold)."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from shared.alerting.alerts import Alert, AlertKind, incident_key, listing
@@ -127,8 +129,9 @@ def idle_endpoint_alert(
 def idle_endpoints_alert(
     account: str, region: str, endpoints: list[Endpoint], hours: float, day: str
 ) -> Alert:
-    """Storm control for idle endpoints: past the threshold, one alert per account and day
-    names them all (a bounded list, then how many more) instead of one alert each."""
+    """Storm control for idle endpoints: past the day's threshold, one alert per run names the
+    endpoints newly idle in it (a bounded list, then how many more) instead of one alert each;
+    those endpoints are its incident, so a retried run sends it once."""
     hardware = [v for e in endpoints for v in e.variants if v.instance_type and not v.serverless]
     count = sum(v.instance_count for v in hardware)
     hourly = cost_estimate(region, [(v.instance_type or "", v.instance_count) for v in hardware])
@@ -137,9 +140,10 @@ def idle_endpoints_alert(
     if hourly is not None:
         context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {as_of})"))
     what = f"{len(endpoints)} endpoints"
+    digest = names_digest(e.name for e in endpoints)
     return Alert(
         kind=AlertKind.IDLE,
-        incident=incident_key(account, region, ResourceKind.ENDPOINT, "*", "idle", day),
+        incident=incident_key(account, region, ResourceKind.ENDPOINT, "*", "idle", day, digest),
         account=account,
         region=region,
         resource=ResourceKind.ENDPOINT,
@@ -153,6 +157,12 @@ def idle_endpoints_alert(
         summary=True,
         subject_of=("", f"{what} idle for {hours:g} h"),
     )
+
+
+def names_digest(names: Iterable[str]) -> str:
+    """Endpoint names as one short key: the same endpoints, in any order, the same key."""
+    named = "\n".join(sorted(names)).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(named).hexdigest()[:16]
 
 
 def _idle_waste(count: int, hours: float, hourly: float | None, as_of: str) -> Waste:

@@ -61,6 +61,7 @@ from shared.fleet.alerts import (
     dead_letters_alert,
     idle_endpoint_alert,
     idle_endpoints_alert,
+    names_digest,
     silence_alert,
 )
 from shared.fleet.health import (
@@ -87,6 +88,7 @@ from shared.platform.matching import every
 from shared.platform.observability import logger
 from shared.platform.router import Disposition, Router
 from shared.ports import (
+    MAX_IDLE_ALERTED,
     AlertChannel,
     DeadLetters,
     FleetStore,
@@ -357,7 +359,7 @@ class Fleet:
             account = inventory.account
             try:
                 found = self._idle_in(account, candidates, start, end)
-                self._alert_idle(account, inventory.region, found, hours, end)
+                self._alert_idle(inventory, found, hours, end)
             except RETRYABLE as error:  # this account's metrics or alerts: the others go on
                 logger.warning(
                     "idle endpoints unchecked",
@@ -400,23 +402,43 @@ class Fleet:
         return [e for e in candidates if calls.get(e.name) == 0]  # None: metrics not shared
 
     def _alert_idle(
-        self, account: str, region: str, found: list[Endpoint], hours: int, end: datetime
+        self, inventory: StoredInventory, found: list[Endpoint], hours: int, end: datetime
     ) -> None:
-        day = end.date().isoformat()
-        threshold = self.settings.idle_alerts_per_account  # 0: storm control off
-        if threshold and len(found) > threshold:
-            alerts = [idle_endpoints_alert(account, region, found, hours, day)]
-        else:
-            alerts = [idle_endpoint_alert(account, region, e, hours, day) for e in found]
+        """Each endpoint once a day: the day's first `threshold` alone, then each run's newly
+        idle ones in one alert (at most one an hour). Decided on the day's record of what was
+        alerted, not on this run's findings alone, and recorded before it is sent: a retried or
+        concurrent run sends what was decided (duplicates of the same incidents) instead of
+        deciding again on findings that moved meanwhile."""
+        account, region, day = inventory.account, inventory.region, end.date().isoformat()
+        today = self.table.idle_alerted(account, region, day)
+        plans = dict(today.pending)  # decided before, not all sent: sent again, as decided
+        new = sorted({e.name for e in found} - today.alerted)  # a hostile list may repeat one
+        if new:
+            threshold = self.settings.idle_alerts_per_account  # 0: storm control off
+            alone = not threshold or len(today.alone) + len(new) <= threshold
+            plan = ("alone-" if alone else "group-") + names_digest(new)
+            expires = int(end.timestamp()) + IDLE_ALERTED_KEPT_SECONDS
+            if len(today.alerted) + len(new) > MAX_IDLE_ALERTED:
+                logger.warning("idle alerts unrecorded", extra={"account": account, "day": day})
+            elif not self.table.plan_idle_alerts(
+                account, region, day, plan, new, alone, today.version, expires
+            ):
+                raise RetryableError(f"idle alerts of {account} decided by another run meanwhile")
+            plans[plan] = frozenset(new)
+        known = {e.name: e for e in inventory.endpoints}
         unsent = []
-        for alert in alerts:  # each on its own: one that fails is retried, not the rest lost
+        for plan, names in sorted(plans.items()):  # each on its own: one that fails is retried
+            endpoints = [known.get(name) or Endpoint(name, ()) for name in sorted(names)]
             try:
-                self._alert(alert)
+                for alert in _idle_alerts(account, region, plan, endpoints, hours, day):
+                    self._alert(alert)
             except RETRYABLE as error:
                 logger.warning("idle alert unsent", extra={"reason": str(error)[:300]})
-                unsent.append(alert.name)
+                unsent.append(plan)
+                continue
+            self.table.idle_alerts_sent(account, region, day, plan)
         if unsent:
-            raise RetryableError(f"idle alerts unsent: {', '.join(unsent)}")
+            raise RetryableError(f"idle alerts unsent for {account}: {', '.join(unsent)}")
 
     def in_flight(self) -> dict[str, Any]:
         """Running jobs whose hardware idled for the whole last window (a parameter, 30 minutes
@@ -679,6 +701,7 @@ class Fleet:
 # What one health tick reads at most of an account: three metrics per variant (every one billed;
 # two where none may breach), whatever its snapshot claims.
 MAX_VARIANTS_PER_ACCOUNT = 200
+IDLE_ALERTED_KEPT_SECONDS = 2 * 86_400  # a day's record of idle alerts, past that day's runs
 HEALTH_KEPT_SECONDS = 2 * 86_400  # a closed episode's record: its number goes on
 # An open episode's record, unless a scan sees it again (each keeps it this long, once a day):
 # gone when its account has sent no inventory or shared no metrics that long.
@@ -722,6 +745,15 @@ def _on_hardware(variant: Variant) -> bool:
     return (
         variant.instance_type is not None and not variant.serverless and variant.instance_count > 0
     )
+
+
+def _idle_alerts(
+    account: str, region: str, plan: str, endpoints: list[Endpoint], hours: int, day: str
+) -> list[Alert]:
+    """A plan's alerts: one per endpoint if it was decided alone (or names one), else one."""
+    if plan.startswith("alone-") or len(endpoints) == 1:
+        return [idle_endpoint_alert(account, region, e, hours, day) for e in endpoints]
+    return [idle_endpoints_alert(account, region, endpoints, hours, day)]
 
 
 def _candidates(inventory: StoredInventory, window_start: float) -> list[Endpoint]:
