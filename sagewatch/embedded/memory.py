@@ -29,7 +29,7 @@ import math
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType, SimpleNamespace
@@ -79,7 +79,7 @@ from sagewatch.redrive import DEAD_LETTER_QUEUES, DeadLetter, describe
 from shared.contracts.labels import Labels, teams_from_record
 from shared.domain.health import Breach
 from shared.platform.clock import Clock, system_clock
-from shared.ports import FleetStore, IdleAlerted, OnceStore, Progress, StormLedger
+from shared.ports import FleetStore, IdleAlerted, IdlePlan, OnceStore, Progress, StormLedger
 
 SQS_MAX_MESSAGE = 1_048_576  # characters of a message's body (moto's limit, and SQS's 1 MiB)
 SNS_MAX_MESSAGE = 262_144  # characters (moto's limit, and SNS's 256 KB)
@@ -742,29 +742,23 @@ class FleetItemsInMemory:
             frozenset(item.get("alone", ())),
             {plan: frozenset(names) for plan, names in item.get("pending", {}).items()},
             int(item.get("version", "0")),
+            float(item.get("grouped_at", "0")),
         )
 
     def plan_idle_alerts(
-        self,
-        account: str,
-        region: str,
-        day: str,
-        plan: str,
-        names: Collection[str],
-        alone: bool,
-        version: int,
-        expires: int,
+        self, account: str, region: str, day: str, plan: IdlePlan, version: int, expires: int
     ) -> bool:
         self._count("dynamodb.UpdateItem")
         key = f"idle|{account}|{region}|{day}"
-        item = self.items.get(key, {})
-        if int(item.get("version", "0")) != version:
+        if int(self.items.get(key, {}).get("version", "0")) != version:
             return False  # another run decided meanwhile
         item = self.items.setdefault(key, {"id": key, "expiration": str(expires), "pending": {}})
-        for listed in ("alerted", "alone") if alone else ("alerted",):
-            item[listed] = set(item.get(listed, ())) | set(names)
-        item["pending"][plan] = set(names)
+        for listed in ("alerted", "alone") if plan.alone else ("alerted",):
+            item[listed] = set(item.get(listed, ())) | plan.names
+        item["pending"][plan.id] = set(plan.names)
         item["version"] = str(version + 1)
+        if not plan.alone:
+            item["grouped_at"] = str(plan.decided_at)
         return True
 
     def idle_alerts_sent(self, account: str, region: str, day: str, plan: str) -> None:

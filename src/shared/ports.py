@@ -46,6 +46,17 @@ class IdleAlerted:
     alone: frozenset[str] = frozenset()
     pending: Mapping[str, frozenset[str]] = field(default_factory=dict)
     version: int = 0
+    grouped_at: float = 0.0  # when the last alert for many was decided
+
+
+@dataclass(frozen=True)
+class IdlePlan:
+    """A decision about newly idle endpoints: alerted one by one (`alone`), or in one alert."""
+
+    id: str
+    names: frozenset[str]
+    alone: bool
+    decided_at: float
 
 
 class MetricsSource(Protocol):
@@ -155,19 +166,11 @@ class FleetStore(Protocol):
         ...
 
     def plan_idle_alerts(
-        self,
-        account: str,
-        region: str,
-        day: str,
-        plan: str,
-        names: Collection[str],
-        alone: bool,
-        version: int,
-        expires: int,
+        self, account: str, region: str, day: str, plan: IdlePlan, version: int, expires: int
     ) -> bool:
-        """Record a decision before its alerts are sent: `names` alerted (alone, if `alone`),
-        `plan` pending with them, kept until `expires`. False if the day's record is no longer
-        at `version` (another run decided meanwhile): nothing is written."""
+        """Record a decision before its alerts are sent: its endpoints alerted (and alone, if
+        so), the plan pending, kept until `expires`. False if the day's record is no longer at
+        `version` (another run decided meanwhile): nothing is written."""
         ...
 
     def idle_alerts_sent(self, account: str, region: str, day: str, plan: str) -> None:

@@ -20,7 +20,7 @@ from shared.contracts.inventory import parse_snapshot
 from shared.fleet.service import Fleet
 from shared.platform.clock import FixedClock
 from shared.platform.errors import RetryableError
-from shared.ports import FleetStore, IdleAlerted
+from shared.ports import FleetStore, IdleAlerted, IdlePlan
 from tests.fakes import MemoryFleetTable, MemoryOnce, NoInvocations, Recorder
 from tests.unit.test_in_flight import CHANNELS, ENV
 
@@ -287,9 +287,11 @@ def test_given_another_run_deciding_meanwhile_then_this_one_is_retried_not_sent(
     table: Any = fleet.table
     read = table.idle_alerted
 
-    def then_another_run(*args: Any) -> Any:
-        seen = read(*args)
-        assert table.plan_idle_alerts(*args, "alone-x", ["e7"], True, seen.version, 2**31)
+    def then_another_run(account: str, region: str, day: str) -> Any:
+        seen = read(account, region, day)
+        if day == "2026-11-21":  # today's record, read to decide on
+            plan = IdlePlan("alone-x", frozenset({"e7"}), True, clock.now)
+            assert table.plan_idle_alerts(account, region, day, plan, seen.version, 2**31)
         return seen
 
     activity.idle = {"e0"}
@@ -300,6 +302,93 @@ def test_given_another_run_deciding_meanwhile_then_this_one_is_retried_not_sent(
     fleet.handle({"action": "idle-endpoints"})  # the retry, which also sends the other's plan
 
     assert sorted(_pages(channels)) == ["e0", "e7"]
+
+
+class Flaky(Some):
+    """As `Some`, but GetMetricData throttled for the accounts in `failing`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing: set[str] = set()
+
+    def invocations(
+        self, account: str, endpoints: Mapping[str, Sequence[str]], start: datetime, end: datetime
+    ) -> dict[str, float | None]:
+        if account in self.failing:
+            raise ClientError({"Error": {"Code": "Throttling"}}, "GetMetricData")
+        return super().invocations(account, endpoints, start, end)
+
+
+def _unsent(fleet: Fleet, channels: dict[str, Recorder], *topics: str) -> None:
+    """One run whose alerts fail on `topics` (every one if none is named)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for topic in topics or channels:
+            patch.setattr(channels[topic], "publish", _throttled)
+        with pytest.raises(RetryableError):
+            fleet.handle({"action": "idle-endpoints"})
+
+
+def test_given_a_plan_unsent_before_midnight_then_the_retry_after_midnight_sends_it() -> None:
+    activity = Some()
+    fleet, clock, channels = _fleet(activity, 3)
+    _a_day_in_service(fleet, clock, lambda at: _snapshot(at, ENDPOINTS))
+    clock.now = T0 + 36 * HOUR - 30  # 2026-11-21 23:59:30 UTC
+    activity.idle = {"e0"}
+    _unsent(fleet, channels)
+    clock.now += 90  # Lambda's retry, the next UTC day
+    activity.idle = set()  # it served a request at midnight
+    fleet.handle({"action": "idle-endpoints"})
+
+    documents = [json.loads(m["message"]) for m in channels["json"].items]
+    assert [(d["name"], d["incident"].split("|")[-1]) for d in documents] == [("e0", "2026-11-21")]
+
+
+def test_given_a_plan_unsent_then_it_is_sent_though_the_accounts_metrics_now_fail() -> None:
+    activity = Flaky()
+    fleet, clock, channels = _fleet(activity, 3)
+    _a_day_in_service(fleet, clock, lambda at: _snapshot(at, ENDPOINTS))
+    activity.idle = {"e0"}
+    _unsent(fleet, channels)
+    clock.now += HOUR
+    activity.failing = {ACCOUNT}
+    with pytest.raises(RetryableError):  # its metrics: checked again
+        fleet.handle({"action": "idle-endpoints"})
+
+    assert _pages(channels) == ["e0"]
+
+
+def test_given_a_run_retried_for_another_account_then_a_storm_pages_once_an_hour() -> None:
+    activity = Flaky()
+    fleet, clock, channels = _fleet(activity, 1)
+    _a_day_in_service(fleet, clock, lambda at: _snapshot(at, ENDPOINTS),
+                      lambda at: _snapshot(at, ["svc"], account=HOSTILE))  # fmt: skip
+    activity.failing = {HOSTILE}
+    for idle, later in ((ENDPOINTS[:3], 60), (ENDPOINTS[:6], 120), (ENDPOINTS[:8], HOUR)):
+        activity.idle = set(idle)  # the storm goes on
+        with pytest.raises(RetryableError):  # the run, then Lambda's two retries
+            fleet.handle({"action": "idle-endpoints"})
+        clock.now += later
+    with pytest.raises(RetryableError):  # the next hourly run
+        fleet.handle({"action": "idle-endpoints"})
+
+    assert _pages(channels) == ["e0+e1+e2", "e3+e4+e5+e6+e7"]
+
+
+def test_given_a_plan_resent_after_its_endpoint_was_deleted_then_no_cost_is_made_up() -> None:
+    activity = Some()
+    fleet, clock, channels = _fleet(activity, 3)
+    _a_day_in_service(fleet, clock, lambda at: _snapshot(at, ENDPOINTS))
+    activity.idle = {"e0"}
+    _unsent(fleet, channels, "chat")
+    clock.now += HOUR / 2
+    fleet.handle(_snapshot(clock.now, ENDPOINTS[1:]))  # e0 deleted
+    clock.now += HOUR / 2
+    fleet.handle({"action": "idle-endpoints"})
+
+    chat = channels["chat"].items[0]["message"]
+    assert "$0.00" not in chat
+    assert "no longer listed in its account's inventory" in chat
+    assert "$0.12" in channels["email"].items[0]["message"]  # sent when it was decided
 
 
 def test_given_another_accounts_idle_endpoints_then_this_accounts_pages_are_its_own() -> None:
@@ -326,12 +415,16 @@ def _idle_days(store: FleetStore) -> list[Any]:
     def then(written: Any, read_day: str = day) -> None:
         seen.append((written, store.idle_alerted(ACCOUNT, "us-east-1", read_day)))
 
-    then(store.plan_idle_alerts(ACCOUNT, "us-east-1", day, "alone-a", ["e1", "e0"], True, 0, 9))
-    then(store.plan_idle_alerts(ACCOUNT, "us-east-1", day, "alone-b", ["e2"], True, 0, 9))  # stale
-    then(store.plan_idle_alerts(ACCOUNT, "us-east-1", day, "group-c", ["e3", "e4"], False, 1, 9))
+    def plan(plan_id: str, names: set[str], alone: bool = True) -> IdlePlan:
+        return IdlePlan(plan_id, frozenset(names), alone, 1_000.5)
+
+    then(store.plan_idle_alerts(ACCOUNT, "us-east-1", day, plan("alone-a", {"e1", "e0"}), 0, 9))
+    then(store.plan_idle_alerts(ACCOUNT, "us-east-1", day, plan("alone-b", {"e2"}), 0, 9))  # stale
+    group = plan("group-c", {"e3", "e4"}, alone=False)
+    then(store.plan_idle_alerts(ACCOUNT, "us-east-1", day, group, 1, 9))
     then(store.idle_alerts_sent(ACCOUNT, "us-east-1", day, "alone-a"))
     then(store.idle_alerts_sent(ACCOUNT, "us-east-1", day, "alone-a"))  # a retry
-    then(store.plan_idle_alerts(HOSTILE, "us-east-1", day, "alone-d", ["x"], True, 0, 9))
+    then(store.plan_idle_alerts(HOSTILE, "us-east-1", day, plan("alone-d", {"x"}), 0, 9))
     then(store.idle_alerts_sent(ACCOUNT, "us-east-1", "2026-11-22", "alone-e"), "2026-11-22")
     return seen
 
@@ -364,7 +457,8 @@ def test_given_the_dynamodb_fleet_table_then_the_days_idle_alerts_kept_as_in_mem
     first = IdleAlerted(frozenset({"e0", "e1"}), frozenset({"e0", "e1"}),
                         {"alone-a": frozenset({"e0", "e1"})}, 1)  # fmt: skip
     both = IdleAlerted(frozenset({"e0", "e1", "e3", "e4"}), first.alone,
-                       {**first.pending, "group-c": frozenset({"e3", "e4"})}, 2)  # fmt: skip
+                       {**first.pending, "group-c": frozenset({"e3", "e4"})}, 2,
+                       1_000.5)  # fmt: skip
     sent = replace(both, pending={"group-c": frozenset({"e3", "e4"})})
     assert in_memory == [
         IdleAlerted(), (True, first), (False, first), (True, both), (None, sent), (None, sent),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.adapters.boto import Adapter
 from shared.contracts.labels import Labels, teams_from_record
 from shared.domain.health import Breach
 from shared.platform.idempotency import Progress
-from shared.ports import IdleAlerted
+from shared.ports import IdleAlerted, IdlePlan
 
 
 class OnceTable(Adapter):
@@ -328,48 +328,41 @@ class FleetTable(Adapter):
             TableName=self.table,
             Key={"id": {"S": _idle_key(account, region, day)}},
             ConsistentRead=True,  # the decision compares versions: read the last one
-            ProjectionExpression="alerted, alone, pending, #v",
+            ProjectionExpression="alerted, alone, pending, #v, grouped_at",
             ExpressionAttributeNames={"#v": "version"},
         ).get("Item", {})
+        pending = item.get("pending", {}).get("M", {})
         return IdleAlerted(
             frozenset(item.get("alerted", {}).get("SS", ())),
             frozenset(item.get("alone", {}).get("SS", ())),
-            {
-                plan: frozenset(names["SS"])
-                for plan, names in item.get("pending", {}).get("M", {}).items()
-            },
+            {plan: frozenset(names["SS"]) for plan, names in pending.items()},
             int(item.get("version", {}).get("N", "0")),
+            float(item.get("grouped_at", {}).get("N", "0")),
         )
 
     def plan_idle_alerts(
-        self,
-        account: str,
-        region: str,
-        day: str,
-        plan: str,
-        names: Collection[str],
-        alone: bool,
-        version: int,
-        expires: int,
+        self, account: str, region: str, day: str, plan: IdlePlan, version: int, expires: int
     ) -> bool:
-        listed = {"SS": sorted(set(names))}  # DynamoDB refuses a set given a name twice
+        names = {"SS": sorted(plan.names)}
         # A new record gets its map of plans; an existing one has it (emptied, never removed).
         pending = "pending = :plans" if version == 0 else "pending.#p = :n"
+        pending += "" if plan.alone else ", grouped_at = :at"
         try:
             self.api.update_item(
                 TableName=self.table,
                 Key={"id": {"S": _idle_key(account, region, day)}},
                 UpdateExpression="ADD alerted :n"
-                + (", alone :n" if alone else "")
+                + (", alone :n" if plan.alone else "")
                 + f" SET {pending}, #v = :next, expiration = if_not_exists(expiration, :e)",
                 ConditionExpression="attribute_not_exists(#v)" if version == 0 else "#v = :v",
-                ExpressionAttributeNames={"#v": "version"} | ({"#p": plan} if version else {}),
+                ExpressionAttributeNames={"#v": "version"} | ({"#p": plan.id} if version else {}),
                 ExpressionAttributeValues={
-                    ":n": listed,
+                    ":n": names,
                     ":next": {"N": str(version + 1)},
                     ":e": {"N": str(expires)},
                 }
-                | ({":v": {"N": str(version)}} if version else {":plans": {"M": {plan: listed}}}),
+                | ({":v": {"N": str(version)}} if version else {":plans": {"M": {plan.id: names}}})
+                | ({} if plan.alone else {":at": {"N": str(plan.decided_at)}}),
             )
         except self.api.exceptions.ConditionalCheckFailedException:
             return False

@@ -98,14 +98,11 @@ def idle_endpoint_alert(
     hardware = [v for v in endpoint.variants if v.instance_type and not v.serverless]
     count = sum(v.instance_count for v in hardware)
     hourly = cost_estimate(region, [(v.instance_type or "", v.instance_count) for v in hardware])
-    context = [
-        (
-            "variants",
-            listing([f"{v.name}: {v.instance_type} x {v.instance_count}" for v in hardware]),
-        )
-    ]
+    listed = [f"{v.name}: {v.instance_type} x {v.instance_count}" for v in hardware]
+    # Re-sent after its account's inventory stopped listing it: what it ran is no longer known.
+    context = [("variants", listing(listed) or "no longer listed in its account's inventory")]
     as_of = price_table_as_of()
-    if hourly is not None:
+    if hourly is not None and hardware:
         context.append(("hourly cost", f"${hourly:,.2f} (on-demand estimate, {as_of})"))
     types = sorted({v.instance_type for v in hardware if v.instance_type})
     return Alert(
@@ -121,7 +118,7 @@ def idle_endpoint_alert(
         team=team,
         instance_type=listing(types, sep=" + ") or None,
         instance_count=count,
-        waste=_idle_waste(count, hours, hourly, as_of),
+        waste=_idle_waste(count, hours, hourly, as_of) if hardware else None,
         context=tuple(context),
     )
 

@@ -92,6 +92,8 @@ from shared.ports import (
     AlertChannel,
     DeadLetters,
     FleetStore,
+    IdleAlerted,
+    IdlePlan,
     InvocationSource,
     MetricsSource,
     OnceStore,
@@ -358,8 +360,9 @@ class Fleet:
             checked += len(candidates)
             account = inventory.account
             try:
+                today = self._send_decided(inventory, hours, end)  # needs no metrics
                 found = self._idle_in(account, candidates, start, end)
-                self._alert_idle(inventory, found, hours, end)
+                self._alert_idle(inventory, found, today, hours, end)
             except RETRYABLE as error:  # this account's metrics or alerts: the others go on
                 logger.warning(
                     "idle endpoints unchecked",
@@ -401,44 +404,80 @@ class Fleet:
         )
         return [e for e in candidates if calls.get(e.name) == 0]  # None: metrics not shared
 
-    def _alert_idle(
-        self, inventory: StoredInventory, found: list[Endpoint], hours: int, end: datetime
-    ) -> None:
-        """Each endpoint once a day: the day's first `threshold` alone, then each run's newly
-        idle ones in one alert (at most one an hour). Decided on the day's record of what was
-        alerted, not on this run's findings alone, and recorded before it is sent: a retried or
-        concurrent run sends what was decided (duplicates of the same incidents) instead of
-        deciding again on findings that moved meanwhile."""
-        account, region, day = inventory.account, inventory.region, end.date().isoformat()
-        today = self.table.idle_alerted(account, region, day)
-        plans = dict(today.pending)  # decided before, not all sent: sent again, as decided
-        new = sorted({e.name for e in found} - today.alerted)  # a hostile list may repeat one
-        if new:
-            threshold = self.settings.idle_alerts_per_account  # 0: storm control off
-            alone = not threshold or len(today.alone) + len(new) <= threshold
-            plan = ("alone-" if alone else "group-") + names_digest(new)
-            expires = int(end.timestamp()) + IDLE_ALERTED_KEPT_SECONDS
-            if len(today.alerted) + len(new) > MAX_IDLE_ALERTED:
-                logger.warning("idle alerts unrecorded", extra={"account": account, "day": day})
-            elif not self.table.plan_idle_alerts(
-                account, region, day, plan, new, alone, today.version, expires
-            ):
-                raise RetryableError(f"idle alerts of {account} decided by another run meanwhile")
-            plans[plan] = frozenset(new)
+    def _send_decided(self, inventory: StoredInventory, hours: int, end: datetime) -> IdleAlerted:
+        """Sends the idle alerts decided before and not all sent (yesterday's too: a run that
+        failed before midnight is retried after it), each as it was decided; returns today's
+        record, on which today's decisions are made."""
+        account, region = inventory.account, inventory.region
         known = {e.name: e for e in inventory.endpoints}
-        unsent = []
-        for plan, names in sorted(plans.items()):  # each on its own: one that fails is retried
-            endpoints = [known.get(name) or Endpoint(name, ()) for name in sorted(names)]
-            try:
-                for alert in _idle_alerts(account, region, plan, endpoints, hours, day):
-                    self._alert(alert)
-            except RETRYABLE as error:
-                logger.warning("idle alert unsent", extra={"reason": str(error)[:300]})
-                unsent.append(plan)
-                continue
-            self.table.idle_alerts_sent(account, region, day, plan)
+        unsent: list[str] = []
+        today = IdleAlerted()
+        for day in ((end - timedelta(days=1)).date().isoformat(), end.date().isoformat()):
+            today = self.table.idle_alerted(account, region, day)
+            for plan_id, names in sorted(today.pending.items()):  # each on its own
+                # One its account no longer lists (deleted since) is sent without its hardware.
+                endpoints = [known.get(name) or Endpoint(name, ()) for name in sorted(names)]
+                try:
+                    self._send_plan(account, region, day, plan_id, endpoints, hours)
+                except RETRYABLE as error:
+                    logger.warning("idle alert unsent", extra={"reason": str(error)[:300]})
+                    unsent.append(plan_id)
         if unsent:
             raise RetryableError(f"idle alerts unsent for {account}: {', '.join(unsent)}")
+        return today
+
+    def _alert_idle(
+        self,
+        inventory: StoredInventory,
+        found: list[Endpoint],
+        today: IdleAlerted,
+        hours: int,
+        end: datetime,
+    ) -> None:
+        """Each endpoint once a day: the day's first `threshold` alone, then the newly idle ones
+        in one alert at most once an hour (a retry of the run minutes later leaves those found
+        since for the next run). Decided on the day's record of what was alerted, not on this
+        run's findings alone, and recorded before it is sent: a retried or concurrent run sends
+        what was decided (`_send_decided`) instead of deciding again on moved findings."""
+        account, region, day = inventory.account, inventory.region, end.date().isoformat()
+        new = sorted({e.name for e in found} - today.alerted)  # a hostile list may repeat one
+        if not new:
+            return
+        threshold = self.settings.idle_alerts_per_account  # 0: storm control off
+        alone = not threshold or len(today.alone) + len(new) <= threshold
+        at = end.timestamp()
+        if not alone and at - today.grouped_at < IDLE_GROUP_INTERVAL_SECONDS:
+            return  # one alert for many an hour: these are decided at the next hourly run
+        decided = IdlePlan(
+            ("alone-" if alone else "group-") + names_digest(new), frozenset(new), alone, at
+        )
+        expires = int(at) + IDLE_ALERTED_KEPT_SECONDS
+        if len(today.alerted) + len(new) > MAX_IDLE_ALERTED:
+            logger.warning("idle alerts unrecorded", extra={"account": account, "day": day})
+        elif not self.table.plan_idle_alerts(account, region, day, decided, today.version, expires):
+            raise RetryableError(f"idle alerts of {account} decided by another run meanwhile")
+        known = {e.name: e for e in found}
+        # If this fails, the plan is pending: the retry's `_send_decided` sends it as decided.
+        self._send_plan(account, region, day, decided.id, [known[n] for n in new], hours)
+
+    def _send_plan(
+        self,
+        account: str,
+        region: str,
+        day: str,
+        plan_id: str,
+        endpoints: list[Endpoint],
+        hours: int,
+    ) -> None:
+        """A plan's alerts: one per endpoint if it was decided alone (or names one), else one
+        for all; then the plan is no longer pending."""
+        if plan_id.startswith("alone-") or len(endpoints) == 1:
+            alerts = [idle_endpoint_alert(account, region, e, hours, day) for e in endpoints]
+        else:
+            alerts = [idle_endpoints_alert(account, region, endpoints, hours, day)]
+        for alert in alerts:
+            self._alert(alert)
+        self.table.idle_alerts_sent(account, region, day, plan_id)
 
     def in_flight(self) -> dict[str, Any]:
         """Running jobs whose hardware idled for the whole last window (a parameter, 30 minutes
@@ -701,7 +740,9 @@ class Fleet:
 # What one health tick reads at most of an account: three metrics per variant (every one billed;
 # two where none may breach), whatever its snapshot claims.
 MAX_VARIANTS_PER_ACCOUNT = 200
-IDLE_ALERTED_KEPT_SECONDS = 2 * 86_400  # a day's record of idle alerts, past that day's runs
+IDLE_ALERTED_KEPT_SECONDS = 3 * 86_400  # a day's record of idle alerts: read the next day too
+# Between two alerts for many idle endpoints of an account: an hourly run's, not its retries'.
+IDLE_GROUP_INTERVAL_SECONDS = 45 * 60
 HEALTH_KEPT_SECONDS = 2 * 86_400  # a closed episode's record: its number goes on
 # An open episode's record, unless a scan sees it again (each keeps it this long, once a day):
 # gone when its account has sent no inventory or shared no metrics that long.
@@ -745,15 +786,6 @@ def _on_hardware(variant: Variant) -> bool:
     return (
         variant.instance_type is not None and not variant.serverless and variant.instance_count > 0
     )
-
-
-def _idle_alerts(
-    account: str, region: str, plan: str, endpoints: list[Endpoint], hours: int, day: str
-) -> list[Alert]:
-    """A plan's alerts: one per endpoint if it was decided alone (or names one), else one."""
-    if plan.startswith("alone-") or len(endpoints) == 1:
-        return [idle_endpoint_alert(account, region, e, hours, day) for e in endpoints]
-    return [idle_endpoints_alert(account, region, endpoints, hours, day)]
 
 
 def _candidates(inventory: StoredInventory, window_start: float) -> list[Endpoint]:
