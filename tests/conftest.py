@@ -102,6 +102,30 @@ def _offline(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
+# ---- shared fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fleet_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A DynamoDB client on moto (integration tests) with the fleet table, `fleet`, keyed as
+    template.yaml keys it (a string `id`), for holding `FleetTable` to its in-memory twin."""
+    import boto3
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="fleet",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+        yield dynamodb
+
+
 # ---- savings that change nothing a test can observe ---------------------------------------------
 
 

@@ -4,15 +4,13 @@ endpoints hold hardware that can sit idle, and how a day's hourly runs page them
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from shared.adapters.dynamodb import FleetTable
 from shared.config import FleetSettings
@@ -429,28 +427,11 @@ def _idle_days(store: FleetStore) -> list[Any]:
     return seen
 
 
-@pytest.fixture
-def on_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A DynamoDB client on moto, with the fleet table created."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="fleet",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )
-        yield client
-
-
 @pytest.mark.integration  # moto
 def test_given_the_dynamodb_fleet_table_then_the_days_idle_alerts_kept_as_in_memory(
-    on_moto: Any,
+    fleet_dynamodb: Any,
 ) -> None:
-    on_dynamodb = _idle_days(FleetTable("fleet", on_moto))
+    on_dynamodb = _idle_days(FleetTable("fleet", fleet_dynamodb))
     in_memory = _idle_days(MemoryFleetTable())
 
     assert on_dynamodb == in_memory
@@ -485,14 +466,14 @@ class Strict:
 
 @pytest.mark.integration  # moto
 def test_given_a_snapshot_naming_an_endpoint_twice_then_it_counts_once_and_every_run_ends(
-    on_moto: Any,
+    fleet_dynamodb: Any,
 ) -> None:
     twice = _snapshot(T0, ["x", "x"], account=HOSTILE)
     assert [e.name for e in parse_snapshot(twice).endpoints] == ["x"]
     assert "'x' listed twice" in str(parse_snapshot(twice).errors)
     activity = Some()
     fleet, clock, channels = _fleet(activity, 1)
-    fleet.table = FleetTable("fleet", Strict(on_moto))
+    fleet.table = FleetTable("fleet", Strict(fleet_dynamodb))
     _a_day_in_service(fleet, clock, lambda at: _snapshot(at, ["svc"]),
                       lambda at: _snapshot(at, ["x", "x"], account=HOSTILE))  # fmt: skip
     activity.idle = {"svc", "x"}

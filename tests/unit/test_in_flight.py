@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from shared.adapters.dynamodb import FleetTable
 from shared.alerting.alerts import HUNG_STEP
@@ -960,20 +958,9 @@ def _running_life(store: FleetStore) -> list[Any]:
 
 @pytest.mark.integration  # moto
 def test_given_the_dynamodb_fleet_table_then_running_jobs_kept_as_in_memory(
-    monkeypatch: pytest.MonkeyPatch,
+    fleet_dynamodb: Any,
 ) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                        "AWS_DEFAULT_REGION": REGION}.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName="fleet",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )
-        on_dynamodb = _running_life(FleetTable("fleet", dynamodb))
+    on_dynamodb = _running_life(FleetTable("fleet", fleet_dynamodb))
     in_memory = _running_life(MemoryFleetTable())
 
     assert on_dynamodb == in_memory

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from shared.adapters.dynamodb import FleetTable
 from shared.alerting.alerts import AlertKind, Severity, severity_of
@@ -164,31 +162,19 @@ def test_given_labels_unreadable_then_the_alert_still_goes_out_without_them() ->
 
 @pytest.mark.integration  # moto
 def test_given_the_dynamodb_fleet_table_then_labels_come_from_the_heartbeat(
-    monkeypatch: pytest.MonkeyPatch,
+    fleet_dynamodb: Any,
 ) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="fleet", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )  # fmt: skip
-        table = FleetTable("fleet", dynamodb)
-        labels = {"project": "demand", "environment": "unknown"}
-        table.put_heartbeat(FORECASTING, "us-east-1", 1.0, 15, labels)
+    table = FleetTable("fleet", fleet_dynamodb)
+    labels = {"project": "demand", "environment": "unknown"}
+    table.put_heartbeat(FORECASTING, "us-east-1", 1.0, 15, labels)
 
-        table.name_account(FORECASTING, "us-east-1", 2.0, "forecasting-staging")
-        # no heartbeat there:
-        table.name_account(FORECASTING, "eu-west-1", 2.0, "forecasting-staging")
+    table.name_account(FORECASTING, "us-east-1", 2.0, "forecasting-staging")
+    # no heartbeat there:
+    table.name_account(FORECASTING, "eu-west-1", 2.0, "forecasting-staging")
 
-        assert table.labels(FORECASTING, "us-east-1") == Labels(
-            "demand", None, "forecasting-staging"
-        )
-        assert table.labels(FORECASTING, "eu-west-1") is None
-        assert len(table.sources()[0]) == 1
+    assert table.labels(FORECASTING, "us-east-1") == Labels("demand", None, "forecasting-staging")
+    assert table.labels(FORECASTING, "eu-west-1") is None
+    assert len(table.sources()[0]) == 1
 
 
 @pytest.mark.parametrize(
