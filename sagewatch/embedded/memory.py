@@ -761,11 +761,11 @@ class FleetItemsInMemory:
             item["grouped_at"] = str(plan.decided_at)
         return True
 
-    def idle_alerts_sent(self, account: str, region: str, day: str, plan: str) -> None:
+    def idle_alerts_sent(self, account: str, region: str, day: str, plan_id: str) -> None:
         self._count("dynamodb.UpdateItem")
         item = self.items.get(f"idle|{account}|{region}|{day}")
         if item is not None:
-            item["pending"].pop(plan, None)
+            item["pending"].pop(plan_id, None)
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:
         self._count("dynamodb.UpdateItem")

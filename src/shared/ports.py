@@ -173,8 +173,8 @@ class FleetStore(Protocol):
         `version` (another run decided meanwhile): nothing is written."""
         ...
 
-    def idle_alerts_sent(self, account: str, region: str, day: str, plan: str) -> None:
-        """Every alert of `plan` was sent: no longer pending."""
+    def idle_alerts_sent(self, account: str, region: str, day: str, plan_id: str) -> None:
+        """Every alert of plan `plan_id` was sent: no longer pending."""
         ...
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:

@@ -368,14 +368,14 @@ class FleetTable(Adapter):
             return False
         return True
 
-    def idle_alerts_sent(self, account: str, region: str, day: str, plan: str) -> None:
+    def idle_alerts_sent(self, account: str, region: str, day: str, plan_id: str) -> None:
         with contextlib.suppress(self.api.exceptions.ConditionalCheckFailedException):
             self.api.update_item(  # never recreates an expired record
                 TableName=self.table,
                 Key={"id": {"S": _idle_key(account, region, day)}},
                 UpdateExpression="REMOVE pending.#p",
                 ConditionExpression="attribute_exists(pending)",
-                ExpressionAttributeNames={"#p": plan},
+                ExpressionAttributeNames={"#p": plan_id},
             )
 
     def put_running(self, key: str, job: str, at: float, expires: int) -> None:

@@ -346,8 +346,9 @@ class Fleet:
         (this Region only: metrics are shared per Region, through the OAM sink).
 
         Each account is checked on its own (one failing does not keep the others from being
-        alerted), in as few GetMetricData calls as the API allows, and alerts one by one only up
-        to the storm threshold: past it, the account's idle endpoints make one alert."""
+        alerted), in as few GetMetricData calls as the API allows; each idle endpoint is alerted
+        once a day, one by one up to the storm threshold, past it with the others newly idle
+        (`_alert_idle`)."""
         if not self.settings.oam_sink_arn:
             return {"idle_endpoints_skipped": "no OAM sink: other accounts' metrics are unread"}
         now = self.clock()
